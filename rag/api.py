@@ -1,0 +1,206 @@
+"""HTTP API. The only module that knows about status codes."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import threading
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Literal
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import FileResponse, JSONResponse
+from fastapi.staticfiles import StaticFiles
+from pydantic import BaseModel, Field
+from sse_starlette.sse import EventSourceResponse
+
+from .answer import Pipeline, Turn
+from .config import Settings
+from .errors import (ArticleNotFound, BadInput, Busy, IndexUnavailable, ModelUnavailable,
+                     RagError, TooLarge)
+
+log = logging.getLogger("rag.api")
+WEB_DIR = Path(__file__).resolve().parent.parent / "web"
+
+STATUS = {TooLarge: 413, BadInput: 422, ArticleNotFound: 404, Busy: 409,
+          IndexUnavailable: 503, ModelUnavailable: 503}
+
+
+class HistoryTurn(BaseModel):
+    role: Literal["user", "assistant"]
+    content: str = Field(max_length=20_000)
+
+
+class AskRequest(BaseModel):
+    question: str = Field(description="The question, in plain words.")
+    top_k: int | None = Field(None, description="How many passages to retrieve.")
+    history: list[HistoryTurn] | None = Field(None, description="Earlier turns, oldest first.")
+
+
+class Error(BaseModel):
+    detail: str
+
+
+ERRORS = {code: {"model": Error} for code in (404, 409, 413, 422, 503)}
+
+
+def status_of(exc: RagError) -> int:
+    for cls in type(exc).__mro__:
+        if cls in STATUS:
+            return STATUS[cls]
+    return 400
+
+
+class AppState:
+    def __init__(self, pipeline: Pipeline | None):
+        self.pipeline = pipeline
+        self.error: str | None = None
+
+    def ready(self) -> Pipeline:
+        if self.pipeline is None or self.pipeline.store is None:
+            raise IndexUnavailable(self.error or "still loading models and index; try again shortly")
+        return self.pipeline
+
+
+def create_app(pipeline: Pipeline | None = None, settings: Settings | None = None) -> FastAPI:
+    settings = settings or (pipeline.settings if pipeline else Settings())
+    state = AppState(pipeline)
+
+    def load() -> None:
+        from .service import build_pipeline, ensure_index
+        try:
+            p = build_pipeline(settings)
+            ensure_index(p)
+            p.warm_up()
+            state.pipeline = p
+        except RagError as exc:
+            state.error = str(exc)
+            log.error("start-up failed: %s", exc)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        if state.pipeline is None:
+            # Load in the background: /health answers 503 until the models are ready.
+            threading.Thread(target=load, name="rag-loader", daemon=True).start()
+        yield
+
+    app = FastAPI(title="News RAG", version="0.1.0", lifespan=lifespan,
+                  description="Questions answered from local news articles, with cited quotes.")
+    app.state.rag = state
+
+    @app.exception_handler(RagError)
+    async def rag_error(_: Request, exc: RagError):
+        return JSONResponse({"detail": str(exc)}, status_code=status_of(exc))
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(_: Request, exc: RequestValidationError):
+        parts = []
+        for e in exc.errors():
+            loc = ".".join(str(x) for x in e.get("loc", ()) if x != "body")
+            parts.append(f"{loc}: {e.get('msg')}" if loc else str(e.get("msg")))
+        return JSONResponse({"detail": "; ".join(parts) or "invalid request"}, status_code=422)
+
+    @app.middleware("http")
+    async def limit_body(request: Request, call_next):
+        length = request.headers.get("content-length")
+        if length and length.isdigit() and int(length) > settings.max_body_bytes:
+            return JSONResponse({"detail": f"request body over {settings.max_body_bytes} bytes"},
+                                status_code=413)
+        return await call_next(request)
+
+    @app.post("/ask", responses=ERRORS, summary="Answer a question with cited quotes")
+    def ask(req: AskRequest) -> dict:
+        p = state.ready()
+        return p.ask(req.question, req.top_k, _turns(req.history)).to_dict()
+
+    @app.post("/ask/stream", responses=ERRORS, summary="Answer as server-sent events")
+    async def ask_stream(req: AskRequest, request: Request):
+        p = state.ready()
+        history = _turns(req.history)
+        p.check(req.question, req.top_k, history)  # fail with a 4xx before streaming starts
+        return EventSourceResponse(_events(p, req, history, request))
+
+    @app.get("/health", responses={503: {"model": Error}})
+    def health():
+        p = state.pipeline
+        if p is None or p.store is None:
+            return JSONResponse({"status": "error" if state.error else "loading",
+                                 "detail": state.error or "loading models and index"}, status_code=503)
+        return {"status": "ok", "embedder": p.embedder.name,
+                "generator": getattr(p.generator, "name", "?"),
+                "articles": len(p.store.articles), "chunks": len(p.store.chunks),
+                "index_version": p.store.version}
+
+    @app.get("/articles", responses=ERRORS)
+    def articles() -> list[dict]:
+        store = state.ready().store
+        return [{"id": a.id, "title": a.title, "url": a.url, "published": a.published,
+                 "source": a.source, "chunks": store.chunk_count(a.id), "chars": len(a.text)}
+                for a in store.articles.values()]
+
+    @app.get("/articles/{article_id}", responses=ERRORS)
+    def article(article_id: str) -> dict:
+        store = state.ready().store
+        a = store.articles.get(article_id)
+        if a is None:
+            raise ArticleNotFound(f"no article with id {article_id!r}")
+        return {**a.to_dict(), "chunks": [c.to_dict() for c in store.article_chunks(a.id)]}
+
+    if (WEB_DIR / "index.html").exists():
+        app.mount("/static", StaticFiles(directory=WEB_DIR), name="static")
+
+        @app.get("/", include_in_schema=False)
+        def index():
+            return FileResponse(WEB_DIR / "index.html")
+
+    return app
+
+
+def _turns(history: list[HistoryTurn] | None) -> list[Turn]:
+    return [Turn(t.role, t.content) for t in history or []]
+
+
+async def _events(p: Pipeline, req: AskRequest, history: list[Turn], request: Request):
+    """Run the blocking pipeline in a thread; a client that goes away stops the model."""
+    loop = asyncio.get_running_loop()
+    queue: asyncio.Queue = asyncio.Queue()
+    stop = threading.Event()
+
+    def work() -> None:
+        try:
+            for kind, payload in p.ask_stream(req.question, req.top_k, history, stop=stop):
+                loop.call_soon_threadsafe(queue.put_nowait, (kind, payload))
+        except RagError as exc:
+            loop.call_soon_threadsafe(queue.put_nowait, ("error", {"detail": str(exc), "status": status_of(exc)}))
+        except Exception as exc:  # noqa: BLE001 - reported to the client, logged here
+            log.exception("stream failed")
+            loop.call_soon_threadsafe(queue.put_nowait, ("error", {"detail": f"internal error: {type(exc).__name__}"}))
+        finally:
+            loop.call_soon_threadsafe(queue.put_nowait, None)
+
+    worker = threading.Thread(target=work, name="rag-stream", daemon=True)
+    worker.start()
+    try:
+        while True:
+            item = await queue.get()
+            if item is None:
+                break
+            kind, payload = item
+            if kind == "token":
+                yield {"event": "token", "data": json.dumps(payload)}
+            elif kind == "citations":
+                yield {"event": "citations", "data": json.dumps([c.to_dict() for c in payload])}
+            elif kind == "done":
+                body = payload.to_dict()
+                yield {"event": "claims", "data": json.dumps(body["claims"])}
+                yield {"event": "done", "data": json.dumps(body)}
+            else:
+                yield {"event": "error", "data": json.dumps(payload)}
+            if await request.is_disconnected():
+                stop.set()
+                break
+    finally:
+        stop.set()  # the generator checks this between tokens

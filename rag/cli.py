@@ -1,0 +1,130 @@
+"""The `rag` command. Errors print one line and exit non-zero; no stack traces."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+import textwrap
+
+from .config import Settings
+from .errors import BadInput, RagError
+
+EXIT_BAD_INPUT = 2
+EXIT_ERROR = 1
+
+
+def _settings(args) -> Settings:
+    overrides = {}
+    if getattr(args, "data_dir", None):
+        overrides["data_dir"] = args.data_dir
+    return Settings(**overrides)
+
+
+def cmd_ingest(args) -> int:
+    from .documents import load_paths
+    from .indexing import ingest
+    from .service import build_pipeline
+
+    settings = _settings(args)
+    result = load_paths(args.paths, max_bytes=settings.max_upload_bytes)
+    pipeline = build_pipeline(settings, generator=_no_generator())
+    report = ingest(pipeline, result.articles, [(r.source, r.reason) for r in result.rejected],
+                    show_progress=sys.stderr.isatty())
+    for item in report.items:
+        if item.status in ("rejected", "duplicate"):
+            print(f"{item.status}: {item.id or ''} {item.reason or ''}".replace("  ", " "), file=sys.stderr)
+    print(report.summary())
+    return 0 if report.count("rejected") == 0 or report.count("added") + report.count("updated") + report.count("unchanged") else EXIT_BAD_INPUT
+
+
+def cmd_ask(args) -> int:
+    from .service import build_pipeline, ensure_index
+
+    settings = _settings(args)
+    pipeline = build_pipeline(settings)
+    ensure_index(pipeline)
+    answer = pipeline.ask(args.question, args.top_k)
+    if args.json:
+        print(json.dumps(answer.to_dict(), ensure_ascii=False, indent=2))
+        return 0
+    print(textwrap.fill(answer.answer, 100))
+    if answer.citations:
+        print("\nSources:")
+        for c in answer.citations:
+            print(f"[{c.n}] {c.title}" + (f" ({c.published})" if c.published else ""))
+            print(textwrap.indent(textwrap.fill(f"“{c.quote}”", 96), "    "))
+    elif answer.abstained and answer.passages:
+        print("\nClosest passages:")
+        for h in answer.passages[:3]:
+            title = pipeline.store.articles[h.chunk.article_id].title
+            print(f"- {title}: {textwrap.shorten(h.chunk.text, 160)}")
+    return 0
+
+
+def cmd_serve(args) -> int:
+    import uvicorn
+
+    from .api import create_app
+
+    settings = _settings(args)
+    if args.host:
+        settings.host = args.host
+    if args.port:
+        settings.port = args.port
+    check_bind(settings)
+    uvicorn.run(create_app(settings=settings), host=settings.host, port=settings.port, log_level="info")
+    return 0
+
+
+def check_bind(settings: Settings) -> None:
+    if settings.host not in ("127.0.0.1", "localhost", "::1") and not settings.admin_token:
+        raise BadInput(f"refusing to serve on {settings.host} without RAG_ADMIN_TOKEN: "
+                       "anyone on the network could change the index")
+
+
+def _no_generator():
+    """Ingest never generates: a placeholder avoids loading the language model."""
+    from .generation import FakeGenerator
+
+    return FakeGenerator(("",), name="none")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="rag", description="Offline cited question answering over news articles.")
+    parser.add_argument("--data-dir", help="index and article store (default: $RAG_DATA_DIR or ./data)")
+    parser.add_argument("-v", "--verbose", action="store_true")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("ingest", help="add articles from files or folders (.txt .md .html .json .jsonl)")
+    p.add_argument("paths", nargs="+")
+    p.set_defaults(func=cmd_ingest)
+
+    p = sub.add_parser("ask", help="ask a question; prints the answer and its sources")
+    p.add_argument("question")
+    p.add_argument("--top-k", type=int, default=None)
+    p.add_argument("--json", action="store_true", help="print the full response as JSON")
+    p.set_defaults(func=cmd_ask)
+
+    p = sub.add_parser("serve", help="serve the API and the web chat")
+    p.add_argument("--host")
+    p.add_argument("--port", type=int)
+    p.set_defaults(func=cmd_serve)
+
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(message)s")
+    try:
+        return args.func(args)
+    except BadInput as exc:
+        print(f"rag: error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except RagError as exc:
+        print(f"rag: error: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

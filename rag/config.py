@@ -1,0 +1,72 @@
+"""Settings from RAG_* environment variables; every default works offline."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# The packaged defaults: names that mean "the model shipped as a PyPI package".
+PACKAGED_EMBEDDER = "packaged:all-MiniLM-L6-v2"
+PACKAGED_GENERATOR = "packaged:qwen2.5-coder-0.5b-instruct"
+PACKAGED_GENERATOR_LARGE = "packaged:qwen2.5-coder-1.5b-instruct"
+
+
+def _default_cache_dir() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "rag-news"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="RAG_", extra="ignore")
+
+    # Server
+    host: str = "127.0.0.1"
+    port: int = Field(8000, ge=1, le=65535)
+    admin_token: str | None = None
+
+    # Where things live
+    data_dir: Path = Path("data")
+    seeds_dir: Path = Path("seeds")
+    model_cache_dir: Path = Field(default_factory=_default_cache_dir)
+
+    # Models
+    embedder: str = PACKAGED_EMBEDDER
+    generator: str = PACKAGED_GENERATOR
+    quantize: bool = True  # dynamic int8 on the generator's Linear layers (CPU)
+    threads: int = Field(0, ge=0)  # 0: one per core
+    max_new_tokens: int = Field(160, ge=1, le=2048)
+
+    # Chunking (part of the index manifest: changing it requires a rebuild)
+    chunk_sentences: int = Field(3, ge=1, le=50)
+    chunk_overlap: int = Field(1, ge=0, le=49)
+    chunk_max_chars: int = Field(1000, ge=100, le=20000)
+
+    # Retrieval
+    top_k: int = Field(4, ge=1, le=50)
+    max_top_k: int = Field(20, ge=1, le=200)
+    rrf_k: int = Field(60, ge=1)
+    # Below this cosine similarity the best passage is not about the question:
+    # answer "the articles don't say" without calling the model.
+    min_relevance: float = 0.25
+    # Grounding: combined similarity a claim needs to count as supported, and the
+    # question-to-sentence score an extractive fallback answer needs.
+    min_support: float = 0.55
+    min_evidence: float = 0.55
+
+    # Prompt
+    evidence_sentences: int = Field(5, ge=1, le=50)  # sentences the model sees
+    context_chars: int = Field(2400, ge=200)
+
+    # Request limits
+    max_question_chars: int = Field(1000, ge=1)
+    max_history_turns: int = Field(20, ge=0)
+    max_body_bytes: int = Field(20_000_000, ge=1024)
+    max_upload_bytes: int = Field(20_000_000, ge=1024)
+    max_batch_articles: int = Field(10_000, ge=1)
+
+    @property
+    def index_dir(self) -> Path:
+        return self.data_dir / "index"

@@ -1,0 +1,111 @@
+"""Embedders turn texts into L2-normalised float32 vectors."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import threading
+from collections import OrderedDict
+from typing import Protocol, Sequence
+
+import numpy as np
+
+from .errors import ModelUnavailable
+
+
+class Embedder(Protocol):
+    name: str
+    dim: int
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray: ...
+
+
+def _normalise(vectors: np.ndarray) -> np.ndarray:
+    vectors = np.asarray(vectors, dtype=np.float32)
+    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+    return vectors / np.maximum(norms, 1e-12)
+
+
+class FakeEmbedder:
+    """Hashed bag of words: deterministic, instant, and similar texts get similar
+    vectors, which is all the unit tests of retrieval need."""
+
+    def __init__(self, dim: int = 64, name: str = "fake-embedder"):
+        self.dim = dim
+        self.name = name
+        self.calls = 0
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        self.calls += 1
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        for i, text in enumerate(texts):
+            for word in re.findall(r"\w+", text.lower()):
+                h = int.from_bytes(hashlib.blake2b(word.encode(), digest_size=4).digest(), "big")
+                out[i, h % self.dim] += 1.0
+        out[~out.any(axis=1), 0] = 1.0  # an empty text still gets a unit vector
+        return _normalise(out)
+
+
+class SentenceTransformerEmbedder:
+    """Loads lazily; batches by length so little time is spent on padding, and keeps
+    a small cache of query vectors (users repeat and rephrase questions)."""
+
+    def __init__(self, name: str, batch_size: int = 64, threads: int = 0, cache_size: int = 512):
+        self.name = name
+        self.batch_size = batch_size
+        self.threads = threads
+        self._model = None
+        self._lock = threading.Lock()
+        self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._cache_size = cache_size
+        self._dim: int | None = None
+
+    def load(self):
+        with self._lock:
+            if self._model is None:
+                os.environ.setdefault("HF_HUB_OFFLINE", "1")
+                os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+                import torch
+                from sentence_transformers import SentenceTransformer
+
+                from .models import embedder_path
+
+                if self.threads:
+                    torch.set_num_threads(self.threads)
+                try:
+                    self._model = SentenceTransformer(embedder_path(self.name), device="cpu")
+                except Exception as exc:  # noqa: BLE001 - any load failure means "not usable offline"
+                    raise ModelUnavailable(
+                        f"cannot load embedder {self.name!r} offline: {exc}".splitlines()[0]
+                    ) from exc
+                get_dim = getattr(self._model, "get_embedding_dimension", None) or \
+                    self._model.get_sentence_embedding_dimension
+                self._dim = int(get_dim())
+        return self._model
+
+    @property
+    def dim(self) -> int:
+        if self._dim is None:
+            self.load()
+        return self._dim  # type: ignore[return-value]
+
+    def embed(self, texts: Sequence[str], show_progress: bool = False) -> np.ndarray:
+        if len(texts) == 1 and texts[0] in self._cache:
+            self._cache.move_to_end(texts[0])
+            return self._cache[texts[0]][None, :].copy()
+        model = self.load()
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        vecs = model.encode(list(texts), batch_size=self.batch_size, convert_to_numpy=True,
+                            normalize_embeddings=True, show_progress_bar=show_progress)
+        vecs = np.asarray(vecs, dtype=np.float32)
+        if len(texts) == 1:
+            self._cache[texts[0]] = vecs[0]
+            if len(self._cache) > self._cache_size:
+                self._cache.popitem(last=False)
+        return vecs
+
+
+def load_embedder(name: str, threads: int = 0) -> Embedder:
+    return SentenceTransformerEmbedder(name, threads=threads)

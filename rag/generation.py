@@ -1,0 +1,285 @@
+"""The answer writer: a local causal LM behind a small interface, plus a fake for tests."""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+import warnings
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol, runtime_checkable
+
+from rag.config import Settings
+from rag.errors import ModelUnavailable
+from rag.models import generator_path, set_offline
+
+
+@dataclass(frozen=True)
+class Prompt:
+    system: str
+    user: str
+
+
+@runtime_checkable
+class Generator(Protocol):
+    name: str
+
+    def generate(self, prompt: Prompt, max_new_tokens: int) -> str: ...
+
+    def stream(self, prompt: Prompt, max_new_tokens: int,
+               stop: threading.Event | None = None) -> Iterator[str]: ...
+
+    def count_tokens(self, text: str) -> int: ...
+
+
+class FakeGenerator:
+    """Canned replies for fast tests: a list used in turn (the last one repeats) or a function of the prompt."""
+
+    def __init__(self, replies: Sequence[str] | Callable[[Prompt], str] = ("...",), name: str = "fake"):
+        if not callable(replies) and not replies:
+            raise ValueError("FakeGenerator needs at least one reply")
+        self.name = name
+        self.prompts: list[Prompt] = []
+        self._replies = replies
+        self._lock = threading.Lock()
+
+    def _reply(self, prompt: Prompt) -> str:
+        with self._lock:
+            self.prompts.append(prompt)
+            if callable(self._replies):
+                return self._replies(prompt)
+            return self._replies[min(len(self.prompts), len(self._replies)) - 1]
+
+    def generate(self, prompt: Prompt, max_new_tokens: int) -> str:
+        return self._reply(prompt)
+
+    def stream(self, prompt: Prompt, max_new_tokens: int,
+               stop: threading.Event | None = None) -> Iterator[str]:
+        text = self._reply(prompt)
+        # Pieces keep their trailing whitespace so that "".join(pieces) == text, as with the real model.
+        start = 0
+        for i in range(1, len(text) + 1):
+            if stop is not None and stop.is_set():
+                return
+            if i == len(text) or (text[i - 1].isspace() and not text[i].isspace()):
+                yield text[start:i]
+                start = i
+
+    def count_tokens(self, text: str) -> int:
+        return len(text.split())
+
+
+class TransformersGenerator:
+    """Any transformers causal LM (a packaged name, a local path or a cached hub name), run on CPU.
+
+    Lazy: nothing loads until the first call or ``load()``. One forward pass
+    runs at a time; ``stats`` describes the last finished call.
+    """
+
+    def __init__(self, model: str, *, cache_dir: Path, quantize: bool = True, threads: int = 0,
+                 progress: bool = True):
+        self.name = model
+        self.quantize = quantize
+        self.threads = threads or os.cpu_count() or 1
+        self.stats: dict[str, Any] = {}
+        self.load_ms: float | None = None
+        self._cache_dir = Path(cache_dir)
+        self._progress = progress
+        self._model: Any = None
+        self._tokenizer: Any = None
+        self._path: str | None = None
+        self._load_lock = threading.RLock()
+        self._gen_lock = threading.Lock()
+
+    # -- loading -------------------------------------------------------------
+
+    def _resolve(self) -> str:
+        if self._path is None:
+            self._path = generator_path(self.name, self._cache_dir, progress=self._progress)
+        return self._path
+
+    def _ensure_tokenizer(self) -> Any:
+        if self._tokenizer is None:
+            with self._load_lock:
+                if self._tokenizer is None:
+                    set_offline()
+                    from transformers import AutoTokenizer
+                    try:
+                        self._tokenizer = AutoTokenizer.from_pretrained(self._resolve(), local_files_only=True)
+                    except (OSError, ValueError) as exc:
+                        raise ModelUnavailable(f"cannot load tokenizer for generator {self.name!r} offline: {exc}") from exc
+        return self._tokenizer
+
+    def load(self) -> TransformersGenerator:
+        if self._model is not None:
+            return self
+        with self._load_lock:
+            if self._model is not None:
+                return self
+            t0 = time.perf_counter()
+            tokenizer = self._ensure_tokenizer()
+            import torch
+            from transformers import AutoModelForCausalLM
+            torch.set_num_threads(self.threads)
+            try:
+                model = AutoModelForCausalLM.from_pretrained(self._resolve(), dtype=torch.float32,
+                                                             local_files_only=True)
+            except (OSError, ValueError) as exc:
+                raise ModelUnavailable(f"cannot load generator {self.name!r} offline: {exc}") from exc
+            model.eval()
+            if self.quantize:
+                with warnings.catch_warnings():  # deprecated in favour of torchao, which we do not ship
+                    for category in (DeprecationWarning, FutureWarning, UserWarning):
+                        warnings.simplefilter("ignore", category)
+                    # inplace: a copy of the fp32 model would double peak memory and load time
+                    model = torch.ao.quantization.quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8,
+                                                                   inplace=True)
+            self._eos = _stop_token_ids(tokenizer, model)
+            self._pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else self._eos[0]
+            self._model = model
+            self.load_ms = (time.perf_counter() - t0) * 1000
+        return self
+
+    # -- generation ----------------------------------------------------------
+
+    def count_tokens(self, text: str) -> int:
+        return len(self._ensure_tokenizer()(text, add_special_tokens=False)["input_ids"])
+
+    def render(self, prompt: Prompt) -> str:
+        """The prompt as the model sees it, chat template applied."""
+        messages = [{"role": "user", "content": prompt.user}]
+        if prompt.system:
+            messages.insert(0, {"role": "system", "content": prompt.system})
+        return self._ensure_tokenizer().apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+
+    def _inputs(self, prompt: Prompt) -> Any:
+        return self._tokenizer(self.render(prompt), return_tensors="pt", add_special_tokens=False)
+
+    def _run(self, inputs: Any, max_new_tokens: int, stop: threading.Event | _AnyEvent | None,
+             streamer: Any = None, started: threading.Event | None = None) -> Any:
+        """One greedy generate() call under the model lock; fills ``stats``."""
+        import torch
+        from transformers import GenerationConfig, StoppingCriteriaList
+
+        config = GenerationConfig(max_new_tokens=max_new_tokens, do_sample=False, repetition_penalty=1.0,
+                                  eos_token_id=self._eos, pad_token_id=self._pad)
+        clock = _Clock(stop)
+        n_prompt = int(inputs["input_ids"].shape[1])
+        with self._gen_lock, torch.inference_mode():
+            if stop is not None and stop.is_set():  # abandoned while queued: skip even the prefill
+                self.stats = {"prompt_tokens": n_prompt, "new_tokens": 0, "prefill_ms": 0.0,
+                              "decode_ms": 0.0, "stopped": True}
+                if streamer is not None:
+                    streamer.end()
+                return inputs["input_ids"]
+            if started is not None:
+                started.set()
+            clock.start = time.perf_counter()
+            out = self._model.generate(**inputs, generation_config=config, streamer=streamer,
+                                       stopping_criteria=StoppingCriteriaList([clock]))
+        end = time.perf_counter()
+        first = clock.first or end
+        self.stats = {"prompt_tokens": n_prompt, "new_tokens": int(out.shape[1]) - n_prompt,
+                      "prefill_ms": (first - clock.start) * 1000, "decode_ms": (end - first) * 1000,
+                      "stopped": clock.halted}
+        return out
+
+    def generate(self, prompt: Prompt, max_new_tokens: int) -> str:
+        self.load()
+        inputs = self._inputs(prompt)
+        out = self._run(inputs, max_new_tokens, None)
+        return self._tokenizer.decode(out[0, inputs["input_ids"].shape[1]:], skip_special_tokens=True)
+
+    def stream(self, prompt: Prompt, max_new_tokens: int,
+               stop: threading.Event | None = None) -> Iterator[str]:
+        """Yield text pieces as they are decoded.
+
+        Generation runs in a background thread. It ends promptly when ``stop``
+        is set or when the consumer abandons this iterator (closing it, e.g.
+        on client disconnect), so a gone client never keeps the model busy.
+        """
+        from transformers import TextIteratorStreamer
+
+        self.load()
+        inputs = self._inputs(prompt)
+        halt = _AnyEvent(stop)
+        streamer = TextIteratorStreamer(self._tokenizer, skip_prompt=True, skip_special_tokens=True)
+        failure: list[BaseException] = []
+        started = threading.Event()
+
+        def work() -> None:
+            try:
+                self._run(inputs, max_new_tokens, halt, streamer, started)
+            except BaseException as exc:  # re-raised in the consumer, which would otherwise wait forever
+                failure.append(exc)
+                streamer.end()
+
+        thread = threading.Thread(target=work, name="rag-generate", daemon=True)
+        thread.start()
+        try:
+            for piece in streamer:
+                if piece:
+                    yield piece
+                if halt.is_set():
+                    break
+        finally:
+            halt.own.set()
+            # A running generation stops within one forward pass: wait so stats are final.
+            # One still queued behind another request will skip itself; don't wait for that.
+            if started.is_set() or not thread.is_alive():
+                thread.join()
+        if failure:
+            raise failure[0]
+
+
+class _AnyEvent:
+    """Set when the caller's event or our own is set (the caller's must not be touched)."""
+
+    def __init__(self, outer: threading.Event | None):
+        self.outer = outer
+        self.own = threading.Event()
+
+    def is_set(self) -> bool:
+        return self.own.is_set() or (self.outer is not None and self.outer.is_set())
+
+
+class _Clock:
+    """A stopping criterion that also timestamps the first new token: prefill ends there."""
+
+    def __init__(self, stop: threading.Event | _AnyEvent | None):
+        self.stop = stop
+        self.start = 0.0
+        self.first: float | None = None
+        self.halted = False
+
+    def __call__(self, input_ids: Any, scores: Any, **kwargs: Any) -> Any:
+        import torch
+        if self.first is None:
+            self.first = time.perf_counter()
+        halt = self.stop is not None and self.stop.is_set()
+        self.halted = self.halted or halt
+        return torch.full((input_ids.shape[0],), halt, dtype=torch.bool, device=input_ids.device)
+
+
+def _stop_token_ids(tokenizer: Any, model: Any) -> list[int]:
+    """End-of-turn ids: chat models end turns with a token other than the base model's EOS."""
+    ids: list[int] = []
+    vocab = tokenizer.get_vocab()
+    for candidate in (tokenizer.eos_token_id, getattr(model.generation_config, "eos_token_id", None),
+                      vocab.get("<|im_end|>"), vocab.get("<|endoftext|>")):
+        for i in candidate if isinstance(candidate, list) else [candidate]:
+            if isinstance(i, int) and i >= 0 and i not in ids:
+                ids.append(i)
+    if not ids:
+        raise ModelUnavailable("the generator's tokenizer defines no end-of-sequence token")
+    return ids
+
+
+def load_generator(settings: Settings) -> Generator:
+    """The generator named by ``settings.generator`` ("fake" gives a FakeGenerator, for demos and tests)."""
+    if settings.generator == "fake":
+        return FakeGenerator()
+    return TransformersGenerator(settings.generator, cache_dir=settings.model_cache_dir,
+                                 quantize=settings.quantize, threads=settings.threads)

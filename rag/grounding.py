@@ -1,0 +1,231 @@
+"""Grounding: every sentence of an answer must be backed by a retrieved passage.
+
+The model's `[n]` markers are a hint, not a fact. Each answer sentence (a claim) is
+compared with every sentence of the retrieved passages (embedding similarity plus
+word overlap); numbers and names in the claim must occur in the supporting text.
+A supported claim is cited to the exact span that supports it; a claim citing the
+wrong passage is re-cited; an unsupported claim is removed and reported.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import numpy as np
+
+from .chunking import split_sentences
+from .embedding import Embedder
+from .types import Article, Citation, Claim, Hit
+
+_MARKER = re.compile(r"\s*\[(\d+(?:\s*[,;]\s*\d+)*)\]")
+_WORD = re.compile(r"[\w’'-]+")
+_STOP = set("""a an the of to in on at for by with from and or but is are was were be been being
+that this these those it its as into than then there their they them he she his her him we our
+you your i not no do does did has have had will would can could may might should also about over
+after before during which who whom what when where why how said says according""".split())
+_NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
+
+
+@dataclass(frozen=True)
+class GroundingConfig:
+    min_support: float = 0.55  # combined score a claim needs to count as supported
+    lexical_weight: float = 0.35  # share of the score from content-word overlap
+    min_evidence: float = 0.55  # best question-to-sentence score for an extractive answer
+
+
+@dataclass(frozen=True)
+class SourceSentence:
+    hit: int  # 0-based index into the hits
+    start: int  # offsets into the article text
+    end: int
+    text: str
+
+
+@dataclass
+class Grounded:
+    answer: str
+    claims: list[Claim]
+    citations: list[Citation]
+    grounded: bool
+
+
+def _norm(text: str) -> str:
+    return text.replace("’", "'").replace("‘", "'").replace("“", '"').replace("”", '"').lower()
+
+
+def content_words(text: str) -> set[str]:
+    return {w.strip("'-") for w in _WORD.findall(_norm(text))
+            if w.strip("'-") and w not in _STOP and len(w) > 1}
+
+
+def key_terms(text: str) -> set[str]:
+    """Numbers and capitalised names (not the first word): what a claim must not invent."""
+    terms = set(_NUMBER.findall(text))
+    words = _WORD.findall(text)
+    for i, w in enumerate(words):
+        if i > 0 and w[:1].isupper() and w.lower() not in _STOP:
+            terms.add(_norm(w).removesuffix("'s"))
+    return terms
+
+
+def _missing_terms(claim: str, support: str) -> set[str]:
+    hay = _norm(support)
+    return {t for t in key_terms(claim) if t not in hay}
+
+
+def split_claims(answer: str) -> list[tuple[str, tuple[int, ...]]]:
+    """Sentences of the answer with the source numbers they cite; markers removed."""
+    out = []
+    for span in split_sentences(answer):
+        raw = answer[span.start:span.end]
+        cited = tuple(int(n) for m in _MARKER.finditer(raw) for n in re.split(r"[,;]\s*", m.group(1)))
+        text = _MARKER.sub("", raw).strip()
+        text = re.sub(r"\s+([.,;:!?])", r"\1", text)
+        if re.search(r"\w", text):
+            out.append((text, cited))
+        elif cited and out:  # a marker alone after the sentence belongs to it
+            out[-1] = (out[-1][0], out[-1][1] + cited)
+    return out
+
+
+def source_sentences(hits: list[Hit]) -> list[SourceSentence]:
+    """Sentences of the retrieved chunks; a sentence shared by overlapping chunks is
+    kept once, with the better-ranked chunk."""
+    out, seen = [], set()
+    for h, hit in enumerate(hits):
+        c = hit.chunk
+        for s in split_sentences(c.text):
+            key = (c.article_id, c.start + s.start, c.start + s.end)
+            if key not in seen:
+                seen.add(key)
+                out.append(SourceSentence(h, key[1], key[2], c.text[s.start:s.end]))
+    return out
+
+
+class Grounder:
+    def __init__(self, embedder: Embedder, config: GroundingConfig = GroundingConfig()):
+        self.embedder = embedder
+        self.config = config
+
+    def scores(self, texts: list[str], sources: list[SourceSentence]) -> np.ndarray:
+        """(len(texts), len(sources)) support scores in [0, 1]."""
+        if not texts or not sources:
+            return np.zeros((len(texts), len(sources)))
+        vecs = self.embedder.embed(texts + [s.text for s in sources])
+        cos = vecs[: len(texts)] @ vecs[len(texts):].T
+        words = [content_words(s.text) for s in sources]
+        lex = np.zeros_like(cos)
+        for i, t in enumerate(texts):
+            cw = content_words(t)
+            if cw:
+                lex[i] = [len(cw & w) / len(cw) for w in words]
+        w = self.config.lexical_weight
+        return (1 - w) * np.clip(cos, 0, 1) + w * lex
+
+    def select_evidence(self, question: str, hits: list[Hit], n: int) -> list[SourceSentence]:
+        """The n source sentences that best match the question, in reading order."""
+        sources = source_sentences(hits)
+        if not sources:
+            return []
+        row = self.scores([question], sources)[0]
+        best = sorted(np.argsort(-row)[:n], key=lambda j: (sources[j].hit, sources[j].start))
+        return [sources[j] for j in best]
+
+    def ground(self, answer: str, hits: list[Hit], articles: dict[str, Article],
+               evidence: list[SourceSentence] | None = None) -> Grounded:
+        """`evidence`: what the model's [n] markers number; else they number the hits."""
+        sources = source_sentences(hits)
+        claims_in = split_claims(answer)
+        if evidence is not None:
+            claims_in = [(t, tuple(evidence[n - 1].hit + 1 for n in cited if 0 < n <= len(evidence)))
+                         for t, cited in claims_in]
+        scores = self.scores([c for c, _ in claims_in], sources)
+        claims: list[Claim] = []
+        kept: list[tuple[str, list[int]]] = []  # claim text, indexes into `spans`
+        spans: list[tuple[SourceSentence, float]] = []
+        for i, (text, cited) in enumerate(claims_in):
+            best = self._best_support(text, cited, scores[i], sources, hits)
+            if best is None:
+                claims.append(Claim(text, (), False, round(float(scores[i].max(initial=0)), 4)))
+                continue
+            src, score = best
+            key = next((k for k, (s, _) in enumerate(spans) if (s.start, s.end, s.hit) == (src.start, src.end, src.hit)), None)
+            if key is None:
+                spans.append((src, score))
+                key = len(spans) - 1
+            kept.append((text, [key]))
+            claims.append(Claim(text, (key + 1,), True, round(score, 4)))
+        citations = [self._citation(n + 1, hits[s.hit], s, sc, articles) for n, (s, sc) in enumerate(spans)]
+        text = " ".join(_cite(t, keys[0] + 1) for t, keys in kept)
+        return Grounded(text, claims, citations, grounded=bool(kept))
+
+    def _best_support(self, text, cited, row, sources, hits) -> tuple[SourceSentence, float] | None:
+        """The cited passage's best sentence if it supports the claim, else the best
+        supporting sentence anywhere, else None."""
+        order = np.argsort(-row)
+        cited_hits = {n - 1 for n in cited}
+        for prefer_cited in (True, False):
+            for j in order:
+                if row[j] < self.config.min_support:
+                    break
+                src = sources[j]
+                if prefer_cited and src.hit not in cited_hits:
+                    continue
+                support = self._with_terms(text, src, sources, hits)
+                if support is not None:
+                    return support, float(row[j])
+        return None
+
+    def _with_terms(self, claim: str, src: SourceSentence, sources: list[SourceSentence],
+                    hits: list[Hit]):
+        """The sentence itself if it holds the claim's numbers and names, else the
+        sentence joined with its neighbours in the same passage when they do."""
+        if not _missing_terms(claim, src.text):
+            return src
+        same = [s for s in sources if s.hit == src.hit]
+        k = same.index(src)
+        for lo, hi in ((k - 1, k), (k, k + 1), (k - 1, k + 1)):
+            if lo < 0 or hi >= len(same):
+                continue
+            a, b = same[lo], same[hi]
+            chunk = hits[src.hit].chunk
+            joined = SourceSentence(src.hit, a.start, b.end,
+                                    chunk.text[a.start - chunk.start:b.end - chunk.start])
+            if not _missing_terms(claim, joined.text):
+                return joined
+        return None
+
+    @staticmethod
+    def _citation(n: int, hit: Hit, src: SourceSentence, score: float,
+                  articles: dict[str, Article]) -> Citation:
+        a = articles[hit.chunk.article_id]
+        return Citation(n=n, article_id=a.id, chunk_id=hit.chunk.id, title=a.title, url=a.url,
+                        published=a.published, quote=a.text[src.start:src.end],
+                        start=src.start, end=src.end, score=round(score, 4))
+
+    def extractive(self, question: str, hits: list[Hit], articles: dict[str, Article],
+                   max_sentences: int = 2) -> Grounded | None:
+        """The best source sentences for the question, quoted verbatim, if strong enough."""
+        sources = source_sentences(hits)
+        if not sources:
+            return None
+        row = self.scores([question], sources)[0]
+        order = [j for j in np.argsort(-row) if row[j] >= self.config.min_evidence][:max_sentences]
+        if not order:
+            return None
+        order.sort(key=lambda j: (sources[j].hit, sources[j].start))
+        cites = [self._citation(n + 1, hits[sources[j].hit], sources[j], float(row[j]), articles)
+                 for n, j in enumerate(order)]
+        text = " ".join(f"“{c.quote}” [{c.n}]" for c in cites)
+        claims = [Claim(c.quote, (c.n,), True, c.score) for c in cites]
+        return Grounded(text, claims, cites, grounded=True)
+
+
+
+def _cite(sentence: str, n: int) -> str:
+    """Put the marker before the closing punctuation: "It was in Tianjin [1]." """
+    m = re.search(r"[.!?]+[\"'”’)]*$", sentence)
+    if m:
+        return f"{sentence[:m.start()]} [{n}]{sentence[m.start():]}"
+    return f"{sentence} [{n}]"

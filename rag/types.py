@@ -1,0 +1,101 @@
+"""Small frozen records passed between the pipeline stages."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Article:
+    id: str
+    title: str
+    text: str
+    url: str | None = None
+    published: str | None = None
+    source: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """A run of whole sentences; ``text == article.text[start:end]``."""
+
+    id: str
+    article_id: str
+    text: str
+    start: int
+    end: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Hit:
+    chunk: Chunk
+    score: float  # fused rank score, higher is better
+    dense: float = 0.0  # cosine similarity to the query (the relevance signal)
+    lexical: float = 0.0  # BM25 score, 0 when the chunk had no lexical match
+
+
+@dataclass(frozen=True)
+class Citation:
+    n: int
+    article_id: str
+    chunk_id: str
+    title: str
+    url: str | None
+    published: str | None
+    quote: str
+    start: int
+    end: int
+    score: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Claim:
+    text: str
+    citations: tuple[int, ...]
+    supported: bool
+    score: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"text": self.text, "citations": list(self.citations),
+                "supported": self.supported, "score": self.score}
+
+
+@dataclass
+class Answer:
+    answer: str
+    abstained: bool
+    query: str
+    citations: list[Citation] = field(default_factory=list)
+    passages: list[Hit] = field(default_factory=list)
+    claims: list[Claim] = field(default_factory=list)
+    grounded: bool = False
+    reason: str | None = None
+    timings_ms: dict[str, float] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "answer": self.answer,
+            "abstained": self.abstained,
+            "reason": self.reason,
+            "grounded": self.grounded,
+            "citations": [c.to_dict() for c in self.citations],
+            "claims": [c.to_dict() for c in self.claims],
+            "passages": [
+                {"article_id": h.chunk.article_id, "chunk_id": h.chunk.id,
+                 "text": h.chunk.text, "start": h.chunk.start, "end": h.chunk.end,
+                 "score": round(h.score, 6), "dense": round(h.dense, 4)}
+                for h in self.passages
+            ],
+            "query": self.query,
+            "timings_ms": {k: round(v, 1) for k, v in self.timings_ms.items()},
+        }

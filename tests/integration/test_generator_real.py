@@ -1,0 +1,58 @@
+"""The real packaged generator (converted once into the model cache, then ~10 s to load).
+
+``real_generator`` is the session-scoped fixture from this folder's conftest.py,
+shared with the pipeline tests so the model loads once per run.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+
+from rag.generation import Prompt, TransformersGenerator
+
+SYSTEM = "Answer the question using only the numbered sources. Be brief."
+TIANJIN = Prompt(system=SYSTEM, user="Source [1]: The summit was held in Tianjin.\n\n"
+                                     "Question: Where was the summit held?")
+LONG = Prompt(system="You are a helpful assistant.", user="Write a long story about a lighthouse keeper.")
+
+
+def test_answers_a_grounded_question(real_generator):
+    assert isinstance(real_generator, TransformersGenerator)
+    answer = real_generator.generate(TIANJIN, 40)
+    assert "Tianjin" in answer
+    stats = real_generator.stats
+    assert stats["prompt_tokens"] > 20 and 0 < stats["new_tokens"] <= 40
+    assert stats["prefill_ms"] > 0 and stats["decode_ms"] >= 0
+
+
+def test_stream_pieces_join_to_the_generated_text(real_generator):
+    whole = real_generator.generate(TIANJIN, 40)
+    pieces = list(real_generator.stream(TIANJIN, 40))
+    assert len(pieces) > 1
+    assert "".join(pieces) == whole
+
+
+def test_stop_ends_the_stream_quickly(real_generator):
+    stop = threading.Event()
+    pieces = []
+    t0 = time.perf_counter()
+    for piece in real_generator.stream(LONG, 300, stop):
+        pieces.append(piece)
+        if len(pieces) == 2:
+            stop.set()
+    elapsed = time.perf_counter() - t0
+    assert real_generator.stats["stopped"]
+    assert real_generator.stats["new_tokens"] < 10  # 300 were allowed
+    assert elapsed < 10
+
+
+def test_closing_the_stream_stops_the_model(real_generator):
+    it = real_generator.stream(LONG, 300)
+    next(it)
+    it.close()  # a client disconnect
+    assert real_generator.stats["stopped"] and real_generator.stats["new_tokens"] < 10
+
+
+def test_count_tokens(real_generator):
+    assert real_generator.count_tokens("The summit was held in Tianjin.") in range(5, 12)

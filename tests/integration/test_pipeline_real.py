@@ -1,0 +1,45 @@
+"""The whole path on the real packaged models: seeds -> index -> cited answer."""
+
+from rag.answer import Turn
+
+
+def _check_citations(pipeline, answer):
+    for c in answer.citations:
+        article = pipeline.store.articles[c.article_id]
+        assert article.text[c.start:c.end] == c.quote
+        assert c.chunk_id in {h.chunk.id for h in answer.passages}
+
+
+def test_footer_boilerplate_is_not_indexed(real_pipeline):
+    assert len(real_pipeline.store.articles) == 1
+    for chunk in real_pipeline.store.chunks:
+        assert "Leave a Reply" not in chunk.text
+        assert "Required fields" not in chunk.text
+
+
+def test_answers_the_summit_question_with_exact_quote(real_pipeline):
+    a = real_pipeline.ask("Which multilateral organisation held the summit?")
+    assert not a.abstained, a.answer
+    assert "Shanghai Cooperation Organisation" in a.answer or "SCO" in a.answer
+    assert a.citations
+    assert any("Shanghai Cooperation Organisation" in c.quote or "SCO" in c.quote for c in a.citations)
+    _check_citations(real_pipeline, a)
+
+
+def test_unanswerable_question_abstains(real_pipeline):
+    a = real_pipeline.ask("How many people attended the military parade in Beijing?")
+    assert a.abstained, a.answer
+    assert a.citations == []
+
+
+def test_off_topic_question_abstains_before_the_model(real_pipeline):
+    a = real_pipeline.ask("What is the best recipe for banana bread?")
+    assert a.abstained and a.reason == "no_relevant_passages"
+    assert "generate" not in a.timings_ms
+
+
+def test_every_citation_points_into_the_article(real_pipeline):
+    for q in ["Who did Shehbaz Sharif meet?", "What did Sharif say about India?",
+              "When will Sharif visit Russia?"]:
+        a = real_pipeline.ask(q)
+        _check_citations(real_pipeline, a)
