@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import threading
 import time
-from dataclasses import dataclass
 from typing import Iterator, Sequence
 
 from .config import Settings
 from .embedding import Embedder
 from .errors import BadInput, IndexUnavailable, TooLarge
 from .generation import Generator
+from .followup import Turn, standalone_query
 from .grounding import Grounder, GroundingConfig
 from .prompts import build_prompt, is_refusal
 from .retrieval import Retriever
@@ -22,12 +22,6 @@ UNSUPPORTED = ("The articles don't say: the passages found do not support an ans
                "The closest passages are listed below.")
 
 
-@dataclass(frozen=True)
-class Turn:
-    role: str
-    content: str
-
-
 class Pipeline:
     def __init__(self, settings: Settings, embedder: Embedder, generator: Generator,
                  store: ArticleStore | None = None):
@@ -37,7 +31,8 @@ class Pipeline:
         self.store = store  # swapped whole by writers; readers take one reference
         self.retriever = Retriever(embedder, rrf_k=settings.rrf_k)
         self.grounder = Grounder(embedder, GroundingConfig(
-            min_support=settings.min_support, min_evidence=settings.min_evidence))
+            min_support=settings.min_support, min_evidence=settings.min_evidence,
+            min_coverage=settings.min_coverage, min_name_coverage=settings.min_name_coverage))
         self.write_lock = threading.RLock()
 
     def warm_up(self) -> None:
@@ -63,11 +58,8 @@ class Pipeline:
         return question, k
 
     def standalone_query(self, question: str, history: Sequence[Turn] | None) -> str:
-        """What to search for. A follow-up is read in the light of the last user turn."""
-        users = [t.content for t in (history or []) if t.role == "user" and t.content.strip()]
-        if not users:
-            return question
-        return f"{users[-1].strip()} {question}"
+        """What to search for: a follow-up rewritten by the model into a standalone question."""
+        return standalone_query(self.generator, question, history)
 
     def _store(self) -> ArticleStore:
         if self.store is None:
@@ -91,13 +83,21 @@ class Pipeline:
         store = self._store()
         timings: dict[str, float] = {}
         query = self.standalone_query(question, history)
+        if query != question:
+            timings["rewrite"] = _ms(t0)
+        tr = time.perf_counter()
         hits = self.retriever.search(store, query, k)
-        timings["retrieve"] = _ms(t0)
+        timings["retrieve"] = _ms(tr)
         if not hits or max(h.dense for h in hits) < self.settings.min_relevance:
             yield "done", self._abstain(query, hits, "no_relevant_passages", timings, t0)
             return
         evidence = self.grounder.select_evidence(query, hits, self.settings.evidence_sentences)
-        prompt = build_prompt(question if not history else query, evidence, self.settings.context_chars)
+        # No sentence found could answer (wrong kind, or not about what was asked):
+        # the model would only be tempted to invent, so it is not asked.
+        if not self.grounder.can_answer(query, evidence):
+            yield "done", self._abstain(query, hits, "no_relevant_passages", timings, t0)
+            return
+        prompt = build_prompt(query, evidence, self.settings.context_chars)
         t1 = time.perf_counter()
         pieces = []
         for piece in self.generator.stream(prompt, self.settings.max_new_tokens, stop=stop):
@@ -112,12 +112,11 @@ class Pipeline:
         if stop is not None and stop.is_set():
             return
         t2 = time.perf_counter()
-        if is_refusal(raw):
-            timings["ground"] = _ms(t2)
-            yield "done", self._abstain(query, hits, "unsupported_answer", timings, t0)
-            return
-        g = self.grounder.ground(raw, hits, store.articles, evidence)
+        refused = is_refusal(raw)
+        g = self.grounder.ground("" if refused else raw, hits, store.articles, evidence, query)
         if not g.grounded:
+            # The model refused or said nothing verifiable; a strong source sentence of
+            # the right kind is still an answer, quoted verbatim.
             fallback = self.grounder.extractive(query, hits, store.articles)
             if fallback is not None:
                 fallback.claims = g.claims + fallback.claims

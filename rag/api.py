@@ -70,12 +70,15 @@ def create_app(pipeline: Pipeline | None = None, settings: Settings | None = Non
     state = AppState(pipeline)
 
     def load() -> None:
-        from .service import build_pipeline, ensure_index
+        from .indexing import open_index
+        from .service import build_pipeline
         try:
-            p = build_pipeline(settings)
-            ensure_index(p)
+            p = build_pipeline(settings, with_index=False)
             p.warm_up()
+            # Set before the index loads: an index built with other settings is
+            # reported (503 naming `rag rebuild`) and POST /index/rebuild can fix it.
             state.pipeline = p
+            open_index(p)
         except RagError as exc:
             state.error = str(exc)
             log.error("start-up failed: %s", exc)
@@ -148,6 +151,9 @@ def create_app(pipeline: Pipeline | None = None, settings: Settings | None = Non
         if a is None:
             raise ArticleNotFound(f"no article with id {article_id!r}")
         return {**a.to_dict(), "chunks": [c.to_dict() for c in store.article_chunks(a.id)]}
+
+    from .routes_articles import install
+    install(app, state, settings)  # POST/DELETE /articles, /index/rebuild, /index/status
 
     if (WEB_DIR / "index.html").exists():
         app.mount("/static", StaticFiles(directory=WEB_DIR), name="static")

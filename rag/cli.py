@@ -63,6 +63,31 @@ def cmd_ask(args) -> int:
     return 0
 
 
+def cmd_eval(args) -> int:
+    from . import eval as ev_mod
+    from .eval_data import load_eval_set
+
+    settings = _settings(args)
+    if args.top_k is not None:
+        settings = settings.model_copy(update={"top_k": args.top_k})
+    ev = load_eval_set(args.dataset, args.corpus)
+    pipeline = ev_mod.open_pipeline(settings, ev, args.index_dir, show_progress=sys.stderr.isatty())
+
+    def progress(i, n, r):
+        if sys.stderr.isatty():
+            print(f"\r{i}/{n}", end="", file=sys.stderr, flush=True)
+
+    results = ev_mod.run(pipeline, ev, args.top_k, args.limit, progress)
+    if sys.stderr.isatty():
+        print(file=sys.stderr)
+    report = ev_mod.report(ev, results, pipeline.settings)
+    print(ev_mod.table(report["summary"], f"{ev.name} ({ev.format}, top_k={pipeline.settings.top_k})"))
+    if args.json:
+        with open(args.json, "w", encoding="utf-8") as f:
+            json.dump(report, f, ensure_ascii=False, indent=2, default=str)
+    return 0
+
+
 def cmd_serve(args) -> int:
     import uvicorn
 
@@ -107,10 +132,22 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--json", action="store_true", help="print the full response as JSON")
     p.set_defaults(func=cmd_ask)
 
+    p = sub.add_parser("eval", help="score answers on a question set (project, RealTimeQA or SQuAD 2.0 format)")
+    p.add_argument("dataset", help="JSONL questions")
+    p.add_argument("--corpus", help="articles to index for the questions (RealTimeQA: corpus_2022.jsonl)")
+    p.add_argument("--index-dir", help="where to build the corpus index (default: DATA_DIR/eval/<corpus>)")
+    p.add_argument("--top-k", type=int, default=None)
+    p.add_argument("--limit", type=int, default=None, help="only the first N questions")
+    p.add_argument("--json", metavar="OUT", help="also write the full report as JSON")
+    p.set_defaults(func=cmd_eval)
+
     p = sub.add_parser("serve", help="serve the API and the web chat")
     p.add_argument("--host")
     p.add_argument("--port", type=int)
     p.set_defaults(func=cmd_serve)
+
+    from .cli_index import add_parsers
+    add_parsers(sub)  # rebuild, articles list|show|delete
 
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(message)s")

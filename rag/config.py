@@ -26,6 +26,9 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=1, le=65535)
     admin_token: str | None = None
+    # With an admin token: also require it to read and ask (only /health and the
+    # page itself stay open). Data-changing routes always require it when it is set.
+    protect_reads: bool = False
 
     # Where things live
     data_dir: Path = Path("data")
@@ -55,6 +58,10 @@ class Settings(BaseSettings):
     # question-to-sentence score an extractive fallback answer needs.
     min_support: float = 0.55
     min_evidence: float = 0.55
+    # Shares of the question's content words, and of the names in it, that the
+    # supporting sentence must contain.
+    min_coverage: float = 0.5
+    min_name_coverage: float = 0.5
 
     # Prompt
     evidence_sentences: int = Field(5, ge=1, le=50)  # sentences the model sees

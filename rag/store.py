@@ -1,31 +1,27 @@
-"""The persistent index: articles, chunks, FAISS vectors and BM25, saved atomically.
+"""The index in memory: articles, chunks, FAISS vectors and BM25 as one snapshot.
 
-An ArticleStore is an immutable snapshot. Changes build a new snapshot (only new
-articles are embedded) that is saved to a fresh version directory and published by
-atomically replacing the `index` symlink, so a reader, or a process killed at any
-moment, sees either the old index or the new one, never a half-written one.
+An ArticleStore is immutable. Changes build a new snapshot (only new articles are
+embedded); `save` publishes it as a new version on disk (versions.py), so a reader,
+or a process killed at any moment, sees either the old index or the new one.
 """
 
 from __future__ import annotations
 
-import json
-import os
-import shutil
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable
+from typing import Callable, Iterable
 
 import faiss
 import numpy as np
 
 from .chunking import chunk_article
 from .embedding import Embedder
-from .errors import IndexMismatch, IndexUnavailable
+from .errors import IndexMismatch
 from .lexical import LexicalIndex
 from .types import Article, Chunk
 
-FORMAT = 1
+EMBED_BATCH = 256  # chunks per embedder call: small enough for steady progress reports
+Progress = Callable[[int, int], None]  # (chunks embedded so far, chunks to embed)
 
 
 @dataclass(frozen=True)
@@ -55,7 +51,15 @@ class ArticleStore:
         self.faiss = faiss.IndexFlatIP(self.dim)  # exact search: fast enough at this scale
         if len(self.vectors):
             self.faiss.add(self.vectors)
-        self.lexical = LexicalIndex([c.text for c in self.chunks])
+            # FAISS holds its own copy: read vectors from it instead of keeping a second
+            # one (300 MB at 200k chunks).
+            self.vectors = _pinned_view(self.faiss, len(self.vectors), self.dim)
+        try:
+            self.lexical = LexicalIndex([c.text for c in self.chunks])
+        except ValueError:
+            # bm25s fails on a corpus without one word token (say, only stopwords or
+            # single letters): such an index is searched by vectors alone.
+            self.lexical = LexicalIndex([])
         self._chunks_by_article: dict[str, list[int]] = {}
         for i, c in enumerate(self.chunks):
             self._chunks_by_article.setdefault(c.article_id, []).append(i)
@@ -63,6 +67,15 @@ class ArticleStore:
     # -- reading ----------------------------------------------------------------
     def chunk_count(self, article_id: str) -> int:
         return len(self._chunks_by_article.get(article_id, ()))
+
+    def save(self, data_dir: Path) -> Path:
+        """Publish this snapshot as a new version (see versions.save_version)."""
+        from .versions import save_version
+
+        return save_version(self, data_dir)
+
+    def chunk_positions(self, article_id: str) -> list[int]:
+        return list(self._chunks_by_article.get(article_id, ()))
 
     def article_chunks(self, article_id: str) -> list[Chunk]:
         return [self.chunks[i] for i in self._chunks_by_article.get(article_id, ())]
@@ -73,31 +86,16 @@ class ArticleStore:
                 return aid
         return None
 
-    def manifest(self) -> dict:
-        return {
-            "format": FORMAT,
-            "embedder": self.embedder_name,
-            "dim": self.dim,
-            "chunking": self.chunking.to_dict(),
-            "articles": len(self.articles),
-            "chunks": len(self.chunks),
-            "hashes": self.hashes,
-        }
-
     # -- changing (each returns a new snapshot) ---------------------------------
     def with_articles(self, new: Iterable[tuple[Article, str]], embedder: Embedder,
-                      replace: bool = True, show_progress: bool = False) -> "ArticleStore":
-        """Add (article, content_hash) pairs; an article with an existing id replaces it."""
+                      progress: Progress | None = None) -> "ArticleStore":
+        """Add (article, content_hash) pairs; an article with an existing id replaces it.
+        Only the new articles are embedded."""
         new = list(new)
         drop = {a.id for a, _ in new if a.id in self.articles}
         base = self.without(drop) if drop else self
         new_chunks = [c for a, _ in new for c in chunk_article(a, **_kw(self.chunking))]
-        if new_chunks:
-            vecs = _embed(embedder, [c.text for c in new_chunks], show_progress)
-            if vecs.shape[1] != self.dim:
-                raise IndexMismatch(f"embedder gives {vecs.shape[1]} dims, index has {self.dim}")
-        else:
-            vecs = np.zeros((0, self.dim), dtype=np.float32)
+        vecs = embed_chunks(embedder, [c.text for c in new_chunks], self.dim, progress)
         articles = dict(base.articles)
         hashes = dict(base.hashes)
         for a, h in new:
@@ -114,116 +112,50 @@ class ArticleStore:
             {k: v for k, v in self.hashes.items() if k not in article_ids},
             [self.chunks[i] for i in keep], self.vectors[keep])
 
-    # -- persistence --------------------------------------------------------------
-    def save(self, data_dir: Path) -> Path:
-        """Write a new version directory, fsync it, then swap the `index` link to it."""
-        data_dir = Path(data_dir)
-        versions = data_dir / "versions"
-        versions.mkdir(parents=True, exist_ok=True)
-        name = f"v{time.time_ns()}"
-        tmp = versions / f".tmp-{name}"
-        tmp.mkdir()
-        _write_jsonl(tmp / "articles.jsonl", (a.to_dict() for a in self.articles.values()))
-        _write_jsonl(tmp / "chunks.jsonl",
-                     ({"id": c.id, "article_id": c.article_id, "start": c.start, "end": c.end}
-                      for c in self.chunks))
-        faiss.write_index(self.faiss, str(tmp / "vectors.faiss"))
-        _write_json(tmp / "manifest.json", self.manifest())
-        for f in tmp.iterdir():
-            _fsync(f)
-        os.rename(tmp, versions / name)
-        _fsync(versions)
-        link = data_dir / "index"
-        tmp_link = data_dir / f".index-{name}"
-        os.symlink(Path("versions") / name, tmp_link)
-        os.replace(tmp_link, link)
-        _fsync(data_dir)
-        self.version = name
-        _prune(versions, keep=name)
-        return versions / name
 
 
 def empty_store(embedder: Embedder, chunking: Chunking) -> ArticleStore:
     return ArticleStore(embedder.name, embedder.dim, chunking)
 
 
-def index_exists(data_dir: Path) -> bool:
-    return (Path(data_dir) / "index" / "manifest.json").exists()
+def build_store(articles: Iterable[tuple[Article, str]], embedder: Embedder, chunking: Chunking,
+                progress: Progress | None = None) -> ArticleStore:
+    """A fresh snapshot with every article embedded: what a rebuild produces."""
+    return empty_store(embedder, chunking).with_articles(articles, embedder, progress=progress)
 
 
-def load_store(data_dir: Path, embedder_name: str | None = None,
-               chunking: Chunking | None = None) -> ArticleStore:
-    """Load the current version; refuse one built with another embedder or chunking."""
-    root = Path(data_dir) / "index"
-    if not (root / "manifest.json").exists():
-        raise IndexUnavailable(f"no index in {data_dir}: run `rag ingest seeds/` first")
-    try:
-        manifest = json.loads((root / "manifest.json").read_text())
-        if manifest.get("format") != FORMAT:
-            raise IndexMismatch(f"index format {manifest.get('format')} is not {FORMAT}: run `rag rebuild`")
-        built = Chunking(**manifest["chunking"])
-        if embedder_name and manifest["embedder"] != embedder_name:
-            raise IndexMismatch(
-                f"index was built with embedder {manifest['embedder']!r} but {embedder_name!r} "
-                "is configured: run `rag rebuild` to re-embed the stored articles")
-        if chunking and built != chunking:
-            raise IndexMismatch(
-                f"index was built with chunking {built.to_dict()} but {chunking.to_dict()} "
-                "is configured: run `rag rebuild`")
-        articles = {}
-        for line in (root / "articles.jsonl").read_text(encoding="utf-8").splitlines():
-            a = Article(**json.loads(line))
-            articles[a.id] = a
-        chunks = []
-        for line in (root / "chunks.jsonl").read_text(encoding="utf-8").splitlines():
-            c = json.loads(line)
-            text = articles[c["article_id"]].text[c["start"]:c["end"]]
-            chunks.append(Chunk(c["id"], c["article_id"], text, c["start"], c["end"]))
-        index = faiss.read_index(str(root / "vectors.faiss"))
-        vectors = index.reconstruct_n(0, index.ntotal) if index.ntotal else None
-    except IndexUnavailable:
-        raise
-    except (OSError, ValueError, KeyError, TypeError, RuntimeError) as exc:
-        raise IndexUnavailable(f"index in {data_dir} is unreadable ({exc}): run `rag rebuild`") from exc
-    store = ArticleStore(manifest["embedder"], manifest["dim"], built, articles,
-                         manifest.get("hashes", {}), chunks, vectors)
-    store.version = os.path.basename(os.readlink(Path(data_dir) / "index"))
-    return store
+def embed_chunks(embedder: Embedder, texts: list[str], dim: int,
+                 progress: Progress | None = None) -> np.ndarray:
+    out = [np.zeros((0, dim), dtype=np.float32)]
+    if progress and texts:
+        progress(0, len(texts))  # the total is known before the first (slow) batch
+    for i in range(0, len(texts), EMBED_BATCH):
+        vecs = np.asarray(embedder.embed(texts[i:i + EMBED_BATCH]), dtype=np.float32)
+        if vecs.ndim != 2 or vecs.shape[1] != dim:
+            raise IndexMismatch(f"embedder gives {vecs.shape[-1]} dims, index has {dim}: run `rag rebuild`")
+        out.append(vecs)
+        if progress:
+            progress(min(i + EMBED_BATCH, len(texts)), len(texts))
+    return np.vstack(out)
+
+
+class _Pinned(np.ndarray):
+    """A view of FAISS's vector storage that keeps the index alive while in use."""
+
+    owner: object = None
+
+
+def _pinned_view(index, n: int, dim: int) -> np.ndarray:
+    view = faiss.rev_swig_ptr(index.get_xb(), n * dim).reshape(n, dim).view(_Pinned)
+    view.owner = index
+    view.flags.writeable = False  # a snapshot is immutable
+    return view
 
 
 def _kw(c: Chunking) -> dict:
     return {"sentences": c.sentences, "overlap": c.overlap, "max_chars": c.max_chars}
 
 
-def _embed(embedder: Embedder, texts: list[str], show_progress: bool) -> np.ndarray:
-    try:
-        return embedder.embed(texts, show_progress=show_progress)  # type: ignore[call-arg]
-    except TypeError:
-        return embedder.embed(texts)
-
-
-def _write_jsonl(path: Path, rows: Iterable[dict]) -> None:
-    with open(path, "w", encoding="utf-8") as f:
-        for row in rows:
-            f.write(json.dumps(row, ensure_ascii=False) + "\n")
-
-
-def _write_json(path: Path, obj: dict) -> None:
-    path.write_text(json.dumps(obj, ensure_ascii=False, indent=1), encoding="utf-8")
-
-
-def _fsync(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _prune(versions: Path, keep: str) -> None:
-    """Drop abandoned temporaries (a killed writer leaves those) and all versions but
-    the current one and its predecessor (another process may still be reading it)."""
-    done = sorted((p for p in versions.iterdir() if p.name.startswith("v")), reverse=True)
-    for p in versions.iterdir():
-        if p.name.startswith(".tmp-") or (p.name != keep and p not in done[:2]):
-            shutil.rmtree(p, ignore_errors=True)
+# Loading and version helpers live in versions.py; re-exported for callers of this module.
+from .versions import (current_version, index_exists, is_newer, load_articles, load_manifest,  # noqa: E402,F401
+                       load_store)

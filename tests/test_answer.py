@@ -1,6 +1,8 @@
 import pytest
 
+from rag import followup
 from rag.answer import Turn
+from rag.generation import FakeGenerator
 from rag.errors import BadInput, IndexUnavailable, TooLarge
 
 from .conftest import make_pipeline
@@ -26,16 +28,46 @@ def test_irrelevant_question_abstains_without_calling_the_model(fake_pipeline):
     assert a.citations == []
 
 
-def test_model_refusal_abstains(settings):
+def _summit_pipeline(settings, replies):
     from rag.documents import make_article
     from rag.indexing import ingest
 
     from .conftest import SUMMIT
-    p = make_pipeline(settings, replies=("NOT IN SOURCES",))
+    p = make_pipeline(settings, replies=replies)
     ingest(p, [make_article(SUMMIT, id="s")])
-    a = p.ask("How many people attended the summit?")
+    return p
+
+
+def test_question_no_sentence_can_answer_abstains_before_the_model(settings):
+    p = _summit_pipeline(settings, ("12000 people [1].",))
+    a = p.ask("How many people attended the summit?")  # the article holds no count
+    assert a.abstained and a.reason == "no_relevant_passages" and a.citations == []
+    assert p.generator.prompts == [] and a.passages
+
+
+def test_model_refusal_with_weak_evidence_abstains(settings):
+    p = _summit_pipeline(settings.model_copy(update={"min_evidence": 0.99}), ("NOT IN SOURCES",))
+    a = p.ask("When will Sharif visit Russia?")
+    assert len(p.generator.prompts) == 1
     assert a.abstained and a.reason == "unsupported_answer" and a.citations == []
     assert "don't say" in a.answer and a.passages
+
+
+def test_model_refusal_with_strong_evidence_quotes_it(settings):
+    p = _summit_pipeline(settings.model_copy(update={"min_evidence": 0.2}), ("NOT IN SOURCES",))
+    a = p.ask("When will Sharif visit Russia?")
+    assert not a.abstained and a.grounded
+    (c,) = a.citations
+    assert c.quote == "Sharif accepted an invitation to visit Russia in November."
+    assert a.answer == f"“{c.quote}” [1]"
+
+
+def test_supported_answer_to_another_question_is_not_shown(settings):
+    p = _summit_pipeline(settings.model_copy(update={"min_evidence": 0.99}),
+                         ("The summit of the Shanghai Cooperation Organisation was held in Tianjin [1].",))
+    a = p.ask("When will Sharif visit Russia?")
+    assert a.abstained and a.reason == "unsupported_answer"
+    assert [c.supported for c in a.claims] == [False]
 
 
 def test_markers_pointing_nowhere_are_dropped(settings):
@@ -65,10 +97,46 @@ def test_no_index_is_unavailable(settings):
         make_pipeline(settings).ask("anything?")
 
 
-def test_follow_up_query_uses_history(fake_pipeline):
-    a = fake_pipeline.ask("Where was it held?", history=[Turn("user", "Tell me about the summit"),
-                                                         Turn("assistant", "It was an SCO summit.")])
-    assert "summit" in a.query.lower()
+HISTORY = [Turn("user", "Tell me about the summit"), Turn("assistant", "It was an SCO summit in Tianjin.")]
+
+
+def _rewriting(rewrite):
+    def reply(prompt):
+        if prompt.system == followup.SYSTEM:
+            return rewrite
+        return "The summit was held in Tianjin [1]."
+    return reply
+
+
+def test_follow_up_is_rewritten_by_the_model(settings, fake_pipeline):
+    fake_pipeline.generator = FakeGenerator(_rewriting("Where was the SCO summit held?"))
+    a = fake_pipeline.ask("Where was it held?", history=HISTORY)
+    assert a.query == "Where was the SCO summit held?"
+    first = fake_pipeline.generator.prompts[0]
+    assert "User: Tell me about the summit" in first.user and "Follow-up question: Where was it held?" in first.user
+    assert "Question: Where was the SCO summit held?" in fake_pipeline.generator.prompts[1].user
+    assert "rewrite" in a.timings_ms
+
+
+def test_unusable_rewrite_falls_back_to_the_last_user_turn(fake_pipeline):
+    fake_pipeline.generator = FakeGenerator(_rewriting("Sure! Here is the question."))
+    a = fake_pipeline.ask("Where was it held?", history=HISTORY)
+    assert a.query == "Tell me about the summit Where was it held?"
+
+
+def test_standalone_follow_up_is_not_rewritten(fake_pipeline):
+    a = fake_pipeline.ask("Where was the summit held?", history=HISTORY)
+    assert a.query == "Where was the summit held?" and len(fake_pipeline.generator.prompts) == 1
+
+
+@pytest.mark.parametrize("raw,ok", [
+    ("What did Putin invite Sharif to do?", True), ('"What did Putin invite Sharif to do?"', True),
+    ("Rewritten question: What did Putin invite Sharif to do?", True),
+    ("Putin invited Sharif to visit Russia.", False), ("What is the weather?", False),
+    ("What did Putin invite Sharif to do?\nWhat else?", False)])
+def test_rewrite_is_checked(raw, ok):
+    got = followup.accept(raw, "What did he invite him to do?")
+    assert (got == "What did Putin invite Sharif to do?") if ok else got is None
 
 
 def test_stream_yields_tokens_then_done(fake_pipeline):

@@ -137,7 +137,7 @@ def test_ensure_packaged_converts_once_into_a_complete_cache(tmp_path):
     assert target == cache / f"tiny-{SHA[:12]}" and (target / "config.json").is_file()
     assert models.ensure_packaged(_spec(), cache, parts=parts, converter=converter, progress=False) == target
     assert len(calls) == 1
-    assert sorted(p.name for p in cache.iterdir()) == [target.name]  # temp dir and GGUF gone
+    assert [p.name for p in cache.iterdir() if p.is_dir()] == [target.name]  # temp dir and GGUF gone
     assert not calls[0].exists()
 
 
@@ -151,11 +151,11 @@ def test_failed_conversion_leaves_no_cache(tmp_path):
     with pytest.raises(ModelUnavailable, match="could not convert"):
         models.ensure_packaged(_spec(), cache, parts=_parts(tmp_path, *CHUNKS), converter=converter,
                                progress=False)
-    assert list(cache.iterdir()) == []
+    assert [p for p in cache.iterdir() if p.is_dir()] == []
     with pytest.raises(ModelUnavailable, match="checksum"):
         models.ensure_packaged(_spec(sha256="1" * 64), cache, parts=_parts(tmp_path, *CHUNKS),
                                converter=converter, progress=False)
-    assert list(cache.iterdir()) == []
+    assert [p for p in cache.iterdir() if p.is_dir()] == []
 
 
 def test_generator_and_embedder_names(tmp_path):
@@ -284,3 +284,18 @@ def test_stream_reraises_a_failure_in_the_model_thread(tiny, monkeypatch):
     with pytest.raises(RuntimeError, match="out of memory"):
         list(tiny.stream(P, 5))
     assert not tiny._gen_lock.locked()
+
+
+def test_ensure_packaged_sweeps_work_dirs_of_killed_builds(tmp_path):
+    cache = tmp_path / "cache"
+    stale = cache / f".tiny-{SHA[:12]}.abc123"
+    stale.mkdir(parents=True)
+    (stale / "tiny.gguf").write_bytes(b"GGUF half")
+
+    def converter(gguf: Path, out: Path, progress: bool) -> None:
+        out.mkdir()
+
+    target = models.ensure_packaged(_spec(), cache, parts=_parts(tmp_path, *CHUNKS), converter=converter,
+                                    progress=False)
+    assert not stale.exists()
+    assert sorted(p.name for p in cache.iterdir() if p.is_dir()) == [target.name]

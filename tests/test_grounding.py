@@ -1,5 +1,9 @@
+import pytest
+
 from rag.embedding import FakeEmbedder
 from rag.grounding import Grounder, GroundingConfig, key_terms, split_claims
+from rag.questions import coverage, has_kind, question_kind
+from rag.types import Article, Chunk, Hit
 from rag.retrieval import Retriever
 
 
@@ -57,8 +61,70 @@ def test_nothing_supported_is_not_grounded(fake_pipeline):
 def test_extractive_fallback_quotes_verbatim(fake_pipeline):
     hits = hits_for(fake_pipeline, "Who did Sharif meet?")
     g = Grounder(FakeEmbedder(), GroundingConfig(min_evidence=0.3)).extractive(
-        "Who did Sharif meet?", hits, fake_pipeline.store.articles, max_sentences=1)
+        "Who did Sharif meet?", hits, fake_pipeline.store.articles)
     assert g is not None
     (c,) = g.citations
-    assert "Sharif met Russian president Vladimir Putin" in c.quote
+    assert c.quote == "Pakistan's prime minister Shehbaz Sharif met Russian president Vladimir Putin there."
+    assert fake_pipeline.store.articles[c.article_id].text[c.start:c.end] == c.quote
     assert g.answer == f"“{c.quote}” [1]"
+
+
+@pytest.mark.parametrize("question,kind", [
+    ("How many people attended the parade?", "number"), ("How much did it cost?", "number"),
+    ("What is the value of trade between them?", "number"), ("When will Sharif visit Russia?", "date"),
+    ("In what year was it founded?", "date"), ("Who did Sharif meet?", "person"),
+    ("Whose invitation did he accept?", "person"), ("Which organisation held the summit?", "other"),
+    ("Where was the summit held?", "other")])
+def test_question_kinds(question, kind):
+    assert question_kind(question) == kind
+
+
+def test_answer_must_hold_what_is_asked_for():
+    q = "How many people attended the parade?"
+    assert not has_kind("number", "The parade marked the 80th anniversary.", q)
+    assert has_kind("number", "About 12,000 people attended.", q)
+    assert has_kind("number", "Two hundred people came.", q)
+    assert has_kind("date", "He will visit Russia in November.", "When will he visit Russia?")
+    assert not has_kind("date", "He will visit Russia.", "When will he visit Russia?")
+    assert has_kind("person", "Sharif met Vladimir Putin.", "Who did Sharif meet?")
+    assert not has_kind("person", "Sharif met him there.", "Who did Sharif meet?")
+    assert coverage("When did Putin invite Sharif?", "Sharif accepted Putin's invitation.") == 1.0
+
+
+def test_supported_claim_that_does_not_answer_is_not_grounded(fake_pipeline):
+    hits = hits_for(fake_pipeline, "How many schools closed in Lisbon?", 4)
+    g = Grounder(FakeEmbedder()).ground("The summit was held in Tianjin [1].", hits,
+                                        fake_pipeline.store.articles, question="How many schools closed in Lisbon?")
+    assert not g.grounded and g.answer == "" and g.citations == []
+    assert [c.supported for c in g.claims] == [False]
+
+
+def test_extractive_refuses_an_answer_of_the_wrong_kind(fake_pipeline):
+    hits = hits_for(fake_pipeline, "How many people attended the summit in Tianjin?")
+    g = Grounder(FakeEmbedder(), GroundingConfig(min_evidence=0.0)).extractive(
+        "How many people attended the summit in Tianjin?", hits, fake_pipeline.store.articles)
+    assert g is None
+
+
+def test_question_names_and_numbers_must_be_in_the_support(fake_pipeline):
+    hits = hits_for(fake_pipeline, "Who did Sharif meet in Tianjin in 2019?", 4)
+    gr = Grounder(FakeEmbedder(), GroundingConfig(min_evidence=0.0, min_coverage=0.0))
+    assert gr.extractive("Who did Sharif meet in Tianjin in 2019?", hits, fake_pipeline.store.articles) is None
+    assert gr.extractive("Who did Obama meet?", hits, fake_pipeline.store.articles) is None
+
+
+def test_a_sentence_that_refers_back_is_quoted_with_the_one_before():
+    text = "Sharif met Putin in Tianjin on Monday. He invited him to visit Moscow in November."
+    art = Article(id="a", title="t", text=text)
+    hit = Hit(Chunk("a#0", "a", text, 0, len(text)), score=1.0, dense=0.9)
+    g = Grounder(FakeEmbedder(), GroundingConfig(min_evidence=0.0)).extractive(
+        "When did Putin invite Sharif to visit Moscow?", [hit], {"a": art})
+    assert g is not None and g.citations[0].quote == text
+    assert (g.citations[0].start, g.citations[0].end) == (0, len(text))
+
+
+def test_evidence_puts_sentences_that_can_answer_first(fake_pipeline):
+    hits = hits_for(fake_pipeline, "When will Sharif visit Russia?", 4)
+    ev = Grounder(FakeEmbedder(), GroundingConfig(min_coverage=0.6)).select_evidence(
+        "When will Sharif visit Russia?", hits, 2)
+    assert ev[0].text == "Sharif accepted an invitation to visit Russia in November."

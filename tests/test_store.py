@@ -1,4 +1,6 @@
+import json
 import os
+import shutil
 
 import numpy as np
 import pytest
@@ -6,7 +8,8 @@ import pytest
 from rag.documents import content_hash, make_article
 from rag.embedding import FakeEmbedder
 from rag.errors import IndexMismatch, IndexUnavailable
-from rag.store import Chunking, empty_store, index_exists, load_store
+from rag.store import (Chunking, current_version, empty_store, index_exists, is_newer, load_articles,
+                       load_store)
 
 from .conftest import SUMMIT, WEATHER
 
@@ -62,3 +65,95 @@ def test_without_drops_vectors_and_chunks(tmp_path):
     s2 = store.without({"s"})
     assert [c.article_id for c in s2.chunks] == ["w", "w"]
     assert s2.vectors.shape == (2, 64) and s2.faiss.ntotal == 2
+
+
+def test_load_reads_one_version_even_if_link_moves(tmp_path):
+    """The link is resolved once: files come from that version directory only."""
+    store, e = build(tmp_path)
+    v1 = store.version
+    store.without({"w"}).save(tmp_path)
+    # Point the link back at v1: a reader now gets the complete old version.
+    os.replace(tmp_path / "index", tmp_path / "old")
+    os.symlink(f"versions/{v1}", tmp_path / "index")
+    assert set(load_store(tmp_path).articles) == {"s", "w"}
+
+
+def test_version_names_grow(tmp_path):
+    store, _ = build(tmp_path)
+    v1 = current_version(tmp_path)
+    assert v1 == store.version
+    store.save(tmp_path)
+    v2 = current_version(tmp_path)
+    assert v2 == store.version != v1
+    assert is_newer(v2, v1) and not is_newer(v1, v2)
+    assert current_version(tmp_path / "nowhere") is None
+
+
+def test_killed_writer_leftovers_are_ignored_then_pruned(tmp_path):
+    store, e = build(tmp_path)
+    versions = tmp_path / "versions"
+    # What a writer killed mid-save leaves: a half-written temporary directory and
+    # a temporary link; neither is what `index` points to.
+    half = versions / ".tmp-v9999999999999999999"
+    half.mkdir()
+    (half / "articles.jsonl").write_text('{"id": "half"')
+    os.symlink("versions/.tmp-v9999999999999999999", tmp_path / ".index-v9999999999999999999")
+    # Killed after the rename, before the link swap: complete but never published.
+    orphan = versions / "v9999999999999999998"
+    shutil.copytree(versions / store.version, orphan)
+    assert set(load_store(tmp_path, e.name, Chunking(2, 0, 500)).articles) == {"s", "w"}
+    previous = store.version
+    store.save(tmp_path)
+    assert not half.exists() and not orphan.exists()
+    assert not os.path.lexists(tmp_path / ".index-v9999999999999999999")
+    assert sorted(p.name for p in versions.iterdir()) == sorted([previous, store.version])
+
+
+def test_damaged_version_is_a_clear_error(tmp_path):
+    build(tmp_path)
+    (tmp_path / "index" / "vectors.faiss").write_bytes(b"not faiss")
+    with pytest.raises(IndexUnavailable, match="unreadable.*rag rebuild"):
+        load_store(tmp_path)
+
+
+def test_load_articles_ignores_embedder_and_chunking(tmp_path):
+    build(tmp_path)
+    articles, hashes, manifest = load_articles(tmp_path)
+    assert set(articles) == {"s", "w"} and hashes["s"] == content_hash(SUMMIT)
+    assert manifest["embedder"] == "fake-embedder" and manifest["chunking"]["sentences"] == 2
+    # An older manifest without hashes: they are recomputed from the texts.
+    path = tmp_path / "index" / "manifest.json"
+    m = json.loads(path.read_text())
+    del m["hashes"]
+    path.write_text(json.dumps(m))
+    assert load_articles(tmp_path)[1] == hashes
+
+
+def test_with_articles_embeds_only_new_and_reports_progress(tmp_path):
+    store, _ = build(tmp_path)
+    seen = []
+
+    class Counting(FakeEmbedder):
+        def embed(self, texts):
+            seen.extend(texts)
+            return super().embed(texts)
+
+    article = make_article("A new bridge opened in Porto on Monday. Traffic was heavy all day.", id="p")
+    ticks = []
+    s2 = store.with_articles([(article, content_hash(article.text))], Counting(),
+                             progress=lambda d, t: ticks.append((d, t)))
+    assert seen == [c.text for c in s2.article_chunks("p")]
+    assert ticks[0] == (0, len(seen)) and ticks[-1] == (len(seen), len(seen))
+    assert s2.faiss.ntotal == len(s2.chunks) == len(store.chunks) + len(seen)
+    # Replacing an article drops its old chunks.
+    again = make_article("The bridge in Porto closed for repairs. Drivers took the ferry.", id="p")
+    s3 = s2.with_articles([(again, content_hash(again.text))], FakeEmbedder())
+    assert s3.articles["p"].text.startswith("The bridge") and s3.faiss.ntotal == len(s3.chunks)
+    assert all("opened" not in c.text for c in s3.article_chunks("p"))
+
+
+def test_embedder_with_wrong_dimension_is_refused(tmp_path):
+    store, _ = build(tmp_path)
+    article = make_article("A new bridge opened in Porto on Monday. Traffic was heavy.", id="p")
+    with pytest.raises(IndexMismatch, match="dims"):
+        store.with_articles([(article, "h")], FakeEmbedder(dim=32))

@@ -23,6 +23,8 @@ def test_answers_the_summit_question_with_exact_quote(real_pipeline):
     assert "Shanghai Cooperation Organisation" in a.answer or "SCO" in a.answer
     assert a.citations
     assert any("Shanghai Cooperation Organisation" in c.quote or "SCO" in c.quote for c in a.citations)
+    assert a.grounded and a.claims and a.reason is None
+    assert all(c.citations for c in a.claims if c.supported)
     _check_citations(real_pipeline, a)
 
 

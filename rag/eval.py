@@ -1,0 +1,189 @@
+"""`rag eval`: questions through the same Pipeline.ask users get, scored.
+
+Scoring is deliberately plain so the figures mean what they say:
+- recall@k: a gold article is among the retrieved passages;
+- answer accuracy: on answerable questions, not abstained and a gold answer occurs
+  in the answer (case, quotes and punctuation folded, whole words);
+- citation precision: share of citations whose quote contains the gold evidence or
+  is contained in it (only for sets that give evidence);
+- abstention: share of unanswerable questions abstained (and, to keep that honest,
+  share of answerable ones abstained);
+- supported: share of answer sentences (claims) the grounder verified;
+- latency p50/p95 of whole answers, wall clock.
+"""
+
+from __future__ import annotations
+
+import re
+import statistics
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from .eval_data import EvalItem, EvalSet
+from .errors import BadInput
+from .types import Answer
+
+
+def fold(text: str) -> str:
+    """Lower case, quotes and punctuation to spaces: how answers are compared."""
+    return " ".join(re.sub(r"[^\w]+", " ", text.casefold()).split())
+
+
+def contains(haystack: str, needle: str) -> bool:
+    n = fold(needle)
+    return bool(n) and f" {n} " in f" {fold(haystack)} "
+
+
+@dataclass
+class ItemResult:
+    question: str
+    answerable: bool
+    answer: str
+    abstained: bool
+    reason: str | None
+    correct: bool | None  # None: nothing to compare with
+    retrieved: bool | None  # a gold article among the passages
+    cited_gold: bool | None  # a gold article among the citations
+    citations_ok: int
+    citations_checked: int
+    claims: int
+    supported: int
+    latency_ms: float
+    quotes: list[str] = field(default_factory=list)
+    error: str | None = None
+
+
+def score(item: EvalItem, answer: Answer, latency_ms: float) -> ItemResult:
+    passages = {h.chunk.article_id for h in answer.passages}
+    cited = {c.article_id for c in answer.citations}
+    gold = set(item.gold_ids)
+    correct = None
+    if item.answerable and item.answers:
+        correct = not answer.abstained and any(contains(answer.answer, a) for a in item.answers)
+    ok = checked = 0
+    if item.evidence and not answer.abstained:
+        evidence = [fold(e) for e in item.evidence]
+        for c in answer.citations:
+            q = fold(c.quote)
+            checked += 1
+            ok += bool(q) and any(e in q or q in e for e in evidence)
+    return ItemResult(
+        question=item.question, answerable=item.answerable, answer=answer.answer,
+        abstained=answer.abstained, reason=answer.reason, correct=correct,
+        retrieved=bool(gold & passages) if gold else None,
+        cited_gold=bool(gold & cited) if gold and not answer.abstained else None,
+        citations_ok=ok, citations_checked=checked,
+        claims=0 if answer.abstained else len(answer.claims),
+        supported=0 if answer.abstained else sum(c.supported for c in answer.claims),
+        latency_ms=latency_ms, quotes=[c.quote for c in answer.citations])
+
+
+def run(pipeline, ev: EvalSet, top_k: int | None = None, limit: int | None = None,
+        progress: Callable[[int, int, ItemResult], None] | None = None) -> list[ItemResult]:
+    items = ev.items[:limit] if limit else ev.items
+    results = []
+    for i, item in enumerate(items):
+        t0 = time.perf_counter()
+        try:
+            answer = pipeline.ask(item.question, top_k)
+        except BadInput as exc:  # a question the pipeline refuses counts, it does not stop the run
+            r = ItemResult(item.question, item.answerable, "", True, "bad_input", False if item.answers else None,
+                           None, None, 0, 0, 0, 0, 0.0, error=str(exc))
+        else:
+            r = score(item, answer, (time.perf_counter() - t0) * 1000)
+        results.append(r)
+        if progress:
+            progress(i + 1, len(items), r)
+    return results
+
+
+def _share(flags: list[bool]) -> float | None:
+    return round(sum(flags) / len(flags), 4) if flags else None
+
+
+def _pct(values: list[float], q: float) -> float | None:
+    if not values:
+        return None
+    if len(values) == 1:
+        return round(values[0], 1)
+    return round(statistics.quantiles(values, n=100, method="inclusive")[int(q) - 1], 1)
+
+
+def summarize(results: list[ItemResult]) -> dict:
+    answerable = [r for r in results if r.answerable]
+    unanswerable = [r for r in results if not r.answerable]
+    lat = [r.latency_ms for r in results if r.error is None]
+    checked = sum(r.citations_checked for r in results)
+    claims = sum(r.claims for r in results)
+    return {
+        "questions": len(results),
+        "answerable": len(answerable),
+        "unanswerable": len(unanswerable),
+        "recall_at_k": _share([r.retrieved for r in results if r.retrieved is not None]),
+        "answer_accuracy": _share([r.correct for r in answerable if r.correct is not None]),
+        "gold_cited": _share([bool(r.cited_gold) for r in answerable if r.retrieved is not None]),
+        "citation_precision": round(sum(r.citations_ok for r in results) / checked, 4) if checked else None,
+        "abstained_unanswerable": _share([r.abstained for r in unanswerable]),
+        "abstained_answerable": _share([r.abstained for r in answerable]),
+        "supported_claims": round(sum(r.supported for r in results) / claims, 4) if claims else None,
+        "latency_p50_ms": _pct(lat, 50),
+        "latency_p95_ms": _pct(lat, 95),
+    }
+
+
+_LABELS = {
+    "questions": "questions", "answerable": "answerable", "unanswerable": "unanswerable",
+    "recall_at_k": "recall@k (gold article in passages)",
+    "answer_accuracy": "answer accuracy (answerable)",
+    "gold_cited": "gold article cited (answerable)",
+    "citation_precision": "citation precision (quote ~ evidence)",
+    "abstained_unanswerable": "abstained on unanswerable",
+    "abstained_answerable": "abstained on answerable",
+    "supported_claims": "answer sentences supported",
+    "latency_p50_ms": "latency p50 (ms)", "latency_p95_ms": "latency p95 (ms)",
+}
+
+
+def table(summary: dict, title: str) -> str:
+    width = max(len(v) for v in _LABELS.values())
+    lines = [title, "-" * (width + 12)]
+    for key, label in _LABELS.items():
+        v = summary.get(key)
+        shown = "n/a" if v is None else (f"{v:.1%}" if isinstance(v, float) and "latency" not in key else f"{v}")
+        lines.append(f"{label:<{width}}  {shown:>9}")
+    return "\n".join(lines)
+
+
+def report(ev: EvalSet, results: list[ItemResult], settings) -> dict:
+    return {"dataset": ev.name, "format": ev.format,
+            "settings": {k: getattr(settings, k) for k in (
+                "top_k", "min_relevance", "min_support", "min_evidence", "evidence_sentences", "generator")},
+            "summary": summarize(results), "items": [asdict(r) for r in results]}
+
+
+def eval_data_dir(settings, ev: EvalSet):
+    """Where a set that brings its own articles is indexed: beside the main index, never
+    in it, named after the corpus file so later runs reuse it."""
+    import hashlib
+
+    key = hashlib.sha256(str(ev.corpus_path.resolve()).encode()).hexdigest()[:8]
+    return settings.data_dir / "eval" / f"{ev.corpus_path.stem}-{key}"
+
+
+def open_pipeline(settings, ev: EvalSet, index_dir=None, show_progress: bool = False):
+    """The pipeline to evaluate: the current index, or one holding the set's corpus
+    (built on first use; later runs embed only articles not indexed yet)."""
+    from .indexing import ingest
+    from .service import build_pipeline, ensure_index
+
+    if ev.articles:
+        data_dir = Path(index_dir) if index_dir else eval_data_dir(settings, ev)
+        settings = settings.model_copy(update={"data_dir": data_dir})
+        pipeline = build_pipeline(settings)
+        ingest(pipeline, ev.articles, show_progress=show_progress)
+    else:
+        pipeline = build_pipeline(settings)
+        ensure_index(pipeline)
+    return pipeline

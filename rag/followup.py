@@ -1,0 +1,84 @@
+"""Follow-up questions: "What did he invite him to do?" means nothing to a search index.
+
+With history, the model rewrites the follow-up into a standalone question before
+retrieval. The rewrite is checked, not trusted: it must read as one question and
+keep the follow-up's own words; otherwise the follow-up is searched together with
+the last user turn, which at least carries the names the pronouns refer to.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Sequence
+
+from .generation import Generator, Prompt
+from .questions import content_stems
+
+# Words that point back into the conversation; without one, a question stands alone.
+_REFERS = re.compile(r"\b(he|she|it|they|him|her|them|his|hers|its|their|theirs|this|that|these|"
+                     r"those|there|then|the same|the other|former|latter)\b", re.I)
+_TURN_CHARS = 400  # older and longer turns cost prefill time and add little
+
+SYSTEM = "You rewrite follow-up questions so they can be understood on their own."
+
+
+@dataclass(frozen=True)
+class Turn:
+    role: str
+    content: str
+
+
+def needs_rewrite(question: str, history: Sequence[Turn] | None) -> bool:
+    return bool(history) and bool(_REFERS.search(question))
+
+
+# One worked example: without it the 0.5B model mostly hands the follow-up back unchanged.
+_EXAMPLE = ("Conversation:\nUser: Tell me about the new phone from Apple.\n"
+            "Assistant: Apple released the iPhone 15 in September.\n"
+            "Follow-up question: How much does it cost?\n"
+            "Standalone question: How much does the iPhone 15 cost?")
+
+
+def rewrite_prompt(question: str, history: Sequence[Turn]) -> Prompt:
+    lines = []
+    for t in list(history)[-4:]:
+        text = " ".join(t.content.split())
+        if len(text) > _TURN_CHARS:
+            text = text[:_TURN_CHARS].rsplit(" ", 1)[0] + " ..."
+        lines.append(f"{'User' if t.role == 'user' else 'Assistant'}: {text}")
+    user = ("Rewrite the follow-up question so it can be understood without the conversation: "
+            "replace each pronoun with the name it refers to.\n\n"
+            f"{_EXAMPLE}\n\nConversation:\n" + "\n".join(lines) +
+            f"\nFollow-up question: {question}\nStandalone question:")
+    return Prompt(system=SYSTEM, user=user)
+
+
+def fallback_query(question: str, history: Sequence[Turn]) -> str:
+    users = [t.content.strip() for t in history if t.role == "user" and t.content.strip()]
+    return f"{users[-1]} {question}" if users else question
+
+
+def accept(rewrite: str, question: str) -> str | None:
+    """The model's rewrite if it is a plausible standalone version of the question."""
+    text = " ".join(rewrite.strip().strip('"“”').split())
+    text = re.sub(r"^(standalone question|rewritten( follow-up)? question|question)\s*:\s*", "", text, flags=re.I)
+    if not text or "\n" in rewrite.strip() or len(text) > 3 * len(question) + 200:
+        return None
+    if not text.endswith("?") or text.casefold() == question.strip().casefold():
+        return None  # not a question, or handed back unchanged
+    # It must still ask what the user asked: most of the follow-up's words survive.
+    own = content_stems(question)
+    if own and len(own & content_stems(text)) < max(1, len(own) // 2):
+        return None
+    return text
+
+
+def standalone_query(generator: Generator, question: str, history: Sequence[Turn] | None,
+                     max_new_tokens: int = 48) -> str:
+    if not history:
+        return question
+    if not needs_rewrite(question, history):
+        return question
+    raw = generator.generate(rewrite_prompt(question, history), max_new_tokens)
+    return accept(raw, question) or fallback_query(question, history)

@@ -1,0 +1,120 @@
+"""What a question asks for, and whether a piece of text can be an answer to it.
+
+A sentence can be true and still not answer the question: asked "How many people
+attended the parade?", "The parade commemorated the 80th anniversary" is supported
+by the article but holds no count. Grounding therefore checks two things beyond
+support: the answer holds something of the kind asked for (a number for "how
+many", a date for "when", a name for "who") that the question did not already
+contain, and the supporting text is about what the question names (its content
+words, and every number it mentions, occur there).
+"""
+
+from __future__ import annotations
+
+import re
+
+_WORD = re.compile(r"[\w’'-]+")
+# Function words, plus words that only say what kind of answer is wanted.
+_STOP = set("""a an the of to in on at for by with from and or but is are was were be been being
+that this these those it its as into than then there their they them he she his her him we our
+you your i not no do does did has have had will would can could may might should also about over
+after before during which who whom whose what when where why how said says according many much
+long name named called kind type happen happened take took place one ones s year years date
+day month time percentage percent number amount""".split())
+
+NUMBER_WORDS = set("""two three four five six seven eight nine ten eleven twelve thirteen fourteen
+fifteen sixteen seventeen eighteen nineteen twenty thirty forty fifty sixty seventy eighty ninety
+hundred hundreds thousand thousands million millions billion billions trillion dozen dozens half
+single""".split())
+_CARDINAL = re.compile(r"(?<![\w.])\d[\d,.]*(?!\d|st\b|nd\b|rd\b|th\b)")
+_MONTHS = ("january february march april may june july august september october november "
+           "december jan feb mar apr jun jul aug sep sept oct nov dec").split()
+_DATE = re.compile(
+    r"\b(?:" + "|".join(_MONTHS) + r")\b\.?|\b(?:monday|tuesday|wednesday|thursday|friday|saturday|"
+    r"sunday|today|yesterday|tomorrow|tonight|weekend|ago|spring|summer|autumn|fall|winter|"
+    r"morning|afternoon|evening|night|midnight|noon|century|centuries|decade|decades|era|"
+    r"week|weeks|month|months|year|years)\b|\b\d{3,4}s?\b|\b\d{1,2}(?::\d\d)?\s?[ap]\.?m\b",
+    re.I)
+
+_KINDS = (
+    ("date", re.compile(r"^\s*(when\b|(in|on|by|since|until)?\s*(what|which) (year|date|day|month|"
+                        r"time|century|decade|season)\b)", re.I)),
+    ("number", re.compile(r"^\s*(how (many|much|long|old|far|big|large|tall|high|deep|fast)\b|"
+                          r"(what|which) (percentage|percent|number|amount|proportion|share|"
+                          r"fraction|population)\b|(what|which)('s| is| was| are| were)? the (value|cost|"
+                          r"price|worth|total|population|number|amount|size|percentage|share|rate)\b)", re.I)),
+    ("person", re.compile(r"^\s*(who|whom|whose)\b", re.I)),
+)
+
+
+def question_kind(question: str) -> str:
+    """number | date | person | other (other: anything goes)."""
+    for kind, pattern in _KINDS:
+        if pattern.search(question):
+            return kind
+    return "other"
+
+
+def _norm(text: str) -> str:
+    return text.replace("’", "'").replace("‘", "'").lower()
+
+
+def stem(word: str) -> str:
+    """A crude stem: the first five letters. Enough to match "invite"/"invitation",
+    "organisation"/"organization", "visit"/"visiting" without a stemming library."""
+    return word[:5]
+
+
+def content_stems(text: str) -> set[str]:
+    return {stem(w.strip("'-")) for w in _WORD.findall(_norm(text))
+            if len(w.strip("'-")) > 1 and w.strip("'-") not in _STOP}
+
+
+def names(text: str) -> set[str]:
+    """Capitalised words that are not function words: the names a text mentions, plus
+    the acronyms of multi-word names, so "SCO" is found in "Shanghai Cooperation Organisation"."""
+    out, run = set(), []
+    for w in _WORD.findall(text) + ["."]:
+        w = w.strip("'-’")
+        if w[:1].isupper() and w.lower() not in _STOP and not re.fullmatch(r"[IVX]+", w):
+            out.add(stem(_norm(w).removesuffix("'s")))
+            run.append(w[0])
+        elif run and w.lower() in ("of", "the", "for"):
+            continue
+        else:
+            if len(run) > 1:
+                out.add("".join(run).lower()[:5])
+            run = []
+    return out
+
+
+def numbers(text: str) -> set[str]:
+    found = {m.group().rstrip(".,").replace(",", "") for m in _CARDINAL.finditer(text)}
+    found |= {w for w in _WORD.findall(_norm(text)) if w in NUMBER_WORDS}
+    return found
+
+
+def has_kind(kind: str, text: str, question: str) -> bool:
+    """The text holds an answer of the kind asked for that the question did not contain."""
+    if kind == "number":
+        return bool(numbers(text) - numbers(question))
+    if kind == "date":
+        asked = {m.group().lower() for m in _DATE.finditer(question)}
+        return any(m.group().lower() not in asked for m in _DATE.finditer(text))
+    if kind == "person":
+        return bool(names(text) - names(question) - content_stems(question))
+    return True
+
+
+def coverage(question: str, text: str) -> float:
+    """Share of the question's content words (crudely stemmed) found in the text."""
+    asked = content_stems(question)
+    if not asked:
+        return 1.0
+    return len(asked & content_stems(text)) / len(asked)
+
+
+def numbers_present(question: str, text: str) -> bool:
+    """Every figure the question mentions ("in 2024", "12 schools") occurs in the text."""
+    hay = _norm(text)
+    return all(n in hay for n in numbers(question) if n[:1].isdigit())

@@ -1,0 +1,54 @@
+import json
+
+import pytest
+
+from rag.cli import main
+from rag.config import PACKAGED_EMBEDDER
+from rag.documents import make_article
+from rag.embedding import FakeEmbedder
+from rag.indexing import ingest
+from rag.store import load_store
+
+from .conftest import SUMMIT, WEATHER, make_pipeline
+
+
+@pytest.fixture
+def data_dir(settings, monkeypatch):
+    """An index whose manifest names the configured embedder, built with the fake
+    one: `articles` commands never need the model itself."""
+    monkeypatch.delenv("RAG_DATA_DIR", raising=False)
+    p = make_pipeline(settings)
+    p.embedder = FakeEmbedder(name=PACKAGED_EMBEDDER)
+    ingest(p, [make_article(SUMMIT, title="Summit in Tianjin", id="summit", published="2025-09-01"),
+               make_article(WEATHER, title="Lisbon floods", id="weather")])
+    return settings.data_dir
+
+
+def test_articles_list_and_show(data_dir, capsys):
+    assert main(["--data-dir", str(data_dir), "articles", "list"]) == 0
+    out = capsys.readouterr()
+    assert out.out.splitlines() == ["summit\t2025-09-01\tSummit in Tianjin", "weather\t-\tLisbon floods"]
+    assert "2 articles" in out.err
+    assert main(["--data-dir", str(data_dir), "articles", "list", "--json"]) == 0
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert rows[0]["id"] == "summit" and rows[0]["chars"] == len(SUMMIT)
+    assert main(["--data-dir", str(data_dir), "articles", "show", "weather"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("Lisbon floods\nid: weather\n") and "12 schools" in out
+    assert main(["--data-dir", str(data_dir), "articles", "show", "weather", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["text"] == WEATHER
+
+
+def test_articles_errors_are_one_line(data_dir, tmp_path, capsys):
+    assert main(["--data-dir", str(data_dir), "articles", "show", "nope"]) == 1
+    assert capsys.readouterr().err.strip() == "rag: error: no article with id 'nope'"
+    assert main(["--data-dir", str(tmp_path / "empty"), "articles", "list"]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "no index" in err
+
+
+def test_articles_delete(data_dir, capsys):
+    assert main(["--data-dir", str(data_dir), "articles", "delete", "weather", "nope"]) == 2
+    out = capsys.readouterr()
+    assert "no article with id 'nope'" in out.err and "1 deleted" in out.out
+    assert set(load_store(data_dir).articles) == {"summit"}

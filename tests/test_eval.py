@@ -1,0 +1,89 @@
+import json
+
+import pytest
+
+from rag import eval as ev
+from rag.cli import main
+from rag.errors import BadInput
+from rag.eval_data import EvalItem, EvalSet, load_eval_set
+
+
+def _write(path, rows):
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    return path
+
+
+def test_answers_are_compared_folded_and_whole_word():
+    assert ev.contains("The show is “Squid Game”.", '"Squid Game"')
+    assert ev.contains("It cost $1.2 billion", "1.2 billion")
+    assert not ev.contains("The party went on", "art")
+    assert not ev.contains("anything", "")
+
+
+def test_project_format(tmp_path):
+    s = load_eval_set(_write(tmp_path / "q.jsonl", [
+        {"question": "Where?", "answers": ["Tianjin"], "evidence": "in Tianjin"},
+        {"question": "GDP?", "answerable": False}]))
+    assert s.format == "project" and s.articles == []
+    assert s.items == [EvalItem("Where?", ("Tianjin",), True, ("in Tianjin",)), EvalItem("GDP?", (), False)]
+
+
+def test_squad_format_indexes_each_context_once(tmp_path):
+    ctx = "The Normans were the people who gave their name to Normandy, a region in France."
+    s = load_eval_set(_write(tmp_path / "squad.jsonl", [
+        {"context": ctx, "question": "Who gave their name to Normandy?", "answers": ["The Normans"],
+         "is_impossible": False},
+        {"context": ctx, "question": "Who gave their name to Paris?", "answers": [], "is_impossible": True}]))
+    assert s.format == "squad" and len(s.articles) == 1
+    assert [i.answerable for i in s.items] == [True, False]
+    assert s.items[0].gold_ids == (s.articles[0].id,) and s.items[1].answers == ()
+
+
+def test_realtimeqa_needs_its_corpus(tmp_path):
+    qa = _write(tmp_path / "qa_dev.jsonl", [{"question": "Which show?", "answer": "“Squid Game”",
+                                            "evidence": "Squid Game is back.", "gold_doc_ids": ["d1"]}])
+    with pytest.raises(BadInput, match="--corpus"):
+        load_eval_set(qa)
+    _write(tmp_path / "corpus_2022.jsonl", [{"doc_id": "d1", "title": "Show",
+                                             "text": "Netflix said the show Squid Game is coming back for a second season."}])
+    s = load_eval_set(qa)  # found beside the questions
+    assert s.format == "realtimeqa" and [a.id for a in s.articles] == ["d1"]
+    assert s.items[0].gold_ids == ("d1",) and s.items[0].answers == ("“Squid Game”",)
+
+
+def test_bad_files_are_clear_errors(tmp_path):
+    with pytest.raises(BadInput, match="no such file"):
+        load_eval_set(tmp_path / "missing.jsonl")
+    (tmp_path / "bad.jsonl").write_text('{"question": "ok?"}\nnot json\n')
+    with pytest.raises(BadInput, match="bad.jsonl:2"):
+        load_eval_set(tmp_path / "bad.jsonl")
+    (tmp_path / "noq.jsonl").write_text('{"answers": ["x"]}\n')
+    with pytest.raises(BadInput, match="question"):
+        load_eval_set(tmp_path / "noq.jsonl")
+
+
+def test_cli_eval_bad_input_is_one_line(tmp_path, capsys):
+    assert main(["--data-dir", str(tmp_path / "d"), "eval", str(tmp_path / "missing.jsonl")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("rag: error: no such file") and err.count("\n") == 1
+
+
+def test_run_scores_a_fake_pipeline(fake_pipeline):
+    # The fake model always says "The summit was held in Tianjin [1]."
+    s = EvalSet("t", "project", [
+        EvalItem("Where was the summit held?", ("Tianjin",), True,
+                 ("The summit of the Shanghai Cooperation Organisation was held in Tianjin.",), ("summit",)),
+        EvalItem("Where was the summit of the Shanghai Cooperation Organisation?", ("Lisbon",), True, (), ("summit",)),
+        EvalItem("zyxxy qwop blorf?", (), False)])
+    results = ev.run(fake_pipeline, s)
+    assert [r.correct for r in results] == [True, False, None]
+    assert [r.abstained for r in results] == [False, False, True]
+    m = ev.summarize(results)
+    assert m["answer_accuracy"] == 0.5 and m["abstained_unanswerable"] == 1.0
+    assert m["abstained_answerable"] == 0.0 and m["recall_at_k"] == 1.0
+    assert m["citation_precision"] == 1.0 and m["supported_claims"] == 1.0
+    assert m["latency_p50_ms"] is not None
+    table = ev.table(m, "t")
+    assert "answer accuracy (answerable)" in table and "50.0%" in table
+    report = ev.report(s, results, fake_pipeline.settings)
+    assert json.loads(json.dumps(report, default=str))["summary"] == m

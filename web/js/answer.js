@@ -1,0 +1,153 @@
+// One assistant turn: the streamed draft, then the grounded answer with citation
+// chips, the sentences grounding removed, sources, and what was searched for.
+
+import { append, h, icon, formatDate, formatMs, plural } from "./dom.js";
+
+const MARKER = /\[(\d+(?:\s*,\s*\d+)*)\]/g;
+const REASONS = {
+  no_relevant_passages: "Nothing in the articles is about this question.",
+  unsupported_answer: "The passages found don't support an answer.",
+};
+
+// `open` is { citation(result, n), passage(result, i) }: they show the side panel.
+export function renderAssistant(msg, open) {
+  const body = h("div", { class: "bubble-body" });
+  const el = h("article", { class: `msg assistant ${msg.status}`, "aria-busy": msg.status === "streaming" ? "true" : "false" },
+    h("div", { class: "avatar", "aria-hidden": "true" }, icon("spark")), body);
+  if (msg.status === "pending" || msg.status === "streaming") {
+    const draft = h("p", { class: "draft" }, msg.draft || "");
+    const status = h("div", { class: "thinking" }, h("span", { class: "dots" }, h("i"), h("i"), h("i")),
+      msg.draft ? "Writing — checking each sentence against the articles when done" : "Searching the articles…");
+    body.append(draft, status);
+    el.update = (text) => {
+      el.classList.replace("pending", "streaming");
+      draft.textContent = text;
+      status.lastChild.textContent = "Writing — each sentence is checked against the articles when done";
+    };
+    return el;
+  }
+  if (msg.status === "error") {
+    body.append(h("div", { class: "callout error", role: "alert" }, icon("alert"),
+      h("div", {}, h("strong", {}, "Something went wrong. "), msg.error || "")));
+    if (msg.draft) body.append(h("p", { class: "draft stopped" }, msg.draft));
+    return el;
+  }
+  if (msg.status === "stopped") {
+    append(body, [msg.draft ? h("p", { class: "draft stopped" }, msg.draft) : null,
+      h("div", { class: "stopped-note" }, icon("stop"),
+        msg.draft ? "Stopped — this draft was not checked against the articles." : "Stopped before the answer was written.")]);
+    return el;
+  }
+  const r = msg.result || {};
+  append(body, [r.abstained ? abstention(r, open) : answerText(r, open), removed(r), sources(r, open), meta(r, msg)]);
+  return el;
+}
+
+function answerText(r, open) {
+  const p = h("div", { class: "answer", "data-testid": "answer" });
+  for (const para of (r.answer || "").split(/\n{2,}/)) {
+    const out = h("p");
+    let last = 0;
+    for (const m of para.matchAll(MARKER)) {
+      out.append(para.slice(last, m.index));
+      for (const n of m[1].split(/\s*,\s*/).map(Number)) out.append(chip(r, n, open));
+      last = m.index + m[0].length;
+    }
+    out.append(para.slice(last));
+    p.append(out);
+  }
+  return p;
+}
+
+function chip(r, n, open) {
+  const c = (r.citations || []).find((x) => x.n === n);
+  if (!c) return h("sup", { class: "chip missing", title: "no such source" }, n);
+  return h("button", { class: "chip", type: "button", "data-n": n,
+    "aria-label": `Source ${n}: ${c.title}`, title: c.title, onclick: () => open.citation(r, n) }, n);
+}
+
+function abstention(r, open) {
+  const box = h("div", { class: "callout abstain", "data-testid": "abstain" }, icon("search"),
+    h("div", {}, h("strong", {}, "The articles don't say."), " ",
+      REASONS[r.reason] || "No supported answer was found."));
+  const wrap = h("div", {}, box);
+  const passages = r.passages || [];
+  if (passages.length) {
+    wrap.append(h("h4", { class: "section-label" }, "Closest passages"),
+      h("ul", { class: "passages" }, passages.slice(0, 3).map((p, i) =>
+        h("li", {}, h("button", { type: "button", class: "passage-link", onclick: () => open.passage(r, i) },
+          h("span", { class: "passage-title" }, open.titleOf(p.article_id)),
+          h("span", { class: "passage-snippet" }, shorten(p.text, 180)))))));
+  }
+  return wrap;
+}
+
+// Sentences the model wrote that no passage supports: shown struck out, not hidden.
+function removed(r) {
+  const gone = (r.claims || []).filter((c) => !c.supported);
+  if (!gone.length) return null;
+  const lead = r.abstained ? "The model's draft, which the articles don't support:"
+    : `${plural(gone.length, "sentence")} removed — the articles don't support ${gone.length === 1 ? "it" : "them"}:`;
+  return h("div", { class: "removed", "data-testid": "removed" },
+    h("div", { class: "removed-lead" }, icon("alert"), lead),
+    h("ul", {}, gone.map((c) => h("li", {}, h("del", {}, c.text)))));
+}
+
+function sources(r, open) {
+  const cites = r.citations || [];
+  if (!cites.length) return null;
+  return h("div", { class: "sources" },
+    h("h4", { class: "section-label" }, "Sources"),
+    h("ol", { class: "source-cards" }, cites.map((c) =>
+      h("li", {}, h("button", { type: "button", class: "source-card", onclick: () => open.citation(r, c.n) },
+        h("span", { class: "source-n" }, c.n),
+        h("span", { class: "source-main" },
+          h("span", { class: "source-title" }, c.title),
+          h("span", { class: "source-quote" }, `“${shorten(c.quote, 140)}”`),
+          c.published ? h("span", { class: "source-date" }, formatDate(c.published)) : null))))));
+}
+
+function meta(r, msg) {
+  const t = r.timings_ms || {};
+  const copy = h("button", { type: "button", class: "ghost small", "aria-label": "Copy answer",
+    onclick: () => copyText(plainAnswer(r), copy) }, icon("copy"), h("span", {}, "Copy"));
+  // Known stages in pipeline order, then any the server adds later.
+  const order = ["rewrite", "retrieve", "generate", "prefill", "decode", "ground"];
+  const stages = [...order.filter((k) => t[k] !== undefined),
+    ...Object.keys(t).filter((k) => k !== "total" && !order.includes(k))];
+  return h("div", { class: "meta" },
+    r.query ? h("span", { class: "searched", title: "What was searched for" }, icon("search"), `“${r.query}”`) : null,
+    t.total !== undefined ? h("details", { class: "timings" },
+      h("summary", { title: "Time taken; click for each stage" }, icon("clock"), formatMs(t.total)),
+      h("dl", {}, stages.map((k) => [h("dt", {}, k), h("dd", {}, formatMs(t[k]))]))) : null,
+    copy);
+}
+
+function plainAnswer(r) {
+  const lines = [r.answer || ""];
+  if ((r.citations || []).length) {
+    lines.push("", "Sources:");
+    for (const c of r.citations) lines.push(`[${c.n}] ${c.title}${c.url ? ` <${c.url}>` : ""}: “${c.quote}”`);
+  }
+  return lines.join("\n");
+}
+
+async function copyText(text, button) {
+  try { await navigator.clipboard.writeText(text); }
+  catch {
+    // Clipboard API needs a secure context; a hidden textarea works everywhere else.
+    const ta = h("textarea", { class: "offscreen" });
+    ta.value = text;
+    document.body.append(ta);
+    ta.select();
+    document.execCommand("copy");
+    ta.remove();
+  }
+  button.lastChild.textContent = "Copied";
+  setTimeout(() => { button.lastChild.textContent = "Copy"; }, 1500);
+}
+
+export function shorten(text, n) {
+  text = (text || "").replace(/\s+/g, " ").trim();
+  return text.length <= n ? text : `${text.slice(0, n - 1).replace(/\s+\S*$/, "")}…`;
+}
