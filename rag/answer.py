@@ -12,7 +12,7 @@ from .errors import BadInput, IndexUnavailable, TooLarge
 from .generation import Generator
 from .followup import Turn, standalone_query
 from .grounding import Grounder, GroundingConfig
-from .prompts import build_prompt, is_refusal
+from .prompts import RETRY_INSTRUCTION, build_prompt, is_refusal
 from .retrieval import Retriever
 from .store import ArticleStore
 from .types import Answer, Hit
@@ -121,6 +121,18 @@ class Pipeline:
             if fallback is not None:
                 fallback.claims = g.claims + fallback.claims
                 g = fallback
+        if not g.grounded and self.settings.retry_unverified:
+            # Weaker evidence: one more attempt, worded differently (costs ~1 s, and only
+            # on answers that would otherwise abstain).
+            t3 = time.perf_counter()
+            retry = build_prompt(query, evidence, self.settings.context_chars, RETRY_INSTRUCTION)
+            raw2 = "".join(self.generator.stream(retry, self.settings.max_new_tokens, stop=stop))
+            timings["retry"] = _ms(t3)
+            if stop is not None and stop.is_set():
+                return
+            g2 = self.grounder.ground("" if is_refusal(raw2) else raw2, hits, store.articles, evidence, query)
+            g2.claims = g.claims + g2.claims
+            g = g2
         timings["ground"] = _ms(t2)
         if not g.grounded:
             ans = self._abstain(query, hits, "unsupported_answer", timings, t0)

@@ -62,6 +62,9 @@ class Settings(BaseSettings):
     # supporting sentence must contain.
     min_coverage: float = 0.5
     min_name_coverage: float = 0.5
+    # Ask the model a second time, worded differently, when its answer says nothing
+    # verifiable and no source sentence is strong enough to quote instead.
+    retry_unverified: bool = True
 
     # Prompt
     evidence_sentences: int = Field(5, ge=1, le=50)  # sentences the model sees

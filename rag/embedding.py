@@ -47,12 +47,24 @@ class FakeEmbedder:
         return _normalise(out)
 
 
+INT8_SUFFIX = "+int8"
+
+
 class SentenceTransformerEmbedder:
     """Loads lazily; batches by length so little time is spent on padding, and keeps
-    a small cache of query vectors (users repeat and rephrase questions)."""
+    a small cache of query vectors (users repeat and rephrase questions).
 
-    def __init__(self, name: str, batch_size: int = 64, threads: int = 0, cache_size: int = 512):
-        self.name = name
+    ``quantize``: int8 dynamic quantization of the Linear layers (where a small BERT
+    spends its time on CPU). Vectors move slightly, so the name gets ``+int8``: the
+    index manifest records it and an index built by the other variant is refused.
+    """
+
+    def __init__(self, name: str, batch_size: int = 64, threads: int = 0, cache_size: int = 512,
+                 quantize: bool = False):
+        base = name.removesuffix(INT8_SUFFIX)
+        self.quantize = quantize or name != base
+        self.model_name = base
+        self.name = base + INT8_SUFFIX if self.quantize else base
         self.batch_size = batch_size
         self.threads = threads
         self._model = None
@@ -74,14 +86,17 @@ class SentenceTransformerEmbedder:
                 if self.threads:
                     torch.set_num_threads(self.threads)
                 try:
-                    self._model = SentenceTransformer(embedder_path(self.name), device="cpu")
+                    model = SentenceTransformer(embedder_path(self.model_name), device="cpu")
                 except Exception as exc:  # noqa: BLE001 - any load failure means "not usable offline"
                     raise ModelUnavailable(
-                        f"cannot load embedder {self.name!r} offline: {exc}".splitlines()[0]
+                        f"cannot load embedder {self.model_name!r} offline: {exc}".splitlines()[0]
                     ) from exc
-                get_dim = getattr(self._model, "get_embedding_dimension", None) or \
-                    self._model.get_sentence_embedding_dimension
+                if self.quantize:
+                    model = _quantize(model)
+                get_dim = getattr(model, "get_embedding_dimension", None) or \
+                    model.get_sentence_embedding_dimension
                 self._dim = int(get_dim())
+                self._model = model
         return self._model
 
     @property
@@ -97,8 +112,11 @@ class SentenceTransformerEmbedder:
         model = self.load()
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
-        vecs = model.encode(list(texts), batch_size=self.batch_size, convert_to_numpy=True,
-                            normalize_embeddings=True, show_progress_bar=show_progress)
+        import torch
+
+        with torch.inference_mode():
+            vecs = model.encode(list(texts), batch_size=self.batch_size, convert_to_numpy=True,
+                                normalize_embeddings=True, show_progress_bar=show_progress)
         vecs = np.asarray(vecs, dtype=np.float32)
         if len(texts) == 1:
             self._cache[texts[0]] = vecs[0]
@@ -107,5 +125,18 @@ class SentenceTransformerEmbedder:
         return vecs
 
 
-def load_embedder(name: str, threads: int = 0) -> Embedder:
-    return SentenceTransformerEmbedder(name, threads=threads)
+def _quantize(model):
+    import warnings
+
+    import torch
+
+    with warnings.catch_warnings():  # deprecated in favour of torchao, which we do not ship
+        for category in (DeprecationWarning, FutureWarning, UserWarning):
+            warnings.simplefilter("ignore", category)
+        return torch.ao.quantization.quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8,
+                                                      inplace=True)
+
+
+def load_embedder(name: str, threads: int = 0, quantize: bool = False) -> Embedder:
+    """``quantize`` (or a name ending in ``+int8``): the int8 variant."""
+    return SentenceTransformerEmbedder(name, threads=threads, quantize=quantize)

@@ -1,7 +1,7 @@
 """Prompts. Article text is data: it is fenced and the model is told so.
 
-The model sees only the evidence it needs: the source sentences that best match the
-question, each numbered, not whole chunks. A 0.5B model copies and wanders when given
+The model sees only the evidence it needs: the source sentences most likely to answer
+the question, best first, each numbered, not whole chunks. A 0.5B model copies and wanders when given
 long passages; a handful of sentences keeps it on the question and cuts prefill time.
 """
 
@@ -21,6 +21,11 @@ SYSTEM = ("You are a careful news assistant. You answer only from the sources yo
 # refuses many answerable questions (seed set: 62% answered right with it, 81% without). Whether the sources
 # answer the question is decided by grounding, after the model, not by the model.
 INSTRUCTION = "Answer in one short sentence using only the sources, and cite the source like [1]."
+# Second attempt, when the first says nothing verifiable: worded to make the model copy
+# from one source. Alone it did worse on the seed set (69% vs 81%) but it succeeds on
+# some questions where the first wording returns only "[1]."
+RETRY_INSTRUCTION = ("Answer the question in one short sentence, copying words from the source "
+                     "that answers it, and cite that source like [2].")
 
 _REFUSALS = re.compile(
     r"not in (the )?sources|(do|does|did) not (contain|mention|say|provide|specify|state)|"
@@ -35,7 +40,8 @@ def is_refusal(text: str) -> bool:
     return not text.strip() or bool(_REFUSALS.search(text))
 
 
-def build_prompt(question: str, evidence: list[SourceSentence], budget_chars: int) -> Prompt:
+def build_prompt(question: str, evidence: list[SourceSentence], budget_chars: int,
+                 instruction: str = INSTRUCTION) -> Prompt:
     """Numbered evidence sentences, in the order given, cut to a character budget."""
     lines, used = [], 0
     for n, s in enumerate(evidence, 1):
@@ -44,7 +50,7 @@ def build_prompt(question: str, evidence: list[SourceSentence], budget_chars: in
             break
         lines.append(line)
         used += len(line)
-    user = "Sources:\n" + "\n".join(lines) + f"\n\nQuestion: {_one_line(question)}\n\n{INSTRUCTION}"
+    user = "Sources:\n" + "\n".join(lines) + f"\n\nQuestion: {_one_line(question)}\n\n{instruction}"
     return Prompt(system=SYSTEM, user=user)
 
 

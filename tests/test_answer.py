@@ -3,6 +3,7 @@ import pytest
 from rag import followup
 from rag.answer import Turn
 from rag.generation import FakeGenerator
+from rag.prompts import RETRY_INSTRUCTION
 from rag.errors import BadInput, IndexUnavailable, TooLarge
 
 from .conftest import make_pipeline
@@ -48,9 +49,25 @@ def test_question_no_sentence_can_answer_abstains_before_the_model(settings):
 def test_model_refusal_with_weak_evidence_abstains(settings):
     p = _summit_pipeline(settings.model_copy(update={"min_evidence": 0.99}), ("NOT IN SOURCES",))
     a = p.ask("When will Sharif visit Russia?")
-    assert len(p.generator.prompts) == 1
+    assert len(p.generator.prompts) == 2  # asked again, worded differently; refused again
+    assert RETRY_INSTRUCTION in p.generator.prompts[1].user
     assert a.abstained and a.reason == "unsupported_answer" and a.citations == []
     assert "don't say" in a.answer and a.passages
+
+
+def test_second_attempt_can_answer(settings):
+    p = _summit_pipeline(settings.model_copy(update={"min_evidence": 0.99}),
+                         ("[1].", "Sharif will visit Russia in November [1]."))
+    a = p.ask("When will Sharif visit Russia?")
+    assert not a.abstained and a.answer == "Sharif will visit Russia in November [1]."
+    assert a.citations[0].quote == "Sharif accepted an invitation to visit Russia in November."
+    assert "retry" in a.timings_ms
+
+
+def test_second_attempt_can_be_switched_off(settings):
+    p = _summit_pipeline(settings.model_copy(update={"min_evidence": 0.99, "retry_unverified": False}),
+                         ("NOT IN SOURCES",))
+    assert p.ask("When will Sharif visit Russia?").abstained and len(p.generator.prompts) == 1
 
 
 def test_model_refusal_with_strong_evidence_quotes_it(settings):
@@ -67,7 +84,7 @@ def test_supported_answer_to_another_question_is_not_shown(settings):
                          ("The summit of the Shanghai Cooperation Organisation was held in Tianjin [1].",))
     a = p.ask("When will Sharif visit Russia?")
     assert a.abstained and a.reason == "unsupported_answer"
-    assert [c.supported for c in a.claims] == [False]
+    assert [c.supported for c in a.claims] == [False, False]  # both attempts, both off the question
 
 
 def test_markers_pointing_nowhere_are_dropped(settings):

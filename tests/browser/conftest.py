@@ -18,7 +18,7 @@ ROOT = Path(__file__).resolve().parents[2]
 SEEDS = ROOT / "seeds"
 OUT = ROOT / "test-output"
 SHOTS = OUT / "screenshots"
-CHROMIUM = os.environ.get("RAG_TEST_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM = os.environ.get("RAG_TEST_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update"]
 ADMIN_TOKEN = "browser-test-token"
