@@ -121,10 +121,11 @@ def main() -> None:
 
     fp32 = SentenceTransformerEmbedder(settings.embedder.removesuffix("+int8"), threads=cores)
     int8 = SentenceTransformerEmbedder(fp32.name, threads=cores, quantize=True)
+    int8_b16 = SentenceTransformerEmbedder(fp32.name, threads=cores, quantize=True, batch_size=16)
     variants = [("fp32 (baseline)", cores, fp32.embed), ("int8", cores, int8.embed)]
     if not args.skip_slow:
         variants += [("fp32 unsorted batches", cores, unsorted_batches(fp32)),
-                     ("int8, 1 thread", 1, int8.embed)]
+                     ("int8, batch 16", cores, int8_b16.embed), ("int8, 1 thread", 1, int8.embed)]
     from rag.models import embedder_path
     onnx, why_not = onnx_variant(embedder_path(fp32.model_name))
     if onnx is not None:

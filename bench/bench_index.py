@@ -19,6 +19,7 @@ import argparse
 import json
 import os
 import resource
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -96,6 +97,7 @@ def one_corpus(path: str, limit: int | None, stand_in: bool) -> dict:
         ingest(p, [make_article(ONE + f" It is update number {i}.", id=f"bench-new-{i}")])
         adds.append(time.perf_counter() - t)
 
+    shutil.rmtree(data, ignore_errors=True)
     return {"corpus": Path(path).parent.name + "/" + Path(path).name, "articles_in": len(articles),
             "rejected_on_load": len(loaded.rejected), "added": first.count("added"),
             "duplicates": first.count("duplicate"), "chunks": first.chunks, "parse_s": parse_s,

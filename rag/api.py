@@ -6,6 +6,7 @@ import asyncio
 import json
 import logging
 import threading
+import time
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Literal
@@ -117,7 +118,9 @@ def create_app(pipeline: Pipeline | None = None, settings: Settings | None = Non
     @app.post("/ask", responses=ERRORS, summary="Answer a question with cited quotes")
     def ask(req: AskRequest) -> dict:
         p = state.ready()
-        return p.ask(req.question, req.top_k, _turns(req.history)).to_dict()
+        answer = p.ask(req.question, req.top_k, _turns(req.history))
+        metrics.observe_answer(answer, p.generator)
+        return answer.to_dict()
 
     @app.post("/ask/stream", responses=ERRORS, summary="Answer as server-sent events")
     async def ask_stream(req: AskRequest, request: Request):
@@ -154,6 +157,8 @@ def create_app(pipeline: Pipeline | None = None, settings: Settings | None = Non
 
     from .routes_articles import install
     install(app, state, settings)  # POST/DELETE /articles, /index/rebuild, /index/status
+    from .metrics import install as install_metrics
+    metrics = install_metrics(app, state)  # GET /metrics (Prometheus), request counts
 
     if (WEB_DIR / "index.html").exists():
         app.mount("/static", StaticFiles(directory=WEB_DIR), name="static")
@@ -174,6 +179,7 @@ async def _events(p: Pipeline, req: AskRequest, history: list[Turn], request: Re
     loop = asyncio.get_running_loop()
     queue: asyncio.Queue = asyncio.Queue()
     stop = threading.Event()
+    metrics, t0, first = request.app.state.metrics, time.perf_counter(), True
 
     def work() -> None:
         try:
@@ -196,11 +202,15 @@ async def _events(p: Pipeline, req: AskRequest, history: list[Turn], request: Re
                 break
             kind, payload = item
             if kind == "token":
+                if first:
+                    metrics.observe_first_token(time.perf_counter() - t0)
+                    first = False
                 yield {"event": "token", "data": json.dumps(payload)}
             elif kind == "citations":
                 yield {"event": "citations", "data": json.dumps([c.to_dict() for c in payload])}
             elif kind == "done":
                 body = payload.to_dict()
+                metrics.observe_answer(payload, p.generator)
                 yield {"event": "claims", "data": json.dumps(body["claims"])}
                 yield {"event": "done", "data": json.dumps(body)}
             else:

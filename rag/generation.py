@@ -11,9 +11,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
-from rag.config import Settings
-from rag.errors import ModelUnavailable
-from rag.models import generator_path, set_offline
+# Must precede torch's import (OpenMP reads it once). With the default busy-wait,
+# two threads on a 2-core box shared with other work fell from ~7 to <1 token/s
+# (each waits spinning for a preempted peer); passive waiting kept ~7 token/s.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+from rag.config import Settings  # noqa: E402
+from rag.errors import ModelUnavailable  # noqa: E402
+from rag.models import generator_path, set_offline  # noqa: E402
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,7 @@ class Retriever:
         q = self.embedder.embed([query])[0].astype(np.float32)
         _, dense_ids = store.faiss.search(q[None, :], depth)
         dense = [int(i) for i in dense_ids[0] if i >= 0]
-        lexical = store.lexical.search(query, depth)
+        lexical = store.lexical.search(query, depth, store.positions)
         fused: dict[int, float] = {}
         for rank, i in enumerate(dense):
             fused[i] = fused.get(i, 0.0) + 1.0 / (self.rrf_k + rank + 1)

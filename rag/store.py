@@ -18,6 +18,7 @@ from .chunking import chunk_article
 from .embedding import Embedder
 from .errors import IndexMismatch
 from .lexical import LexicalIndex
+from .vector_index import build_index, is_exact
 from .types import Article, Chunk
 
 EMBED_BATCH = 256  # chunks per embedder call: small enough for steady progress reports
@@ -44,22 +45,19 @@ class ArticleStore:
     chunks: list[Chunk] = field(default_factory=list)
     vectors: np.ndarray | None = None
     version: str = ""
+    lexical: LexicalIndex | None = None  # reused from the snapshot this one derives from
 
     def __post_init__(self) -> None:
         if self.vectors is None:
             self.vectors = np.zeros((0, self.dim), dtype=np.float32)
-        self.faiss = faiss.IndexFlatIP(self.dim)  # exact search: fast enough at this scale
-        if len(self.vectors):
-            self.faiss.add(self.vectors)
+        self.faiss = build_index(self.vectors, self.dim)  # exact until too slow (vector_index.py)
+        if len(self.vectors) and is_exact(self.faiss):
             # FAISS holds its own copy: read vectors from it instead of keeping a second
             # one (300 MB at 200k chunks).
             self.vectors = _pinned_view(self.faiss, len(self.vectors), self.dim)
-        try:
-            self.lexical = LexicalIndex([c.text for c in self.chunks])
-        except ValueError:
-            # bm25s fails on a corpus without one word token (say, only stopwords or
-            # single letters): such an index is searched by vectors alone.
-            self.lexical = LexicalIndex([])
+        if self.lexical is None:
+            self.lexical = LexicalIndex.build([c.id for c in self.chunks], [c.text for c in self.chunks])
+        self.positions = {c.id: i for i, c in enumerate(self.chunks)}
         self._chunks_by_article: dict[str, list[int]] = {}
         for i, c in enumerate(self.chunks):
             self._chunks_by_article.setdefault(c.article_id, []).append(i)
@@ -101,8 +99,13 @@ class ArticleStore:
         for a, h in new:
             articles[a.id] = a
             hashes[a.id] = h
+        chunks = base.chunks + new_chunks
+        # An updated article reuses its chunk ids, so old BM25 entries would point at
+        # its new chunks: rebuild BM25 then (updates are rare), else extend it.
+        lexical = None if drop else base.lexical.extended([c.id for c in new_chunks], [c.text for c in new_chunks],
+                                        {c.id: c.text for c in chunks})
         return ArticleStore(self.embedder_name, self.dim, self.chunking, articles, hashes,
-                            base.chunks + new_chunks, np.vstack([base.vectors, vecs]))
+                            chunks, np.vstack([base.vectors, vecs]), lexical=lexical)
 
     def without(self, article_ids: set[str]) -> "ArticleStore":
         keep = [i for i, c in enumerate(self.chunks) if c.article_id not in article_ids]
@@ -110,7 +113,9 @@ class ArticleStore:
             self.embedder_name, self.dim, self.chunking,
             {k: v for k, v in self.articles.items() if k not in article_ids},
             {k: v for k, v in self.hashes.items() if k not in article_ids},
-            [self.chunks[i] for i in keep], self.vectors[keep])
+            [self.chunks[i] for i in keep], self.vectors[keep],
+            # Dead BM25 entries are skipped at search time until they are a quarter.
+            lexical=self.lexical if 4 * (self.lexical.size - len(keep)) < self.lexical.size else None)
 
 
 

@@ -196,5 +196,5 @@ def test_article_without_word_tokens_is_indexed_by_vectors(settings):
     p = _pipeline(settings)
     r = ingest(p, [make_article("The the the and and of of to to in in.", id="stop"),
                    make_article("a b c d e f g h i j k l m n o p q r s", id="letters")])
-    assert r.count("added") == 2 and p.store.lexical.search("the", 3) == []
+    assert r.count("added") == 2 and p.store.lexical.search("the", 3, p.store.positions) == []
     assert p.retriever.search(p.store, "the and of", 2)

@@ -18,6 +18,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
+from rag import store as embed_mod  # noqa: E402
 from rag import versions as store_mod  # noqa: E402
 from rag.config import Settings  # noqa: E402
 from rag.documents import load_paths  # noqa: E402
@@ -42,6 +43,8 @@ def main(op: str, data_dir: str, *paths: str) -> None:
             time.sleep(PAUSE_S)
 
     store_mod._fsync = reporting_fsync
+    # Small embedding batches: several progress lines (kill points) from a small corpus.
+    embed_mod.EMBED_BATCH = 32
     settings = Settings(data_dir=Path(data_dir))
     # The language model is not needed to write the index.
     pipeline = build_pipeline(settings, generator=FakeGenerator(("",)), with_index=op == "ingest")

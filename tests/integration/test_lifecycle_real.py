@@ -115,7 +115,7 @@ def test_sigkill_mid_ingest_keeps_every_acknowledged_article(tmp_path, real_sett
                                                              real_generator):
     data = tmp_path / "data"
     a = write_jsonl(tmp_path / "a.jsonl", FACTS)
-    b = write_jsonl(tmp_path / "b.jsonl", filler(80))  # > 256 chunks: several embedding batches
+    b = write_jsonl(tmp_path / "b.jsonl", filler(20))  # ~80 chunks: several of the worker's batches
     # 1. Killed while embedding batch b, after batch a was acknowledged.
     acked: list[str] = []
 
@@ -141,15 +141,15 @@ def test_sigkill_mid_ingest_keeps_every_acknowledged_article(tmp_path, real_sett
     p = pipeline_on(data, real_settings, real_embedder, real_generator)
     answer = p.ask("How many visitors watched the lantern parade in Port Avery?")
     assert not answer.abstained and "4,000" in answer.answer and cited(answer, "lighthouse")
-    report = ingest(p, [make_article(**r) for r in filler(80)])
-    assert report.count("added") == 80 and report.articles == 84
+    report = ingest(p, [make_article(**r) for r in filler(20)])
+    assert report.count("added") == 20 and report.articles == 24
     assert not any(p.name.startswith(".tmp-") for p in (data / "versions").iterdir())
 
 
 def test_sigkill_mid_rebuild_keeps_last_good_index(tmp_path, real_settings, real_embedder, real_generator):
     data = tmp_path / "data"
     p = pipeline_on(data, real_settings, real_embedder, real_generator)
-    ingest(p, [make_article(**r) for r in FACTS + filler(60)])  # > 256 chunks to re-embed
+    ingest(p, [make_article(**r) for r in FACTS + filler(20)])
     old = load_store(data, real_embedder.name, chunking_of(p.settings))
     new_chunking = {"RAG_CHUNK_SENTENCES": "2", "RAG_CHUNK_OVERLAP": "0"}
 
@@ -159,7 +159,7 @@ def test_sigkill_mid_rebuild_keeps_last_good_index(tmp_path, real_settings, real
     assert mid_way(run_until(["rebuild", str(data)], mid_embedding, new_chunking)[-1])
     run_until(["rebuild", str(data)], lambda line: line == "fsync versions", new_chunking)
     for_old = load_store(data, real_embedder.name, chunking_of(p.settings))
-    assert for_old.version == old.version and len(for_old.articles) == 64
+    assert for_old.version == old.version and len(for_old.articles) == 24
     assert len(for_old.chunks) == len(old.chunks)
 
     # Restart with the new settings: reported as a mismatch, fixed by a rebuild.
@@ -168,7 +168,7 @@ def test_sigkill_mid_rebuild_keeps_last_good_index(tmp_path, real_settings, real
     with pytest.raises(IndexMismatch, match="rag rebuild"):
         open_index(q)
     store = rebuild(q)
-    assert len(store.articles) == 64 and len(store.chunks) != len(old.chunks)
+    assert len(store.articles) == 24 and len(store.chunks) != len(old.chunks)
     assert load_store(data, real_embedder.name, chunking_of(q.settings)).version == store.version
     answer = q.ask("Who won the regional chess championship in Bremford?")
     assert not answer.abstained and "Varga" in answer.answer and cited(answer, "chess")

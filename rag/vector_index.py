@@ -1,0 +1,94 @@
+"""Which FAISS index holds the chunk vectors: exact search while it is fast enough.
+
+Measured with bench/bench_retrieval.py (2 shared cores, 384 dims, one query):
+exact IndexFlatIP takes ~0.5 ms at 10k chunks but ~50 ms at 100k once the vectors
+(150 MB) no longer sit in cache, so above EXACT_MAX chunks an inverted file (IVF)
+scans only the NPROBE clusters nearest the query: ~0.4 ms at 100k, recall@50 0.997.
+IVF over HNSW because a snapshot is rebuilt on every change (store.py): IVF
+rebuilds in one pass once its centroids exist (cached below), HNSW rebuilds its
+whole graph (75 s at 100k chunks) and its recall was lower (0.94).
+
+FAISS runs single-threaded: a query scans too little to pay for waking a second
+thread, and when other processes hold the cores the OpenMP hand-off is ruinous
+(10k chunks: 64 ms with 2 threads against 0.5 ms with 1, measured at load 10).
+
+Either index reconstructs its vectors exactly (versions.py reads them back on load).
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+
+import faiss
+import numpy as np
+
+EXACT_MAX = 20_000  # chunks; above this, IVF
+NPROBE = 8  # clusters scanned per query (of sqrt(n)/2)
+TRAIN_PER_LIST = 40  # k-means sample per cluster: enough for stable centroids, ~1 s at 100k
+_RETRAIN_GROWTH = 4  # centroids trained at n serve snapshots from n/4 to 4n
+
+# Centroids of the last IVF trained per dimension. Snapshots of one store differ by a
+# few articles, so they share centroids and skip k-means (a cache: results stay
+# correct whatever it holds, only the cluster balance could be worse).
+_centroids: dict[int, tuple[int, np.ndarray]] = {}
+_lock = threading.Lock()
+
+
+faiss.omp_set_num_threads(1)
+
+
+def n_lists(n: int) -> int:
+    # sqrt(n)/2: half the usual count halves the rebuild (every vector is compared
+    # with every centroid) for a recall@50 of 0.997 instead of 1.0 at 100k.
+    return max(1, int(math.sqrt(n)) // 2)
+
+
+def build_index(vectors: np.ndarray, dim: int, exact_max: int = EXACT_MAX) -> faiss.Index:
+    """An inner-product index holding ``vectors`` (n, dim) float32, ids = row positions."""
+    vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+    n = len(vectors)
+    if n <= exact_max:
+        index = faiss.IndexFlatIP(dim)
+        if n:
+            index.add(vectors)
+        return index
+    return build_ivf(vectors, dim)
+
+
+def build_ivf(vectors: np.ndarray, dim: int, nprobe: int = NPROBE) -> faiss.IndexIVFFlat:
+    n = len(vectors)
+    centroids = _trained(vectors, dim)
+    quantizer = faiss.IndexFlatIP(dim)
+    quantizer.add(centroids)
+    index = faiss.IndexIVFFlat(quantizer, dim, len(centroids), faiss.METRIC_INNER_PRODUCT)
+    index.is_trained = True
+    index.own_fields = True
+    quantizer.this.disown()  # the index frees it
+    index.nprobe = min(nprobe, len(centroids))
+    index.add(vectors)
+    index.make_direct_map()  # reconstruct() by position, for versions.py
+    assert index.ntotal == n
+    return index
+
+
+def _trained(vectors: np.ndarray, dim: int) -> np.ndarray:
+    n = len(vectors)
+    with _lock:
+        cached = _centroids.get(dim)
+        if cached and cached[0] / _RETRAIN_GROWTH <= n <= cached[0] * _RETRAIN_GROWTH:
+            return cached[1]
+    k = n_lists(n)
+    rng = np.random.default_rng(0)  # same vectors, same centroids
+    sample = vectors[rng.choice(n, min(n, k * TRAIN_PER_LIST), replace=False)]
+    km = faiss.Kmeans(dim, k, niter=10, spherical=True, seed=1, max_points_per_centroid=TRAIN_PER_LIST,
+                      min_points_per_centroid=1, verbose=False)
+    km.train(sample)
+    centroids = np.ascontiguousarray(km.centroids, dtype=np.float32)
+    with _lock:
+        _centroids[dim] = (n, centroids)
+    return centroids
+
+
+def is_exact(index: faiss.Index) -> bool:
+    return isinstance(index, faiss.IndexFlat)

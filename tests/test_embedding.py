@@ -1,0 +1,65 @@
+"""SentenceTransformerEmbedder without its model: naming of the int8 variant and the vector cache."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from rag.config import PACKAGED_EMBEDDER
+from rag.embedding import CACHED_BATCH, SentenceTransformerEmbedder, load_embedder
+
+
+class Counting(SentenceTransformerEmbedder):
+    """The real cache logic over a stand-in encoder that records what it is asked."""
+
+    def __init__(self, **kw):
+        super().__init__(PACKAGED_EMBEDDER, **kw)
+        self._dim = 3
+        self.encoded: list[list[str]] = []
+
+    def _encode(self, texts, show_progress=False):
+        self.encoded.append(list(texts))
+        return np.array([[len(t), 1.0, 0.0] for t in texts], dtype=np.float32)
+
+
+def test_int8_variant_has_its_own_name():
+    # The index manifest records this name: an index built by one variant is refused by the other.
+    assert load_embedder(PACKAGED_EMBEDDER).name == PACKAGED_EMBEDDER
+    assert load_embedder(PACKAGED_EMBEDDER, quantize=True).name == PACKAGED_EMBEDDER + "+int8"
+    named = load_embedder(PACKAGED_EMBEDDER + "+int8")
+    assert named.quantize and named.name == PACKAGED_EMBEDDER + "+int8"
+    assert named.model_name == PACKAGED_EMBEDDER  # the same packaged weights
+
+
+def test_small_calls_encode_only_unseen_texts():
+    e = Counting()
+    first = e.embed(["aa", "b"])
+    second = e.embed(["b", "cccc", "aa", "cccc"])
+    assert e.encoded == [["aa", "b"], ["cccc"]]  # each text once, duplicates folded
+    assert first[:, 0].tolist() == [2, 1]
+    assert second[:, 0].tolist() == [1, 4, 2, 4]  # in the order asked
+    assert second.dtype == np.float32
+
+
+def test_cache_is_bounded_and_evicts_least_recent():
+    e = Counting(cache_size=2)
+    e.embed(["a"])
+    e.embed(["b"])
+    e.embed(["a"])  # "a" is now the most recent
+    e.embed(["c"])  # evicts "b"
+    e.embed(["a", "b"])
+    assert e.encoded == [["a"], ["b"], ["c"], ["b"]]
+
+
+def test_bulk_calls_bypass_the_cache():
+    e = Counting()
+    texts = [f"t{i}" for i in range(CACHED_BATCH + 1)]
+    e.embed(texts)
+    e.embed(texts[:1])
+    assert e.encoded == [texts, texts[:1]]
+
+
+def test_returned_vectors_do_not_alias_the_cache():
+    e = Counting()
+    v = e.embed(["x"])
+    v[0, 0] = 99
+    assert e.embed(["x"])[0, 0] == 1

@@ -1,0 +1,51 @@
+from rag.documents import content_hash, make_article
+from rag.embedding import FakeEmbedder
+from rag.lexical import MAX_SEGMENTS, LexicalIndex
+from rag.store import Chunking, empty_store
+
+
+def ids_of(index, query, positions, k=5):
+    inv = {p: cid for cid, p in positions.items()}
+    return [inv[p] for p, _ in index.search(query, k, positions)]
+
+
+def test_extend_adds_a_segment_and_finds_new_chunks():
+    base = LexicalIndex.build(["a", "b"], ["cats purr loudly", "dogs bark at night"])
+    more = base.extended(["c"], ["zebras run across plains"])
+    assert len(more.segments) == 2 and len(base.segments) == 1  # the old index is untouched
+    pos = {"a": 0, "b": 1, "c": 2}
+    assert ids_of(more, "zebras", pos) == ["c"]
+    assert ids_of(more, "dogs bark", pos) == ["b"]
+
+
+def test_deleted_chunks_are_not_returned():
+    idx = LexicalIndex.build(["a", "b"], ["cats purr", "cats sleep"])
+    assert ids_of(idx, "cats", {"b": 0}) == ["b"]
+
+
+def test_segments_are_merged_when_they_pile_up():
+    idx = LexicalIndex.build(["s0"], ["word0 common"])
+    texts = {"s0": "word0 common"}
+    for i in range(1, MAX_SEGMENTS + 1):
+        texts[f"s{i}"] = f"word{i} common"
+        idx = idx.extended([f"s{i}"], [texts[f"s{i}"]], texts)
+    assert len(idx.segments) == 1 and idx.size == MAX_SEGMENTS + 1
+    pos = {cid: i for i, cid in enumerate(texts)}
+    assert ids_of(idx, f"word{MAX_SEGMENTS}", pos) == [f"s{MAX_SEGMENTS}"]
+
+
+def test_store_reuses_segments_and_rebuilds_on_update():
+    e = FakeEmbedder()
+    a = make_article("Lisbon flooded after heavy rain on Tuesday.", id="a")
+    b = make_article("Tianjin hosted the summit of leaders.", id="b")
+    s1 = empty_store(e, Chunking()).with_articles([(a, content_hash(a.text))], e)
+    s2 = s1.with_articles([(b, content_hash(b.text))], e)
+    assert s2.lexical.segments[0] is s1.lexical.segments[0]
+    assert ids_of(s2.lexical, "Tianjin", s2.positions) == ["b#0"]
+    # Same id, new text: the old words must no longer find it.
+    b2 = make_article("Oslo hosted a chess tournament.", id="b")
+    s3 = s2.with_articles([(b2, content_hash(b2.text))], e)
+    assert ids_of(s3.lexical, "Tianjin", s3.positions) == []
+    assert ids_of(s3.lexical, "chess", s3.positions) == ["b#0"]
+    s4 = s3.without({"b"})
+    assert ids_of(s4.lexical, "chess", s4.positions) == []

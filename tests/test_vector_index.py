@@ -1,0 +1,66 @@
+"""Choice of FAISS index by size: exact below the threshold, IVF above, both keeping row ids."""
+
+from __future__ import annotations
+
+import faiss
+import numpy as np
+
+from rag import vector_index
+from rag.store import ArticleStore, Chunking
+from rag.types import Article, Chunk
+
+
+def unit(n: int, dim: int = 16, seed: int = 0) -> np.ndarray:
+    x = np.random.default_rng(seed).standard_normal((n, dim)).astype(np.float32)
+    return x / np.linalg.norm(x, axis=1, keepdims=True)
+
+
+def test_small_collections_get_exact_search():
+    x = unit(50)
+    index = vector_index.build_index(x, 16, exact_max=50)
+    assert vector_index.is_exact(index)
+    _, ids = index.search(x[7:8], 1)
+    assert ids[0, 0] == 7
+
+
+def test_empty_collection_is_an_empty_exact_index():
+    index = vector_index.build_index(np.zeros((0, 16), dtype=np.float32), 16)
+    assert vector_index.is_exact(index) and index.ntotal == 0
+
+
+def test_large_collections_get_ivf_that_finds_each_vector_by_position():
+    vector_index._centroids.clear()
+    x = unit(400)
+    index = vector_index.build_index(x, 16, exact_max=100)
+    assert isinstance(index, faiss.IndexIVFFlat)
+    assert index.nlist == vector_index.n_lists(400) and index.nprobe == min(vector_index.NPROBE, index.nlist)
+    _, ids = index.search(x[[3, 250]], 1)
+    assert ids[:, 0].tolist() == [3, 250]
+    # Exact reconstruction by position: versions.py reads vectors back this way.
+    np.testing.assert_array_equal(index.reconstruct_n(0, 400), x)
+
+
+def test_centroids_are_reused_for_a_similar_size_and_retrained_for_a_much_larger_one():
+    vector_index._centroids.clear()
+    x = unit(2000, seed=1)
+    vector_index.build_ivf(x[:400], 16)
+    first = vector_index._centroids[16][1]
+    vector_index.build_ivf(x[:500], 16)  # a few articles more: same centroids
+    assert vector_index._centroids[16][1] is first
+    vector_index.build_ivf(x, 16)  # 5x the size: trained anew
+    assert vector_index._centroids[16][1] is not first
+    assert len(vector_index._centroids[16][1]) == vector_index.n_lists(2000)
+
+
+def test_store_above_the_threshold_keeps_its_own_vectors(monkeypatch):
+    vector_index._centroids.clear()
+    monkeypatch.setattr("rag.store.build_index", lambda v, d: vector_index.build_index(v, d, exact_max=100))
+    x = unit(300)
+    chunks = [Chunk(f"a{i}#0", f"a{i}", f"text {i}", 0, 6) for i in range(300)]
+    articles = {c.article_id: Article(c.article_id, c.article_id, c.text) for c in chunks}
+    store = ArticleStore("e", 16, Chunking(), articles, {}, chunks, x)
+    assert not vector_index.is_exact(store.faiss)
+    np.testing.assert_array_equal(store.vectors, x)
+    smaller = store.without({f"a{i}" for i in range(250)})
+    assert vector_index.is_exact(smaller.faiss) and smaller.faiss.ntotal == 50
+    np.testing.assert_array_equal(smaller.vectors, x[250:])
