@@ -33,24 +33,20 @@ def needs_rewrite(question: str, history: Sequence[Turn] | None) -> bool:
     return bool(history) and bool(_REFERS.search(question))
 
 
-# One worked example: without it the 0.5B model mostly hands the follow-up back unchanged.
-_EXAMPLE = ("Conversation:\nUser: Tell me about the new phone from Apple.\n"
-            "Assistant: Apple released the iPhone 15 in September.\n"
-            "Follow-up question: How much does it cost?\n"
-            "Standalone question: How much does the iPhone 15 cost?")
-
-
 def rewrite_prompt(question: str, history: Sequence[Turn]) -> Prompt:
+    """Names the pronouns to resolve: asked generally ("rewrite it standalone", even with
+    a worked example) the 0.5B model hands the question back or echoes the conversation."""
     lines = []
     for t in list(history)[-4:]:
-        text = " ".join(t.content.split())
+        text = " ".join(re.sub(r"\s*\[\d+(?:,\s*\d+)*\]", "", t.content).split())  # drop [n] markers
         if len(text) > _TURN_CHARS:
             text = text[:_TURN_CHARS].rsplit(" ", 1)[0] + " ..."
         lines.append(f"{'User' if t.role == 'user' else 'Assistant'}: {text}")
-    user = ("Rewrite the follow-up question so it can be understood without the conversation: "
-            "replace each pronoun with the name it refers to.\n\n"
-            f"{_EXAMPLE}\n\nConversation:\n" + "\n".join(lines) +
-            f"\nFollow-up question: {question}\nStandalone question:")
+    refs = list(dict.fromkeys(m.group().lower() for m in _REFERS.finditer(question)))
+    asked = " and who is ".join(f'"{r}"' for r in refs) or "each pronoun"
+    user = ("\n".join(lines) + f'\n\nIn the question "{question}", who is {asked}? '
+            "Rewrite the question with their names instead of the pronouns. "
+            "Reply with the question only.")
     return Prompt(system=SYSTEM, user=user)
 
 
@@ -61,9 +57,11 @@ def fallback_query(question: str, history: Sequence[Turn]) -> str:
 
 def accept(rewrite: str, question: str) -> str | None:
     """The model's rewrite if it is a plausible standalone version of the question."""
-    text = " ".join(rewrite.strip().strip('"“”').split())
+    text = " ".join(rewrite.strip().split())
     text = re.sub(r"^(standalone question|rewritten( follow-up)? question|question)\s*:\s*", "", text, flags=re.I)
-    if not text or "\n" in rewrite.strip() or len(text) > 3 * len(question) + 200:
+    # The model often adds an answer after the question: keep the first question only.
+    text = text.split("?", 1)[0].strip().strip('"“”') + "?" if "?" in text else text
+    if not text or len(text) > 3 * len(question) + 200 or text.lower().startswith("in the question"):
         return None
     if not text.endswith("?") or text.casefold() == question.strip().casefold():
         return None  # not a question, or handed back unchanged

@@ -151,7 +151,7 @@ class Grounder:
         asked = names(question)
         return (numbers_present(question, window)
                 and coverage(question, window) >= self.config.min_coverage
-                and (not asked or len(asked & names(window)) >= self.config.min_name_coverage * len(asked))
+                and (not asked or len(asked & names(window, acronyms=True)) >= self.config.min_name_coverage * len(asked))
                 and bool(content_stems(answer) - content_stems(question))
                 and has_kind(question_kind(question), answer, question))
 
@@ -254,7 +254,8 @@ class Grounder:
         row = self.scores([question], sources)[0]
         # Similarity alone favours sentences that echo the question; the one that holds
         # most of what it asks about ("invitation", "Putin", "Sharif") is the better quote.
-        rank = row + np.array([coverage(question, s.window) for s in sources])
+        rank = row + np.array([coverage(question, s.window) + coverage(question, s.window, names_too=False)
+                               for s in sources])
         for j in np.argsort(-rank):
             src = sources[j]
             if row[j] >= self.config.min_evidence and self.fits(question, src.text, src):

@@ -70,9 +70,10 @@ def content_stems(text: str) -> set[str]:
             if len(w.strip("'-")) > 1 and w.strip("'-") not in _STOP}
 
 
-def names(text: str) -> set[str]:
-    """Capitalised words that are not function words: the names a text mentions, plus
-    the acronyms of multi-word names, so "SCO" is found in "Shanghai Cooperation Organisation"."""
+def names(text: str, acronyms: bool = False) -> set[str]:
+    """Capitalised words that are not function words: the names a text mentions; with
+    `acronyms`, also those of multi-word names, so "SCO" is found in "Shanghai
+    Cooperation Organisation"."""
     out, run = set(), []
     for w in _WORD.findall(text) + ["."]:
         w = w.strip("'-’")
@@ -82,7 +83,7 @@ def names(text: str) -> set[str]:
         elif run and w.lower() in ("of", "the", "for"):
             continue
         else:
-            if len(run) > 1:
+            if acronyms and len(run) > 1:
                 out.add("".join(run).lower()[:5])
             run = []
     return out
@@ -106,9 +107,11 @@ def has_kind(kind: str, text: str, question: str) -> bool:
     return True
 
 
-def coverage(question: str, text: str) -> float:
-    """Share of the question's content words (crudely stemmed) found in the text."""
-    asked = content_stems(question)
+def coverage(question: str, text: str, names_too: bool = True) -> float:
+    """Share of the question's content words (crudely stemmed) found in the text;
+    with names_too=False only the other words ("invite", "attend"): in a story about
+    Sharif and Putin every sentence names them, what tells sentences apart is the rest."""
+    asked = content_stems(question) - (set() if names_too else names(question))
     if not asked:
         return 1.0
     return len(asked & content_stems(text)) / len(asked)

@@ -1,12 +1,12 @@
 """Which FAISS index holds the chunk vectors: exact search while it is fast enough.
 
-Measured with bench/bench_retrieval.py (2 shared cores, 384 dims, one query):
-exact IndexFlatIP takes ~0.5 ms at 10k chunks but ~50 ms at 100k once the vectors
-(150 MB) no longer sit in cache, so above EXACT_MAX chunks an inverted file (IVF)
-scans only the NPROBE clusters nearest the query: ~0.4 ms at 100k, recall@50 0.997.
-IVF over HNSW because a snapshot is rebuilt on every change (store.py): IVF
-rebuilds in one pass once its centroids exist (cached below), HNSW rebuilds its
-whole graph (75 s at 100k chunks) and its recall was lower (0.94).
+Measured with bench/bench_retrieval.py (2 shared cores, 384 dims, one query, load 4.5):
+exact IndexFlatIP takes 0.36 ms at 10k chunks and 6.5 ms at 100k, where it reads
+150 MB per query; so above EXACT_MAX chunks an inverted file (IVF) scans only the
+NPROBE clusters nearest the query: 0.36 ms at 100k, recall@50 0.99 against exact.
+IVF over HNSW because a snapshot is rebuilt on every change (store.py): IVF trains
+and fills in ~0.4 s at 100k chunks, HNSW took 75 s to build its graph there, and
+its recall was lower (0.94).
 
 FAISS runs single-threaded: a query scans too little to pay for waking a second
 thread, and when other processes hold the cores the OpenMP hand-off is ruinous
@@ -18,29 +18,21 @@ Either index reconstructs its vectors exactly (versions.py reads them back on lo
 from __future__ import annotations
 
 import math
-import threading
 
 import faiss
 import numpy as np
 
 EXACT_MAX = 20_000  # chunks; above this, IVF
 NPROBE = 8  # clusters scanned per query (of sqrt(n)/2)
-TRAIN_PER_LIST = 40  # k-means sample per cluster: enough for stable centroids, ~1 s at 100k
-_RETRAIN_GROWTH = 4  # centroids trained at n serve snapshots from n/4 to 4n
-
-# Centroids of the last IVF trained per dimension. Snapshots of one store differ by a
-# few articles, so they share centroids and skip k-means (a cache: results stay
-# correct whatever it holds, only the cluster balance could be worse).
-_centroids: dict[int, tuple[int, np.ndarray]] = {}
-_lock = threading.Lock()
+TRAIN_PER_LIST = 40  # k-means sample per cluster: enough for stable centroids, ~0.05 s at 100k
 
 
 faiss.omp_set_num_threads(1)
 
 
 def n_lists(n: int) -> int:
-    # sqrt(n)/2: half the usual count halves the rebuild (every vector is compared
-    # with every centroid) for a recall@50 of 0.997 instead of 1.0 at 100k.
+    # sqrt(n)/2: half the usual count halves the build (every vector is compared
+    # with every centroid) for a recall@50 of ~0.99 instead of 1.0 at 100k.
     return max(1, int(math.sqrt(n)) // 2)
 
 
@@ -74,20 +66,13 @@ def build_ivf(vectors: np.ndarray, dim: int, nprobe: int = NPROBE) -> faiss.Inde
 
 def _trained(vectors: np.ndarray, dim: int) -> np.ndarray:
     n = len(vectors)
-    with _lock:
-        cached = _centroids.get(dim)
-        if cached and cached[0] / _RETRAIN_GROWTH <= n <= cached[0] * _RETRAIN_GROWTH:
-            return cached[1]
     k = n_lists(n)
     rng = np.random.default_rng(0)  # same vectors, same centroids
     sample = vectors[rng.choice(n, min(n, k * TRAIN_PER_LIST), replace=False)]
     km = faiss.Kmeans(dim, k, niter=10, spherical=True, seed=1, max_points_per_centroid=TRAIN_PER_LIST,
                       min_points_per_centroid=1, verbose=False)
     km.train(sample)
-    centroids = np.ascontiguousarray(km.centroids, dtype=np.float32)
-    with _lock:
-        _centroids[dim] = (n, centroids)
-    return centroids
+    return np.ascontiguousarray(km.centroids, dtype=np.float32)
 
 
 def is_exact(index: faiss.Index) -> bool:

@@ -128,3 +128,9 @@ def test_evidence_puts_sentences_that_can_answer_first(fake_pipeline):
     ev = Grounder(FakeEmbedder(), GroundingConfig(min_coverage=0.6)).select_evidence(
         "When will Sharif visit Russia?", hits, 2)
     assert ev[0].text == "Sharif accepted an invitation to visit Russia in November."
+
+
+def test_acronyms_are_found_in_full_names_but_not_required():
+    from rag.questions import names
+    assert "sco" in names("The Shanghai Cooperation Organisation met.", acronyms=True)
+    assert "vp" not in names("What did Vladimir Putin say?")

@@ -1,0 +1,23 @@
+"""/metrics after one real answer: the real generator's token counts and stage timings arrive."""
+
+from __future__ import annotations
+
+from fastapi.testclient import TestClient
+from prometheus_client.parser import text_string_to_metric_families
+
+from rag.api import create_app
+
+
+def test_metrics_after_a_real_answer(real_pipeline):
+    client = TestClient(create_app(real_pipeline))
+    r = client.post("/ask", json={"question": "In which city was the SCO summit held?"})
+    assert r.status_code == 200
+    body = r.json()
+    m = {(s.name, tuple(sorted(s.labels.items()))): s.value
+         for f in text_string_to_metric_families(client.get("/metrics").text) for s in f.samples}
+    assert m[("rag_index_chunks", ())] == len(real_pipeline.store.chunks) > 0
+    assert m[("rag_stage_seconds_count", (("stage", "retrieve"),))] == 1
+    assert "decode" in body["timings_ms"]  # answerable: the model was asked
+    assert m[("rag_generated_tokens_total", ())] == real_pipeline.generator.stats["new_tokens"] > 0
+    assert m[("rag_stage_seconds_sum", (("stage", "prefill"),))] > 0
+    assert m[("rag_decode_tokens_per_second_count", ())] == (m[("rag_generated_tokens_total", ())] > 1)
