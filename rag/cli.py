@@ -70,6 +70,8 @@ def cmd_eval(args) -> int:
     settings = _settings(args)
     if args.top_k is not None:
         settings = settings.model_copy(update={"top_k": args.top_k})
+    if args.limit is not None and args.limit < 1:
+        raise BadInput("--limit must be at least 1")
     ev = load_eval_set(args.dataset, args.corpus)
     pipeline = ev_mod.open_pipeline(settings, ev, args.index_dir, show_progress=sys.stderr.isatty())
 

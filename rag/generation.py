@@ -141,6 +141,10 @@ class TransformersGenerator:
                     # inplace: a copy of the fp32 model would double peak memory and load time
                     model = torch.ao.quantization.quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8,
                                                                    inplace=True)
+                # 3.6 -> 1.3 GB resident, outputs unchanged (see model_memory.py).
+                from rag.model_memory import half_input_embeddings, release_freed_memory
+                half_input_embeddings(model)
+                release_freed_memory()
             self._eos = _stop_token_ids(tokenizer, model)
             self._pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else self._eos[0]
             self._model = model

@@ -58,3 +58,4 @@ def quantize_encoder(model: Any) -> Any:
             warnings.simplefilter("ignore", category)
         return quantize_dynamic(model, spec, dtype=torch.qint8, mapping={torch.nn.Linear: Linear},
                                 inplace=True)
+

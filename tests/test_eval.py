@@ -66,6 +66,8 @@ def test_cli_eval_bad_input_is_one_line(tmp_path, capsys):
     assert main(["--data-dir", str(tmp_path / "d"), "eval", str(tmp_path / "missing.jsonl")]) == 2
     err = capsys.readouterr().err
     assert err.startswith("rag: error: no such file") and err.count("\n") == 1
+    assert main(["eval", str(tmp_path / "missing.jsonl"), "--limit", "0"]) == 2
+    assert "--limit" in capsys.readouterr().err
 
 
 def test_run_scores_a_fake_pipeline(fake_pipeline):

@@ -57,3 +57,23 @@ def test_store_above_the_threshold_keeps_its_own_vectors(monkeypatch):
     smaller = store.without({f"a{i}" for i in range(250)})
     assert vector_index.is_exact(smaller.faiss) and smaller.faiss.ntotal == 50
     np.testing.assert_array_equal(smaller.vectors, x[250:])
+
+
+def test_extending_an_ivf_adds_only_the_new_rows_and_leaves_the_original_alone():
+    x = unit(600, seed=3)
+    base = vector_index.build_ivf(x[:500], 16)
+    grown = vector_index.extend_index(base, x, 16)
+    assert isinstance(grown, faiss.IndexIVFFlat) and grown.ntotal == 600 and base.ntotal == 500
+    assert grown.nlist == base.nlist  # same clusters: nothing re-trained
+    _, ids = grown.search(x[[10, 550, 599]], 1)
+    assert ids[:, 0].tolist() == [10, 550, 599]
+    np.testing.assert_array_equal(grown.reconstruct_n(0, 600), x)
+
+
+def test_extending_rebuilds_when_the_clusters_no_longer_fit_or_the_index_is_exact():
+    x = unit(3000, seed=4)
+    small = vector_index.build_ivf(x[:300], 16)
+    rebuilt = vector_index.extend_index(small, x, 16)  # 10x the size: chosen anew (exact at 3k)
+    assert vector_index.is_exact(rebuilt) and rebuilt.ntotal == 3000
+    flat = vector_index.build_index(x[:10], 16)
+    assert vector_index.extend_index(flat, x[:20], 16).ntotal == 20

@@ -1,0 +1,59 @@
+"""fp16 input embeddings change nothing when the weights are fp16 values, and are refused otherwise.
+
+A tiny Qwen2 built from a config (random weights, nothing downloaded) stands in for the
+packaged model: same classes, same embedding hooks.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+torch = pytest.importorskip("torch")
+transformers = pytest.importorskip("transformers")
+
+from rag.model_memory import HalfEmbedding, half_input_embeddings, release_freed_memory  # noqa: E402
+
+IDS = [[1, 5, 7, 9, 42, 3]]
+
+
+def tiny(tied: bool = False, fp16_values: bool = True):
+    cfg = transformers.Qwen2Config(vocab_size=64, hidden_size=32, intermediate_size=64, num_hidden_layers=2,
+                                   num_attention_heads=4, num_key_value_heads=2, tie_word_embeddings=tied)
+    torch.manual_seed(0)
+    model = transformers.Qwen2ForCausalLM(cfg).eval()
+    if fp16_values:  # as loaded from the fp16 cache: every weight is an fp16 value held in fp32
+        with torch.no_grad():
+            for p in model.parameters():
+                p.copy_(p.half().float())
+    return model
+
+
+def test_half_embeddings_give_identical_logits_and_greedy_tokens():
+    model = tiny()
+    ids = torch.tensor(IDS)
+    with torch.inference_mode():
+        logits = model(ids).logits
+        tokens = model.generate(ids, max_new_tokens=8, do_sample=False)
+    assert half_input_embeddings(model)
+    emb = model.get_input_embeddings()
+    assert isinstance(emb, HalfEmbedding) and emb.weight.dtype == torch.float16
+    with torch.inference_mode():
+        assert torch.equal(model(ids).logits, logits)
+        assert torch.equal(model.generate(ids, max_new_tokens=8, do_sample=False), tokens)
+
+
+def test_weights_that_are_not_fp16_values_stay_fp32():
+    model = tiny(fp16_values=False)
+    assert not half_input_embeddings(model)
+    assert model.get_input_embeddings().weight.dtype == torch.float32
+
+
+def test_embeddings_tied_to_the_output_layer_stay_fp32():
+    model = tiny(tied=True)
+    assert not half_input_embeddings(model)
+    assert model.get_input_embeddings().weight.dtype == torch.float32
+
+
+def test_release_freed_memory_is_safe_to_call():
+    release_freed_memory()
+    release_freed_memory()
