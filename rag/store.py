@@ -78,12 +78,6 @@ class ArticleStore:
     def article_chunks(self, article_id: str) -> list[Chunk]:
         return [self.chunks[i] for i in self._chunks_by_article.get(article_id, ())]
 
-    def find_by_hash(self, content_hash: str) -> str | None:
-        for aid, h in self.hashes.items():
-            if h == content_hash:
-                return aid
-        return None
-
     # -- changing (each returns a new snapshot) ---------------------------------
     def with_articles(self, new: Iterable[tuple[Article, str]], embedder: Embedder,
                       progress: Progress | None = None) -> "ArticleStore":
