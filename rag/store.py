@@ -18,7 +18,7 @@ from .chunking import chunk_article
 from .embedding import Embedder
 from .errors import IndexMismatch
 from .lexical import LexicalIndex
-from .vector_index import build_index, is_exact
+from .vector_index import build_index, extend_index, is_exact
 from .types import Article, Chunk
 
 EMBED_BATCH = 256  # chunks per embedder call: small enough for steady progress reports
@@ -46,11 +46,18 @@ class ArticleStore:
     vectors: np.ndarray | None = None
     version: str = ""
     lexical: LexicalIndex | None = None  # reused from the snapshot this one derives from
+    # The snapshot this one extends by appending rows: its FAISS index is copied and
+    # given only the new vectors (vector_index.extend_index) instead of being rebuilt.
+    extends: "ArticleStore | None" = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         if self.vectors is None:
             self.vectors = np.zeros((0, self.dim), dtype=np.float32)
-        self.faiss = build_index(self.vectors, self.dim)  # exact until too slow (vector_index.py)
+        if self.extends is not None:
+            self.faiss = extend_index(self.extends.faiss, self.vectors, self.dim)
+            self.extends = None  # do not keep the older snapshot alive
+        else:
+            self.faiss = build_index(self.vectors, self.dim)  # exact until too slow (vector_index.py)
         if len(self.vectors) and is_exact(self.faiss):
             # FAISS holds its own copy: read vectors from it instead of keeping a second
             # one (300 MB at 200k chunks).
@@ -99,7 +106,7 @@ class ArticleStore:
         lexical = None if drop else base.lexical.extended([c.id for c in new_chunks], [c.text for c in new_chunks],
                                         {c.id: c.text for c in chunks})
         return ArticleStore(self.embedder_name, self.dim, self.chunking, articles, hashes,
-                            chunks, np.vstack([base.vectors, vecs]), lexical=lexical)
+                            chunks, np.vstack([base.vectors, vecs]), lexical=lexical, extends=base)
 
     def without(self, article_ids: set[str]) -> "ArticleStore":
         keep = [i for i, c in enumerate(self.chunks) if c.article_id not in article_ids]

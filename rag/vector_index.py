@@ -36,8 +36,9 @@ def n_lists(n: int) -> int:
     return max(1, int(math.sqrt(n)) // 2)
 
 
-def build_index(vectors: np.ndarray, dim: int, exact_max: int = EXACT_MAX) -> faiss.Index:
+def build_index(vectors: np.ndarray, dim: int, exact_max: int | None = None) -> faiss.Index:
     """An inner-product index holding ``vectors`` (n, dim) float32, ids = row positions."""
+    exact_max = EXACT_MAX if exact_max is None else exact_max
     vectors = np.ascontiguousarray(vectors, dtype=np.float32)
     n = len(vectors)
     if n <= exact_max:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from rag.config import PACKAGED_EMBEDDER
 from rag.embedding import CACHED_BATCH, SentenceTransformerEmbedder, load_embedder
@@ -63,3 +64,10 @@ def test_returned_vectors_do_not_alias_the_cache():
     v = e.embed(["x"])
     v[0, 0] = 99
     assert e.embed(["x"])[0, 0] == 1
+
+
+def test_embedder_dtype_is_checked_and_int8_stays_float32():
+    with pytest.raises(ValueError, match="dtype"):
+        SentenceTransformerEmbedder(PACKAGED_EMBEDDER, dtype="float16")
+    assert SentenceTransformerEmbedder(PACKAGED_EMBEDDER, quantize=True, dtype="bfloat16").dtype == "float32"
+    assert SentenceTransformerEmbedder(PACKAGED_EMBEDDER, dtype="float32").dtype == "float32"

@@ -157,3 +157,29 @@ def test_embedder_with_wrong_dimension_is_refused(tmp_path):
     article = make_article("A new bridge opened in Porto on Monday. Traffic was heavy.", id="p")
     with pytest.raises(IndexMismatch, match="dims"):
         store.with_articles([(article, "h")], FakeEmbedder(dim=32))
+
+
+def test_adding_articles_extends_the_vector_index_instead_of_rebuilding(monkeypatch):
+    """Above the exact-search size an added article's vectors go into a copy of the
+    existing IVF index (same clusters); its chunks are found; the old snapshot is untouched."""
+    import rag.store as store_mod
+    from rag import vector_index
+
+    monkeypatch.setattr(vector_index, "EXACT_MAX", 50)
+    e = FakeEmbedder()
+    words = ["flood", "summit", "budget", "match", "vaccine", "court", "rocket", "harvest"]
+    arts = [make_article(". ".join(f"The {words[i % 8]} story {i} sentence {j} about {words[(i + j) % 8]}"
+                                   for j in range(6)) + ".", id=f"a{i}") for i in range(40)]
+    base = empty_store(e, Chunking(2, 0, 500)).with_articles([(a, str(i)) for i, a in enumerate(arts)], e)
+    assert not vector_index.is_exact(base.faiss)
+    calls = []
+    real = store_mod.extend_index
+    monkeypatch.setattr(store_mod, "extend_index", lambda *a: calls.append(a) or real(*a))
+    new = make_article("Volcano ash grounded every flight in Iceland. Airlines cancelled routes.", id="new")
+    grown = base.with_articles([(new, "n")], e)
+    assert len(calls) == 1 and grown.faiss.ntotal == base.faiss.ntotal + 1
+    assert grown.faiss.nlist == base.faiss.nlist  # the clusters were kept, not trained again
+    q = e.embed(["volcano ash flight Iceland"])
+    grown.faiss.nprobe = grown.faiss.nlist  # scan every cluster: the nearest vector is the new chunk
+    assert grown.chunks[int(grown.faiss.search(q, 1)[1][0][0])].article_id == "new"
+    assert base.faiss.ntotal == len(base.chunks)  # the old snapshot is unchanged

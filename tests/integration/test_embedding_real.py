@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from rag.documents import make_article
-from rag.embedding import SentenceTransformerEmbedder
+from rag.embedding import SentenceTransformerEmbedder, has_native_bf16
 from rag.errors import IndexMismatch
 from rag.store import Chunking, build_store, load_store
 
@@ -22,10 +22,29 @@ SENTENCES = [
 
 @pytest.fixture(scope="module")
 def pair(real_embedder):
-    """fp32 and int8 variants of the same packaged model (one of them is the session's)."""
-    other = SentenceTransformerEmbedder(real_embedder.name, quantize=not real_embedder.quantize)
-    other.load()
-    return (other, real_embedder) if real_embedder.quantize else (real_embedder, other)
+    """fp32 and int8 variants of the same packaged model."""
+    name = real_embedder.name.removesuffix("+int8")
+    fp32 = SentenceTransformerEmbedder(name, dtype="float32")
+    int8 = SentenceTransformerEmbedder(name, quantize=True)
+    return fp32, int8
+
+
+@pytest.mark.skipif(not has_native_bf16(), reason="this CPU has no native bf16: auto means float32")
+def test_bf16_vectors_are_near_fp32_and_share_the_index(pair, tmp_path):
+    fp32 = pair[0]
+    bf16 = SentenceTransformerEmbedder(fp32.name, dtype="bfloat16")
+    assert SentenceTransformerEmbedder(fp32.name).dtype == "bfloat16"  # what "auto" picks here
+    a, b = fp32.embed(SENTENCES), bf16.embed(SENTENCES)
+    assert b.dtype == np.float32
+    np.testing.assert_allclose(np.linalg.norm(b, axis=1), 1.0, atol=1e-5)  # normalised in fp32
+    cos = np.sum(a * b, axis=1)
+    assert 0.99 < cos.min() and cos.max() < 0.999999, cos  # close, and really computed in bf16
+    others = [0, 1, 3, 4, 5]
+    assert list(np.argsort(-(a[others] @ a[2]))) == list(np.argsort(-(b[others] @ b[2])))
+    # Same name: an index embedded in one precision is opened by the other.
+    assert bf16.name == fp32.name
+    build_store([(make_article(SENTENCES[0] + " " + SENTENCES[4], id="a"), "h")], bf16, Chunking()).save(tmp_path)
+    assert len(load_store(tmp_path, fp32.name).chunks) == 1
 
 
 def test_int8_vectors_are_near_fp32(pair):
