@@ -105,12 +105,13 @@ def build(settings: Settings, baseline: bool) -> Pipeline:
     if baseline:
         settings = settings.model_copy(update={"quantize": False, "data_dir": settings.data_dir.parent / "baseline"})
         embedder = SentenceTransformerEmbedder(settings.embedder.removesuffix("+int8"), threads=settings.threads,
-                                               cache_size=0)
+                                               cache_size=0, dtype="float32")
     else:
         from rag.embedding import load_embedder
-        embedder = load_embedder(settings.embedder, threads=settings.threads)
+        embedder = load_embedder(settings.embedder, threads=settings.threads, dtype=settings.embedder_dtype)
     generator = TransformersGenerator(settings.generator, cache_dir=settings.model_cache_dir,
-                                      quantize=settings.quantize, threads=settings.threads, progress=False)
+                                      quantize=settings.quantize, threads=settings.threads, progress=False,
+                                      prompt_lookup=0 if baseline else settings.prompt_lookup_tokens)
     p = build_pipeline(settings, embedder=embedder, generator=generator)
     ensure_index(p)
     if baseline:

@@ -32,7 +32,8 @@ class Pipeline:
         self.retriever = Retriever(embedder, rrf_k=settings.rrf_k)
         self.grounder = Grounder(embedder, GroundingConfig(
             min_support=settings.min_support, min_evidence=settings.min_evidence,
-            min_coverage=settings.min_coverage, min_name_coverage=settings.min_name_coverage))
+            min_coverage=settings.min_coverage, min_name_coverage=settings.min_name_coverage,
+            names_in_passage=settings.names_in_passage))
         self.write_lock = threading.RLock()
 
     def warm_up(self) -> None:

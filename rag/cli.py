@@ -72,6 +72,8 @@ def cmd_eval(args) -> int:
         settings = settings.model_copy(update={"top_k": args.top_k})
     if args.limit is not None and args.limit < 1:
         raise BadInput("--limit must be at least 1")
+    if args.offset < 0:
+        raise BadInput("--offset must be at least 0")
     ev = load_eval_set(args.dataset, args.corpus)
     pipeline = ev_mod.open_pipeline(settings, ev, args.index_dir, show_progress=sys.stderr.isatty())
 
@@ -79,7 +81,9 @@ def cmd_eval(args) -> int:
         if sys.stderr.isatty():
             print(f"\r{i}/{n}", end="", file=sys.stderr, flush=True)
 
-    results = ev_mod.run(pipeline, ev, args.top_k, args.limit, progress)
+    if args.replay:
+        pipeline.generator = ev_mod.RecordedGenerator(pipeline.generator, args.replay)
+    results = ev_mod.run(pipeline, ev, args.top_k, args.limit, progress, offset=args.offset)
     if sys.stderr.isatty():
         print(file=sys.stderr)
     report = ev_mod.report(ev, results, pipeline.settings)
@@ -139,7 +143,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--corpus", help="articles to index for the questions (RealTimeQA: corpus_2022.jsonl)")
     p.add_argument("--index-dir", help="where to build the corpus index (default: DATA_DIR/eval/<corpus>)")
     p.add_argument("--top-k", type=int, default=None)
-    p.add_argument("--limit", type=int, default=None, help="only the first N questions")
+    p.add_argument("--limit", type=int, default=None, help="only the first N questions (after --offset)")
+    p.add_argument("--offset", type=int, default=0, help="skip the first N questions")
+    p.add_argument("--replay", metavar="FILE",
+                   help="record the model's replies in FILE and replay those already there (threshold sweeps)")
     p.add_argument("--json", metavar="OUT", help="also write the full report as JSON")
     p.set_defaults(func=cmd_eval)
 

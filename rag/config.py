@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -39,10 +40,20 @@ class Settings(BaseSettings):
     # Add "+int8" for the quantized embedder (embedding.py): ~1.5-2x faster indexing, same
     # seed-eval figures; an index built by the other variant needs `rag rebuild`.
     embedder: str = PACKAGED_EMBEDDER
+    # Precision the embedder computes in. "auto": bfloat16 where the CPU has it natively
+    # (AMX / AVX512-BF16; 3x the chunks/s of float32, vectors within cosine 0.996, see
+    # bench/bench_embed.py), float32 elsewhere. Not part of the index's identity.
+    embedder_dtype: Literal["auto", "float32", "bfloat16"] = "auto"
     generator: str = PACKAGED_GENERATOR
     quantize: bool = True  # dynamic int8 on the generator's Linear layers (CPU)
     threads: int = Field(0, ge=0)  # 0: one per core
     max_new_tokens: int = Field(160, ge=1, le=2048)
+    # Prompt-lookup decoding of answers (streamed): they quote their sources, so up to this
+    # many tokens are drafted from the prompt and checked in one forward pass; a draft token
+    # is kept only where it is the model's own greedy choice. 0 turns it off. With dynamic
+    # int8 the activation scales depend on how many tokens a pass holds, so outputs can
+    # differ from plain decoding: same seed-eval figures, ~2x decode tokens/s (bench_ask.py).
+    prompt_lookup_tokens: int = Field(10, ge=0, le=64)
 
     # Chunking (part of the index manifest: changing it requires a rebuild)
     chunk_sentences: int = Field(3, ge=1, le=50)
@@ -64,6 +75,9 @@ class Settings(BaseSettings):
     # supporting sentence must contain.
     min_coverage: float = 0.5
     min_name_coverage: float = 0.5
+    # Names of the question may be found anywhere in the passage of the supporting
+    # sentence ("the city" in a passage about Jacksonville); see evals/README.md.
+    names_in_passage: bool = True
     # Ask the model a second time, worded differently, when its answer says nothing
     # verifiable and no source sentence is strong enough to quote instead.
     retry_unverified: bool = True

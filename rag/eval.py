@@ -81,8 +81,11 @@ def score(item: EvalItem, answer: Answer, latency_ms: float) -> ItemResult:
 
 
 def run(pipeline, ev: EvalSet, top_k: int | None = None, limit: int | None = None,
-        progress: Callable[[int, int, ItemResult], None] | None = None) -> list[ItemResult]:
-    items = ev.items[:limit] if limit else ev.items
+        progress: Callable[[int, int, ItemResult], None] | None = None,
+        offset: int = 0) -> list[ItemResult]:
+    """Items offset..offset+limit (all from offset without a limit): a dev/test split is
+    e.g. --limit 200 for tuning and --offset 200 for reporting."""
+    items = ev.items[offset:offset + limit] if limit else ev.items[offset:]
     results = []
     for i, item in enumerate(items):
         t0 = time.perf_counter()
@@ -187,3 +190,74 @@ def open_pipeline(settings, ev: EvalSet, index_dir=None, show_progress: bool = F
         pipeline = build_pipeline(settings)
         ensure_index(pipeline)
     return pipeline
+
+
+class RecordedGenerator:
+    """Wraps a generator: replies already recorded in `path` (keyed by the exact prompt)
+    are replayed without the model, new ones are generated and appended. Lets a threshold
+    sweep re-run grounding on the model's real answers in seconds; a change that alters a
+    prompt simply costs a fresh generation for that prompt."""
+
+    def __init__(self, inner, path: str | Path):
+        import json
+
+        self.inner = inner
+        self.name = inner.name
+        self.path = Path(path)
+        self.stats: dict = {}
+        self.hits = self.misses = 0
+        self._cache: dict[str, dict] = {}
+        if self.path.exists():
+            for line in self.path.read_text(encoding="utf-8").splitlines():
+                if line.strip():
+                    rec = json.loads(line)
+                    self._cache[rec["key"]] = rec
+
+    @staticmethod
+    def key(prompt, max_new_tokens: int) -> str:
+        import hashlib
+
+        return hashlib.sha256(f"{prompt.system}\x00{prompt.user}\x00{max_new_tokens}".encode()).hexdigest()
+
+    def _lookup(self, prompt, max_new_tokens: int) -> dict | None:
+        rec = self._cache.get(self.key(prompt, max_new_tokens))
+        if rec is not None:
+            self.hits += 1
+            self.stats = {"prefill_ms": 0.0, "decode_ms": 0.0, "token_logprobs": rec.get("logprobs"),
+                          "tokens": rec.get("tokens"), "replayed": True}
+        return rec
+
+    def _store(self, prompt, max_new_tokens: int, text: str) -> None:
+        import json
+
+        self.misses += 1
+        self.stats = dict(getattr(self.inner, "stats", {}) or {})
+        rec = {"key": self.key(prompt, max_new_tokens), "text": text,
+               "logprobs": self.stats.get("token_logprobs"), "tokens": self.stats.get("tokens")}
+        self._cache[rec["key"]] = rec
+        with self.path.open("a", encoding="utf-8") as f:
+            f.write(json.dumps(rec, ensure_ascii=False) + "\n")
+
+    def generate(self, prompt, max_new_tokens: int) -> str:
+        rec = self._lookup(prompt, max_new_tokens)
+        if rec is not None:
+            return rec["text"]
+        text = self.inner.generate(prompt, max_new_tokens)
+        self._store(prompt, max_new_tokens, text)
+        return text
+
+    def stream(self, prompt, max_new_tokens: int, stop=None):
+        rec = self._lookup(prompt, max_new_tokens)
+        if rec is not None:
+            if rec["text"]:
+                yield rec["text"]
+            return
+        pieces = []
+        for piece in self.inner.stream(prompt, max_new_tokens, stop=stop):
+            pieces.append(piece)
+            yield piece
+        if stop is None or not stop.is_set():
+            self._store(prompt, max_new_tokens, "".join(pieces))
+
+    def count_tokens(self, text: str) -> int:
+        return self.inner.count_tokens(text)

@@ -19,7 +19,7 @@ import numpy as np
 
 from .chunking import split_sentences
 from .embedding import Embedder
-from .questions import content_stems, coverage, has_kind, names, numbers_present, question_kind
+from .questions import content_stems, coverage, has_kind, mismatch, names, numbers_present, question_kind
 from .types import Article, Citation, Claim, Hit
 
 _MARKER = re.compile(r"\s*\[(\d+(?:\s*[,;]\s*\d+)*)\]")
@@ -40,6 +40,9 @@ class GroundingConfig:
     min_evidence: float = 0.55  # best question-to-sentence score for an extractive answer
     min_coverage: float = 0.5  # share of the question's content words the support must hold
     min_name_coverage: float = 0.5  # share of the names in the question the support must hold
+    # Names may be found in the whole passage the support sentence comes from ("The city's
+    # tourism ..." in a passage about Jacksonville), not only in the sentence itself.
+    names_in_passage: bool = True
 
 
 @dataclass(frozen=True)
@@ -50,6 +53,7 @@ class SourceSentence:
     text: str
     context: str = ""  # the sentence before, when this one refers back to it ("He said ...")
     context_start: int | None = None
+    passage: str = ""  # the text of the retrieved chunk the sentence is in
 
     @property
     def window(self) -> str:
@@ -118,7 +122,7 @@ def source_sentences(hits: list[Hit]) -> list[SourceSentence]:
                 refers = prev is not None and _ANAPHOR.match(text)
                 out.append(SourceSentence(h, key[1], key[2], text,
                                           c.text[prev.start:prev.end] if refers else "",
-                                          c.start + prev.start if refers else None))
+                                          c.start + prev.start if refers else None, c.text))
             prev = s
     return out
 
@@ -149,9 +153,16 @@ class Grounder:
         figure it names; the answer must add something, of the kind asked for."""
         window = support.window
         asked = names(question)
+        found = names(window, acronyms=True)
+        # A sentence that names nothing else speaks of what its passage is about ("The
+        # city's tourism ..." in a passage about Jacksonville): the passage's names count.
+        # One that names others ("The Pakistani prime minister ...") does not borrow them.
+        if asked and self.config.names_in_passage and support.passage and not names(window) - asked:
+            found |= names(support.passage, acronyms=True)
         return (numbers_present(question, window)
+                and mismatch(question, window) is None
                 and coverage(question, window) >= self.config.min_coverage
-                and (not asked or len(asked & names(window, acronyms=True)) >= self.config.min_name_coverage * len(asked))
+                and (not asked or len(asked & found) >= self.config.min_name_coverage * len(asked))
                 and bool(content_stems(answer) - content_stems(question))
                 and has_kind(question_kind(question), answer, question))
 
@@ -232,7 +243,7 @@ class Grounder:
             a, b = same[lo], same[hi]
             chunk = hits[src.hit].chunk
             joined = SourceSentence(src.hit, a.start, b.end,
-                                    chunk.text[a.start - chunk.start:b.end - chunk.start])
+                                    chunk.text[a.start - chunk.start:b.end - chunk.start], passage=chunk.text)
             if not _missing_terms(claim, joined.text):
                 return joined
         return None

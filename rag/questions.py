@@ -20,7 +20,7 @@ that this these those it its as into than then there their they them he she his 
 you your i not no do does did has have had will would can could may might should also about over
 after before during which who whom whose what when where why how said says according many much
 long name named called kind type happen happened take took place one ones s year years date
-day month time percentage percent number amount""".split())
+day month time percentage percent number amount purpose reason""".split())
 
 NUMBER_WORDS = set("""two three four five six seven eight nine ten eleven twelve thirteen fourteen
 fifteen sixteen seventeen eighteen nineteen twenty thirty forty fifty sixty seventy eighty ninety
@@ -44,11 +44,13 @@ _KINDS = (
                           r"fraction|population)\b|(what|which)('s| is| was| are| were)? the (value|cost|"
                           r"price|worth|total|population|number|amount|size|percentage|share|rate)\b)", re.I)),
     ("person", re.compile(r"^\s*(who|whom|whose)\b", re.I)),
+    ("place", re.compile(r"^\s*(where\b|(in|at|from|to)?\s*(what|which) (city|country|town|place|"
+                         r"region|state|province|capital|venue|location)\b)", re.I)),
 )
 
 
 def question_kind(question: str) -> str:
-    """number | date | person | other (other: anything goes)."""
+    """number | date | person | place | other (other: anything goes)."""
     for kind, pattern in _KINDS:
         if pattern.search(question):
             return kind
@@ -70,6 +72,12 @@ def content_stems(text: str) -> set[str]:
             if len(w.strip("'-")) > 1 and w.strip("'-") not in _STOP}
 
 
+# Function words that open sentences capitalised: never names.
+_OPENERS = set("""while although though however despite because since if once yet still meanwhile
+moreover furthermore thus hence therefore instead indeed nevertheless nonetheless unlike like
+among amid within without through throughout""".split())
+
+
 def names(text: str, acronyms: bool = False) -> set[str]:
     """Capitalised words that are not function words: the names a text mentions; with
     `acronyms`, also those of multi-word names, so "SCO" is found in "Shanghai
@@ -77,7 +85,8 @@ def names(text: str, acronyms: bool = False) -> set[str]:
     out, run = set(), []
     for w in _WORD.findall(text) + ["."]:
         w = w.strip("'-’")
-        if w[:1].isupper() and w.lower() not in _STOP and not re.fullmatch(r"[IVX]+", w):
+        if (w[:1].isupper() and w.lower() not in _STOP and w.lower() not in _OPENERS
+                and not re.fullmatch(r"[IVX]+", w)):
             out.add(stem(_norm(w).removesuffix("'s")))
             run.append(w[0])
         elif run and w.lower() in ("of", "the", "for"):
@@ -102,7 +111,7 @@ def has_kind(kind: str, text: str, question: str) -> bool:
     if kind == "date":
         asked = {m.group().lower() for m in _DATE.finditer(question)}
         return any(m.group().lower() not in asked for m in _DATE.finditer(text))
-    if kind == "person":
+    if kind in ("person", "place"):  # a name the question does not hold ("Tianjin")
         return bool(names(text) - names(question) - content_stems(question))
     return True
 
@@ -118,6 +127,64 @@ def coverage(question: str, text: str, names_too: bool = True) -> float:
 
 
 def numbers_present(question: str, text: str) -> bool:
-    """Every figure the question mentions ("in 2024", "12 schools") occurs in the text."""
+    """Every figure the question mentions ("in 2024", "12 schools", "the 22nd") occurs
+    in the text as a figure of its own: "2000" is not found in "the 2000s", nor "22nd"
+    in "32nd"."""
     hay = _norm(text)
-    return all(n in hay for n in numbers(question) if n[:1].isdigit())
+    asked = {n for n in numbers(question) if n[:1].isdigit()} | ordinals(question)
+    return all(re.search(r"(?<![\w.])" + re.escape(n) + r"(?![\w]|[.,]\d)", hay.replace(",", ""))
+               or re.search(r"(?<![\w.])" + re.escape(n) + r"(?![\w]|[.,]\d)", hay) for n in asked)
+
+
+_ORDINAL = re.compile(r"\b(\d+(?:st|nd|rd|th)|first|second|third|fourth|fifth|sixth|seventh|eighth|"
+                      r"ninth|tenth)\b", re.I)
+
+
+def ordinals(text: str) -> set[str]:
+    """Ranks a question may hinge on: "the 22nd", "the second wave", "the last"."""
+    return {m.group().lower() for m in _ORDINAL.finditer(_norm(text))}
+
+
+_NEGATION = re.compile(r"\b(not|no|never|none|nor|neither|without|cannot)\b|n't\b", re.I)
+
+
+def negated(text: str) -> bool:
+    return bool(_NEGATION.search(_norm(text)))
+
+
+# Words whose opposite, found in place of them, turns a matching sentence into the answer
+# to another question ("When did the Rhine take a right turn?" / "... took a left turn").
+_OPPOSITES = [("left", "right"), ("east", "west"), ("north", "south"), ("eastward", "westward"),
+              ("eastern", "western"), ("northern", "southern"), ("first", "last"), ("before", "after"),
+              ("increase", "decrease"), ("increased", "decreased"), ("increasing", "decreasing"),
+              ("rise", "fall"), ("rose", "fell"), ("rising", "falling"), ("higher", "lower"),
+              ("highest", "lowest"), ("largest", "smallest"), ("larger", "smaller"), ("most", "least"),
+              ("more", "less"), ("maximum", "minimum"), ("win", "lose"), ("won", "lost"),
+              ("gain", "loss"), ("early", "late"), ("earlier", "later"), ("earliest", "latest"),
+              ("positive", "negative"), ("legal", "illegal"), ("encrypted", "unencrypted"),
+              ("public", "private"), ("import", "export"), ("imports", "exports"),
+              ("inside", "outside"), ("upper", "lower"), ("accept", "reject"), ("accepted", "rejected"),
+              ("support", "oppose"), ("supported", "opposed"), ("allow", "forbid"), ("allowed", "banned"),
+              ("open", "closed"), ("start", "end"), ("began", "ended"), ("minor", "major"),
+              ("strong", "weak"), ("stronger", "weaker"), ("old", "new"), ("older", "newer"),
+              ("oldest", "newest"), ("younger", "older"), ("youngest", "oldest")]
+_OPPOSITE: dict[str, set[str]] = {}
+for _a, _b in _OPPOSITES:
+    _OPPOSITE.setdefault(_a, set()).add(_b)
+    _OPPOSITE.setdefault(_b, set()).add(_a)
+
+
+def mismatch(question: str, text: str) -> str | None:
+    """Why `text`, though about the same things, cannot answer `question`, or None:
+    "negation" (the question asks what did *not* happen, the text says nothing negative),
+    "opposite" (the question's "left", "increase", "first" is the text's "right",
+    "decrease", "last", and the question's word is not there too)."""
+    if negated(question) and not negated(text):
+        return "negation"
+    qw = {w for w in _WORD.findall(_norm(question))}
+    tw = {w for w in _WORD.findall(_norm(text))}
+    text_stems = {stem(w) for w in tw}
+    for w in qw - tw:
+        if stem(w) not in text_stems and _OPPOSITE.get(w, set()) & (tw - qw):
+            return "opposite"
+    return None

@@ -163,3 +163,29 @@ def test_stream_yields_tokens_then_done(fake_pipeline):
     assert kinds[0] == "token" and kinds[-1] == "done" and "citations" in kinds
     text = "".join(v for k, v in events if k == "token")
     assert text == "The summit was held in Tianjin [1]."
+
+
+def test_token_log_probs_keep_the_last_scoring_of_each_position():
+    """generation._TokenLogProbs: with prompt lookup a position is scored again when a
+    draft is rejected; the value kept is the last one, on the accepted prefix."""
+    import math
+
+    import torch
+
+    from rag.generation import _TokenLogProbs
+
+    rec = _TokenLogProbs()
+    prompt = torch.zeros((1, 3), dtype=torch.long)
+    rec(prompt, torch.tensor([[0.0, 0.0, 0.0, 0.0]]))  # a draft pass: uniform, later rescored
+    rec(prompt, torch.tensor([[0.0, 5.0, 0.0, 0.0]]))  # position 3 -> token 1
+    rec(torch.zeros((1, 4), dtype=torch.long), torch.tensor([[0.0, 0.0, 3.0, 0.0]]))  # position 4 -> token 2
+
+    class Tok:
+        def decode(self, ids):
+            return f"<{ids[0]}>"
+
+    out = rec.result([1, 2, 3], 3, Tok())
+    assert out["tokens"] == ["<1>", "<2>", "<3>"]
+    assert out["token_logprobs"][0] == pytest.approx(5 - math.log(math.exp(5) + 3), abs=1e-5)
+    assert out["token_logprobs"][1] == pytest.approx(3 - math.log(math.exp(3) + 3), abs=1e-5)
+    assert out["token_logprobs"][2] is None  # never scored

@@ -89,3 +89,34 @@ def test_run_scores_a_fake_pipeline(fake_pipeline):
     assert "answer accuracy (answerable)" in table and "50.0%" in table
     report = ev.report(s, results, fake_pipeline.settings)
     assert json.loads(json.dumps(report, default=str))["summary"] == m
+
+
+def test_run_takes_an_offset(fake_pipeline):
+    s = EvalSet("t", "project", [EvalItem(q, ("Tianjin",)) for q in ("a summit?", "b summit?", "c summit?")])
+    assert [r.question for r in ev.run(fake_pipeline, s, offset=1)] == ["b summit?", "c summit?"]
+    assert [r.question for r in ev.run(fake_pipeline, s, limit=1, offset=1)] == ["b summit?"]
+
+
+def test_recorded_generator_replays_without_the_model(tmp_path):
+    from rag.generation import FakeGenerator, Prompt
+
+    path = tmp_path / "gen.jsonl"
+    inner = FakeGenerator(("first answer [1].", "second answer [1]."))
+    rec = ev.RecordedGenerator(inner, path)
+    p1, p2 = Prompt("s", "q1"), Prompt("s", "q2")
+    assert "".join(rec.stream(p1, 10)) == "first answer [1]."
+    assert rec.generate(p2, 10) == "second answer [1]."
+    assert (rec.hits, rec.misses) == (0, 2)
+    # A new wrapper reads the file: both replies replay, the model is not called again.
+    again = ev.RecordedGenerator(FakeGenerator(("never",)), path)
+    assert "".join(again.stream(p1, 10)) == "first answer [1]." and again.generate(p2, 10) == "second answer [1]."
+    assert (again.hits, again.misses) == (2, 0) and again.inner.prompts == []
+    assert again.stats["replayed"] is True
+    assert again.generate(p1, 11) == "never"  # another token budget is another prompt
+
+
+def test_cli_eval_offset_must_not_be_negative(tmp_path, capsys):
+    f = tmp_path / "q.jsonl"
+    f.write_text('{"question": "x?"}\n')
+    assert main(["--data-dir", str(tmp_path), "eval", str(f), "--offset", "-1"]) == 2
+    assert "--offset" in capsys.readouterr().err

@@ -74,7 +74,7 @@ def test_extractive_fallback_quotes_verbatim(fake_pipeline):
     ("What is the value of trade between them?", "number"), ("When will Sharif visit Russia?", "date"),
     ("In what year was it founded?", "date"), ("Who did Sharif meet?", "person"),
     ("Whose invitation did he accept?", "person"), ("Which organisation held the summit?", "other"),
-    ("Where was the summit held?", "other")])
+    ("Where was the summit held?", "place")])
 def test_question_kinds(question, kind):
     assert question_kind(question) == kind
 
@@ -134,3 +134,63 @@ def test_acronyms_are_found_in_full_names_but_not_required():
     from rag.questions import names
     assert "sco" in names("The Shanghai Cooperation Organisation met.", acronyms=True)
     assert "vp" not in names("What did Vladimir Putin say?")
+
+
+# -- question/evidence alignment (evals/README.md: SQuAD 2.0 unanswerable questions) ----
+
+def test_figures_must_match_exactly_ordinals_and_decades_included():
+    from rag.questions import numbers_present
+    assert not numbers_present("When was Warsaw ranked the 22nd most liveable city?", "ranked Warsaw as the 32nd")
+    assert numbers_present("When was Warsaw ranked the 32nd most liveable city?", "ranked Warsaw as the 32nd.")
+    assert not numbers_present("How much did it grow in the year 2000?", "it grew 10% in the 2000s")
+    assert numbers_present("How many schools closed in 2024?", "In 2024, 12 schools closed.")
+    assert numbers_present("Who won 1,200 votes?", "She won 1200 votes.")
+    assert not numbers_present("What reached England in the second wave?", "The first wave reached England.")
+
+
+def test_negated_or_opposite_question_does_not_match_its_text():
+    from rag.questions import mismatch
+    assert mismatch("What is not prevented from entering an organism?",
+                    "Physical barriers prevent pathogens from entering the organism.") == "negation"
+    assert mismatch("What was not covered?", "Nothing was covered, he said, not even costs.") is None
+    assert mismatch("When the Rhine took a right turn what did it create?",
+                    "The Rhine took a left turn, creating the Channel River.") == "opposite"
+    assert mismatch("When did exports increase?", "Exports increased, then decrease followed.") is None
+    assert mismatch("Where was the summit held?", "The summit was held in Tianjin.") is None
+
+
+def test_where_questions_want_a_name_and_openers_are_not_names():
+    from rag.questions import names
+    assert question_kind("Where was the SCO summit held?") == "place"
+    assert question_kind("In which city was the summit held?") == "place"
+    assert not has_kind("place", "While challenges remain, the SCO summit is a testament.", "Where was the SCO summit held?")
+    assert has_kind("place", "The SCO summit was held in Tianjin.", "Where was the SCO summit held?")
+    assert "while" not in names("While it rained, Putin spoke.") and "putin" in names("While it rained, Putin spoke.")
+    # "purpose"/"reason" only frame the question, like "kind" or "type"
+    assert coverage("What is the purpose of the trip to Russia?", "The trip to Russia is for an SCO event.") == 1.0
+
+
+def _sentence(text, passage):
+    from rag.grounding import SourceSentence
+    return SourceSentence(0, 0, len(text), text, passage=passage)
+
+
+def test_names_may_come_from_the_passage_only_for_a_sentence_naming_nothing_else():
+    g = Grounder(FakeEmbedder(), GroundingConfig(min_coverage=0.3))
+    passage = ("Jacksonville grew as a winter resort. The city's tourism was dealt major blows in the "
+               "late 19th century by yellow fever outbreaks.")
+    q = "What dealt blows to Jacksonville's tourism in the 19th century?"
+    s = _sentence("The city's tourism was dealt major blows in the late 19th century by yellow fever outbreaks.", passage)
+    assert g.fits(q, s.text, s)
+    assert not Grounder(FakeEmbedder(), GroundingConfig(min_coverage=0.3, names_in_passage=False)).fits(q, s.text, s)
+    # A sentence about someone else does not borrow the passage's names.
+    passage = "Sharif respects Moscow's ties with India. The Pakistani prime minister thanked Putin."
+    s = _sentence("The Pakistani prime minister thanked Putin.", passage)
+    assert not g.fits("Who is the prime minister of India?", s.text, s)
+
+
+def test_negated_question_is_not_answered_by_a_positive_sentence():
+    g = Grounder(FakeEmbedder())
+    s = _sentence("Physical barriers prevent pathogens from entering the organism.", "")
+    assert g.fits("What prevents pathogens from entering the organism?", s.text, s)
+    assert not g.fits("What does not prevent pathogens from entering the organism?", s.text, s)

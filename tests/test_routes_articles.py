@@ -210,7 +210,7 @@ def test_startup_with_mismatched_index_reports_then_rebuild_fixes(settings, monk
     old.embedder = FakeEmbedder(name="old-embedder")
     ingest(old, [make_article(SUMMIT, id="summit"), make_article(WEATHER, id="weather")])
     # The server's own loader runs, with fakes in place of the packaged models.
-    monkeypatch.setattr("rag.service.load_embedder", lambda name, threads=0: FakeEmbedder())
+    monkeypatch.setattr("rag.service.load_embedder", lambda name, **kw: FakeEmbedder())
     monkeypatch.setattr("rag.service.load_generator", lambda s: FakeGenerator(("ok",)))
     with TestClient(create_app(settings=settings)) as c:
         _wait_for(lambda: c.get("/health").json()["status"] != "loading")

@@ -183,3 +183,22 @@ def test_adding_articles_extends_the_vector_index_instead_of_rebuilding(monkeypa
     grown.faiss.nprobe = grown.faiss.nlist  # scan every cluster: the nearest vector is the new chunk
     assert grown.chunks[int(grown.faiss.search(q, 1)[1][0][0])].article_id == "new"
     assert base.faiss.ntotal == len(base.chunks)  # the old snapshot is unchanged
+
+
+def test_chunks_saved_as_columns_and_older_row_files_still_load(tmp_path):
+    store, e = build(tmp_path)
+    root = tmp_path / "versions" / current_version(tmp_path)
+    cols = json.loads((root / "chunks.json").read_text())
+    assert cols["id"] == [c.id for c in store.chunks] and len(cols["start"]) == len(store.chunks)
+    # An index written by an earlier release (one JSON row per chunk) loads the same.
+    with open(root / "chunks.jsonl", "w") as f:
+        for i, cid in enumerate(cols["id"]):
+            f.write(json.dumps({"id": cid, "article_id": cols["article_id"][i], "start": cols["start"][i],
+                                "end": cols["end"][i]}) + "\n")
+    (root / "chunks.json").unlink()
+    loaded = load_store(tmp_path, e.name, Chunking(2, 0, 500))
+    assert [(c.id, c.text) for c in loaded.chunks] == [(c.id, c.text) for c in store.chunks]
+    # Columns of different lengths are a damaged index, reported as such.
+    (root / "chunks.json").write_text(json.dumps({**cols, "end": cols["end"][:-1]}))
+    with pytest.raises(IndexUnavailable, match="rebuild"):
+        load_store(tmp_path, e.name, Chunking(2, 0, 500))

@@ -37,7 +37,10 @@ def test_follow_up_is_rewritten_into_a_standalone_question(real_pipeline):
     assert "Putin" in a.query or "Sharif" in a.query, a.query
     assert "rewrite" in a.timings_ms
     assert not a.abstained, a.answer
-    assert any("invitation to visit Russia" in c.quote for c in a.citations), a.answer
+    # The rewritten question finds the passage that answers it (the passage the original
+    # "What did he invite him to do?" alone would not rank first). Which sentence the small
+    # model then answers from varies with decoding settings; grounding checks that part.
+    assert "invitation to visit Russia" in a.passages[0].chunk.text, [h.chunk.text for h in a.passages]
 
 
 def test_question_of_a_kind_the_article_cannot_answer_skips_the_model(real_pipeline):
