@@ -10,9 +10,14 @@ rank, and segments are merged back into one when there are too many.
 
 from __future__ import annotations
 
+import json
 import logging
-from dataclasses import dataclass
-from typing import Mapping, Sequence
+import os
+import shutil
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable, Mapping, Sequence
 
 import bm25s
 
@@ -28,6 +33,7 @@ class _Segment:
     ids: tuple[str, ...]
     bm25: bm25s.BM25 | None
     vocab: frozenset[str]
+    name: str = field(default_factory=lambda: uuid.uuid4().hex)  # its folder on disk
 
     @classmethod
     def build(cls, ids: Sequence[str], texts: Sequence[str]) -> "_Segment":
@@ -39,6 +45,22 @@ class _Segment:
         bm25 = bm25s.BM25()
         bm25.index(tokenized, show_progress=False)
         return cls(tuple(ids), bm25, vocab)
+
+    def save(self, folder: Path) -> None:
+        folder.mkdir(parents=True)
+        if self.bm25 is not None:
+            self.bm25.save(str(folder), show_progress=False)
+        (folder / "ids.json").write_text(json.dumps(list(self.ids), ensure_ascii=False), encoding="utf-8")
+
+    @classmethod
+    def load(cls, folder: Path) -> "_Segment":
+        ids = tuple(json.loads((folder / "ids.json").read_text(encoding="utf-8")))
+        if not (folder / "params.index.json").exists():
+            return cls(ids, None, frozenset(), folder.name)
+        bm25 = bm25s.BM25.load(str(folder), show_progress=False)
+        if bm25.scores["num_docs"] != len(ids):
+            raise ValueError(f"BM25 segment {folder.name} holds {bm25.scores['num_docs']} chunks, not {len(ids)}")
+        return cls(ids, bm25, frozenset(bm25.vocab_dict), folder.name)
 
     def search(self, tokens: list[str], k: int) -> list[tuple[str, float]]:
         tokens = [t for t in tokens if t in self.vocab]
@@ -64,8 +86,37 @@ class LexicalIndex:
         if not ids:
             return self
         if len(self.segments) + 1 > MAX_SEGMENTS and all_chunks is not None:
-            return LexicalIndex.build(list(all_chunks), list(all_chunks.values()))
+            # Merge the small segments with the new chunks and keep the largest as it is:
+            # the cost is that of the recent additions, not of re-tokenising the corpus.
+            big = max(self.segments, key=lambda seg: len(seg.ids))
+            merged = [cid for seg in self.segments if seg is not big for cid in seg.ids if cid in all_chunks]
+            new = set(ids)
+            merged = [cid for cid in merged if cid not in new] + list(ids)
+            texts = [all_chunks[cid] for cid in merged[:len(merged) - len(ids)]] + list(texts)
+            return LexicalIndex((big, _Segment.build(merged, texts)))
         return LexicalIndex(self.segments + (_Segment.build(ids, texts),))
+
+    def save(self, folder: Path, previous: Path | None = None) -> list[str]:
+        """Write each segment under ``folder``; a segment the ``previous`` version already
+        wrote (segments never change) is hard-linked, not written again. Returns the
+        segment names, in order, for the manifest."""
+        folder.mkdir(parents=True, exist_ok=True)
+        for seg in self.segments:
+            old = previous / seg.name if previous is not None else None
+            if old is not None and (old / "ids.json").exists():
+                _link_tree(old, folder / seg.name)
+            else:
+                seg.save(folder / seg.name)
+        return [seg.name for seg in self.segments]
+
+    @classmethod
+    def load(cls, folder: Path, names: Iterable[str], live_ids: Iterable[str]) -> "LexicalIndex":
+        """The saved segments; ValueError (the caller rebuilds) when they do not cover ``live_ids``."""
+        index = cls([_Segment.load(folder / name) for name in names])
+        covered = {cid for seg in index.segments for cid in seg.ids}
+        if any(cid not in covered for cid in live_ids):
+            raise ValueError("saved BM25 segments do not cover every chunk")
+        return index
 
     def search(self, query: str, k: int, positions: Mapping[str, int]) -> list[tuple[int, float]]:
         """(chunk position, BM25 score), best first, positive scores, live chunks only."""
@@ -80,3 +131,12 @@ class LexicalIndex:
                 for cid, s in seg.search(tokens, k + max(dead, 0)) if cid in positions]
         hits.sort(key=lambda h: (-h[1], h[0]))
         return hits[:k]
+
+
+def _link_tree(src: Path, dst: Path) -> None:
+    dst.mkdir(parents=True)
+    for f in src.iterdir():
+        try:
+            os.link(f, dst / f.name)
+        except OSError:  # a file system without hard links
+            shutil.copy2(f, dst / f.name)

@@ -49,11 +49,15 @@ class ArticleStore:
     # The snapshot this one extends by appending rows: its FAISS index is copied and
     # given only the new vectors (vector_index.extend_index) instead of being rebuilt.
     extends: "ArticleStore | None" = field(default=None, repr=False)
+    # An index already holding exactly ``vectors`` (read from disk by versions.py).
+    loaded_index: object = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         if self.vectors is None:
             self.vectors = np.zeros((0, self.dim), dtype=np.float32)
-        if self.extends is not None:
+        if self.loaded_index is not None and self.loaded_index.ntotal == len(self.vectors):
+            self.faiss, self.loaded_index = self.loaded_index, None
+        elif self.extends is not None:
             self.faiss = extend_index(self.extends.faiss, self.vectors, self.dim)
             self.extends = None  # do not keep the older snapshot alive
         else:

@@ -11,6 +11,7 @@ published; what it left behind is removed by the next save.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import shutil
 import time
@@ -20,12 +21,14 @@ from typing import TYPE_CHECKING, Iterable
 import faiss
 
 from .errors import IndexMismatch, IndexUnavailable
+from .lexical import LexicalIndex
 from .types import Article, Chunk
 
 if TYPE_CHECKING:
     from .store import ArticleStore, Chunking
 
 FORMAT = 1
+log = logging.getLogger("rag")
 
 
 def save_version(store: "ArticleStore", data_dir: Path) -> Path:
@@ -47,8 +50,10 @@ def save_version(store: "ArticleStore", data_dir: Path) -> Path:
                                       "start": [c.start for c in cs], "end": [c.end for c in cs]},
                 indent=None)
     faiss.write_index(store.faiss, str(tmp / "vectors.faiss"))
-    _write_json(tmp / "manifest.json", _manifest(store))
-    for f in tmp.iterdir():
+    # BM25 segments are immutable: those of the previous version are hard-linked.
+    lexical = store.lexical.save(tmp / "bm25", versions / previous / "bm25" if previous else None)
+    _write_json(tmp / "manifest.json", {**_manifest(store), "lexical": lexical})
+    for f in tmp.rglob("*"):
         _fsync(f)
     _fsync(tmp)
     os.rename(tmp, versions / name)
@@ -168,9 +173,22 @@ def _load_version(data_dir: Path, version: str, embedder_name: str | None,
     from .store import ArticleStore
 
     store = ArticleStore(manifest["embedder"], manifest["dim"], built, articles,
-                         manifest.get("hashes", {}), chunks, vectors)
+                         manifest.get("hashes", {}), chunks, vectors, loaded_index=index,
+                         lexical=_read_lexical(root, manifest, chunks))
     store.version = version
     return store
+
+
+def _read_lexical(root: Path, manifest: dict, chunks: list[Chunk]) -> LexicalIndex | None:
+    """The saved BM25 segments, or None to rebuild them from the chunks (an index written
+    before they were saved, or damaged ones: BM25 is derived data)."""
+    if "lexical" not in manifest:
+        return None
+    try:
+        return LexicalIndex.load(root / "bm25", manifest["lexical"], (c.id for c in chunks))
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        log.warning("rebuilding the BM25 index of %s: %s", root.name, exc)
+        return None
 
 
 def _read_chunks(root: Path, articles: dict[str, Article]) -> list[Chunk]:

@@ -23,15 +23,20 @@ def test_deleted_chunks_are_not_returned():
     assert ids_of(idx, "cats", {"b": 0}) == ["b"]
 
 
-def test_segments_are_merged_when_they_pile_up():
-    idx = LexicalIndex.build(["s0"], ["word0 common"])
-    texts = {"s0": "word0 common"}
+def test_small_segments_are_merged_when_they_pile_up_and_the_largest_is_kept():
+    base_ids = [f"b{j}" for j in range(50)]
+    texts = {cid: f"base{j} common" for j, cid in enumerate(base_ids)}
+    idx = LexicalIndex.build(base_ids, list(texts.values()))
+    big = idx.segments[0]
     for i in range(1, MAX_SEGMENTS + 1):
         texts[f"s{i}"] = f"word{i} common"
         idx = idx.extended([f"s{i}"], [texts[f"s{i}"]], texts)
-    assert len(idx.segments) == 1 and idx.size == MAX_SEGMENTS + 1
+    assert len(idx.segments) == 2 and idx.size == 50 + MAX_SEGMENTS
+    assert idx.segments[0] is big  # the large segment is not re-tokenised
     pos = {cid: i for i, cid in enumerate(texts)}
-    assert ids_of(idx, f"word{MAX_SEGMENTS}", pos) == [f"s{MAX_SEGMENTS}"]
+    for i in (1, MAX_SEGMENTS):  # chunks of merged and of new segments are all found
+        assert ids_of(idx, f"word{i}", pos) == [f"s{i}"]
+    assert ids_of(idx, "base7", pos) == ["b7"]
 
 
 def test_store_reuses_segments_and_rebuilds_on_update():

@@ -202,3 +202,51 @@ def test_chunks_saved_as_columns_and_older_row_files_still_load(tmp_path):
     (root / "chunks.json").write_text(json.dumps({**cols, "end": cols["end"][:-1]}))
     with pytest.raises(IndexUnavailable, match="rebuild"):
         load_store(tmp_path, e.name, Chunking(2, 0, 500))
+
+
+def test_loading_uses_the_saved_vector_index_as_it_is(tmp_path, monkeypatch):
+    """No k-means again at start-up: the IVF index read from disk is the one searched."""
+    from rag import vector_index
+    import rag.store as store_mod
+
+    monkeypatch.setattr(vector_index, "EXACT_MAX", 50)
+    e = FakeEmbedder()
+    arts = [make_article(f"Story {i} about the harbour. The ferry {i} sailed late. Crowds {i} waited.", id=f"a{i}")
+            for i in range(40)]
+    store = empty_store(e, Chunking(2, 0, 500)).with_articles([(a, str(i)) for i, a in enumerate(arts)], e)
+    store.save(tmp_path)
+    monkeypatch.setattr(store_mod, "build_index", lambda *a, **k: pytest.fail("index rebuilt on load"))
+    loaded = load_store(tmp_path, e.name, Chunking(2, 0, 500))
+    assert not vector_index.is_exact(loaded.faiss) and loaded.faiss.nprobe == store.faiss.nprobe
+    q = e.embed(["ferry 7 sailed late"])
+    assert (loaded.faiss.search(q, 3)[1] == store.faiss.search(q, 3)[1]).all()
+    assert np.allclose(loaded.vectors, store.vectors)
+
+
+def test_bm25_segments_are_saved_reused_by_hard_link_and_rebuilt_when_damaged(tmp_path, monkeypatch):
+    import rag.store as store_mod
+    from rag.lexical import LexicalIndex
+
+    store, e = build(tmp_path)
+    v1 = tmp_path / "versions" / current_version(tmp_path)
+    grown = store.with_articles([(make_article("Volcano ash grounded flights in Iceland.", id="v"), "hv")], e)
+    grown.save(tmp_path)
+    v2 = tmp_path / "versions" / current_version(tmp_path)
+    names = json.loads((v2 / "manifest.json").read_text())["lexical"]
+    assert len(names) == 2 and (v2 / "bm25" / names[1]).is_dir()
+    old_file = next((v1 / "bm25" / names[0]).iterdir())
+    assert os.path.samefile(old_file, v2 / "bm25" / names[0] / old_file.name)  # linked, not rewritten
+
+    built = []
+    real_build = LexicalIndex.build
+    monkeypatch.setattr(store_mod.LexicalIndex, "build", lambda *a: built.append(1) or real_build(*a))
+    loaded = load_store(tmp_path, e.name, Chunking(2, 0, 500))
+    assert not built  # read from disk, not re-tokenised
+    pos = loaded.positions
+    assert loaded.lexical.search("volcano Iceland", 1, pos)[0][0] == pos["v#0"]
+    assert loaded.lexical.search("Tianjin", 1, pos)  # a chunk of the first version's segment
+
+    # A damaged segment is derived data: rebuilt from the chunks, the index still loads.
+    shutil.rmtree(v2 / "bm25" / names[1])
+    again = load_store(tmp_path, e.name, Chunking(2, 0, 500))
+    assert built and again.lexical.search("volcano Iceland", 1, again.positions)[0][0] == again.positions["v#0"]
