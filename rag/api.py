@@ -87,6 +87,8 @@ def create_app(pipeline: Pipeline | None = None, settings: Settings | None = Non
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         if state.pipeline is None:
+            from .heap import limit_malloc_arenas
+            limit_malloc_arenas()  # before the loader and request threads start: see heap.py
             # Load in the background: /health answers 503 until the models are ready.
             threading.Thread(target=load, name="rag-loader", daemon=True).start()
         yield

@@ -84,12 +84,14 @@ class TransformersGenerator:
     """
 
     def __init__(self, model: str, *, cache_dir: Path, quantize: bool = True, threads: int = 0,
-                 progress: bool = True):
+                 progress: bool = True, prompt_lookup: int = 0):
         self.name = model
+        self.prompt_lookup = prompt_lookup  # draft tokens copied from the prompt (0: off)
         self.quantize = quantize
         self.threads = threads or os.cpu_count() or 1
         self.stats: dict[str, Any] = {}
         self.load_ms: float | None = None
+        self.loaded_from: str | None = None  # "int8-cache" or "checkpoint"
         self._cache_dir = Path(cache_dir)
         self._progress = progress
         self._model: Any = None
@@ -126,30 +128,64 @@ class TransformersGenerator:
             t0 = time.perf_counter()
             tokenizer = self._ensure_tokenizer()
             import torch
-            from transformers import AutoModelForCausalLM
             torch.set_num_threads(self.threads)
-            try:
-                model = AutoModelForCausalLM.from_pretrained(self._resolve(), dtype=torch.float32,
-                                                             local_files_only=True)
-            except (OSError, ValueError) as exc:
-                raise ModelUnavailable(f"cannot load generator {self.name!r} offline: {exc}") from exc
-            model.eval()
-            if self.quantize:
-                with warnings.catch_warnings():  # deprecated in favour of torchao, which we do not ship
-                    for category in (DeprecationWarning, FutureWarning, UserWarning):
-                        warnings.simplefilter("ignore", category)
-                    # inplace: a copy of the fp32 model would double peak memory and load time
-                    model = torch.ao.quantization.quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8,
-                                                                   inplace=True)
-                # 3.6 -> 1.3 GB resident, outputs unchanged (see model_memory.py).
-                from rag.model_memory import half_input_embeddings, release_freed_memory
-                half_input_embeddings(model)
-                release_freed_memory()
+            model = self._load_cached_int8() if self.quantize else None
+            if model is None:
+                model = self._load_and_quantize()
             self._eos = _stop_token_ids(tokenizer, model)
             self._pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else self._eos[0]
             self._model = model
             self.load_ms = (time.perf_counter() - t0) * 1000
         return self
+
+    def _int8_cache(self) -> tuple[Path, str] | None:
+        """Where the quantized model is cached and its key; None for models not in a local directory."""
+        from rag.generator_cache import cache_key, cache_path
+        path = Path(self._resolve())
+        if not path.is_dir():  # a hub name: its files are not ours to key on
+            return None
+        key = cache_key(path, self.name)
+        return cache_path(self._cache_dir, self.name, key), key
+
+    def _load_cached_int8(self) -> Any:
+        from rag.generator_cache import load_cached
+        where = self._int8_cache()
+        if where is None:
+            return None
+        model = load_cached(self._resolve(), where[0], where[1], threads=self.threads)
+        if model is not None:
+            self.loaded_from = "int8-cache"
+        return model
+
+    def _load_and_quantize(self) -> Any:
+        """The converted checkpoint in fp32, quantized in place (and cached for next time)."""
+        import torch
+        from transformers import AutoModelForCausalLM
+        try:
+            model = AutoModelForCausalLM.from_pretrained(self._resolve(), dtype=torch.float32,
+                                                         local_files_only=True)
+        except (OSError, ValueError) as exc:
+            raise ModelUnavailable(f"cannot load generator {self.name!r} offline: {exc}") from exc
+        model.eval()
+        self.loaded_from = "checkpoint"
+        if not self.quantize:
+            return model
+        with warnings.catch_warnings():  # deprecated in favour of torchao, which we do not ship
+            for category in (DeprecationWarning, FutureWarning, UserWarning):
+                warnings.simplefilter("ignore", category)
+            # inplace: a copy of the fp32 model would double peak memory and load time
+            model = torch.ao.quantization.quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8,
+                                                           inplace=True)
+        # 3.6 -> 1.3 GB resident, outputs unchanged (see model_memory.py).
+        from rag.model_memory import half_input_embeddings, release_freed_memory
+        half_input_embeddings(model)
+        release_freed_memory()
+        where = self._int8_cache()
+        if where is not None:
+            from rag.generator_cache import save_cached
+            save_cached(model, *where)
+            release_freed_memory()
+        return model
 
     # -- generation ----------------------------------------------------------
 
@@ -167,14 +203,17 @@ class TransformersGenerator:
         return self._tokenizer(self.render(prompt), return_tensors="pt", add_special_tokens=False)
 
     def _run(self, inputs: Any, max_new_tokens: int, stop: threading.Event | _AnyEvent | None,
-             streamer: Any = None, started: threading.Event | None = None) -> Any:
-        """One greedy generate() call under the model lock; fills ``stats``."""
+             streamer: Any = None, started: threading.Event | None = None, lookup: bool = False) -> Any:
+        """One greedy generate() call under the model lock; fills ``stats``. ``lookup``:
+        draft tokens from the prompt (answers, which quote their sources)."""
         import torch
-        from transformers import GenerationConfig, StoppingCriteriaList
+        from transformers import GenerationConfig, LogitsProcessorList, StoppingCriteriaList
 
+        lookup = {"prompt_lookup_num_tokens": self.prompt_lookup} if lookup and self.prompt_lookup else {}
         config = GenerationConfig(max_new_tokens=max_new_tokens, do_sample=False, repetition_penalty=1.0,
-                                  eos_token_id=self._eos, pad_token_id=self._pad)
+                                  eos_token_id=self._eos, pad_token_id=self._pad, **lookup)
         clock = _Clock(stop)
+        scorer = _TokenLogProbs()
         n_prompt = int(inputs["input_ids"].shape[1])
         with self._gen_lock, torch.inference_mode():
             if stop is not None and stop.is_set():  # abandoned while queued: skip even the prefill
@@ -187,15 +226,18 @@ class TransformersGenerator:
                 started.set()
             clock.start = time.perf_counter()
             out = self._model.generate(**inputs, generation_config=config, streamer=streamer,
-                                       stopping_criteria=StoppingCriteriaList([clock]))
+                                       stopping_criteria=StoppingCriteriaList([clock]),
+                                       logits_processor=LogitsProcessorList([scorer]))
         end = time.perf_counter()
         first = clock.first or end
         self.stats = {"prompt_tokens": n_prompt, "new_tokens": int(out.shape[1]) - n_prompt,
                       "prefill_ms": (first - clock.start) * 1000, "decode_ms": (end - first) * 1000,
-                      "stopped": clock.halted}
+                      "stopped": clock.halted, **scorer.result(out[0, n_prompt:].tolist(), n_prompt, self._tokenizer)}
         return out
 
     def generate(self, prompt: Prompt, max_new_tokens: int) -> str:
+        """The whole reply at once (follow-up rewriting, warm-up): decoded token by token,
+        without prompt lookup, whose drafts only pay off on replies that quote the prompt."""
         self.load()
         inputs = self._inputs(prompt)
         out = self._run(inputs, max_new_tokens, None)
@@ -220,7 +262,7 @@ class TransformersGenerator:
 
         def work() -> None:
             try:
-                self._run(inputs, max_new_tokens, halt, streamer, started)
+                self._run(inputs, max_new_tokens, halt, streamer, started, lookup=True)
             except BaseException as exc:  # re-raised in the consumer, which would otherwise wait forever
                 failure.append(exc)
                 streamer.end()
@@ -252,6 +294,31 @@ class _AnyEvent:
 
     def is_set(self) -> bool:
         return self.own.is_set() or (self.outer is not None and self.outer.is_set())
+
+
+class _TokenLogProbs:
+    """A pass-through logits processor noting the log-probability of the greedy token at
+    each position: the model's confidence in what it wrote, for one logsumexp per token.
+    Keyed by position: with prompt lookup, positions are scored again when drafts are
+    rejected, and the last scoring of a position is the one on the accepted prefix."""
+
+    def __init__(self) -> None:
+        self.by_pos: dict[int, tuple[float, int]] = {}
+
+    def __call__(self, input_ids: Any, scores: Any) -> Any:
+        import torch
+        row = scores[0].float()
+        self.by_pos[int(input_ids.shape[1])] = (float(row.max() - torch.logsumexp(row, dim=-1)),
+                                               int(row.argmax()))
+        return scores
+
+    def result(self, new_ids: list[int], n_prompt: int, tokenizer: Any) -> dict[str, list]:
+        """Per generated token, its text and log-probability (None where not scored)."""
+        lps = []
+        for k, i in enumerate(new_ids):
+            got = self.by_pos.get(n_prompt + k)
+            lps.append(got[0] if got is not None and got[1] == i else None)
+        return {"token_logprobs": lps, "tokens": [tokenizer.decode([i]) for i in new_ids]}
 
 
 class _Clock:
@@ -291,4 +358,5 @@ def load_generator(settings: Settings) -> Generator:
     if settings.generator == "fake":
         return FakeGenerator()
     return TransformersGenerator(settings.generator, cache_dir=settings.model_cache_dir,
-                                 quantize=settings.quantize, threads=settings.threads)
+                                 quantize=settings.quantize, threads=settings.threads,
+                                 prompt_lookup=settings.prompt_lookup_tokens)

@@ -8,17 +8,19 @@ parameters, not a Linear layer, so not quantized) stay fp32: 545 MB. The cached
 checkpoint is fp16 (models.py), so keeping them in fp16 and widening the looked-up
 rows loses nothing: 272 MB less, outputs bit-identical.
 
+After the first load the quantized model is cached (generator_cache.py), which keeps
+these fp16 embeddings in a read-only file mapping: only rows of tokens seen get paged in.
+
 Imported only by the generator's loader (torch is loaded by then).
 """
 
 from __future__ import annotations
 
-import ctypes
-import ctypes.util
-import gc
 from typing import Any
 
 import torch
+
+from rag.heap import release_freed_memory  # noqa: F401 - re-exported: the loader calls it from here
 
 
 def half_input_embeddings(model: Any) -> bool:
@@ -46,15 +48,3 @@ class HalfEmbedding(torch.nn.Module):
 
     def forward(self, ids: Any) -> Any:
         return torch.nn.functional.embedding(ids, self.weight, self.padding_idx).to(torch.float32)
-
-
-def release_freed_memory() -> None:
-    """Return freed heap pages to the OS (glibc only; elsewhere a no-op)."""
-    gc.collect()
-    name = ctypes.util.find_library("c")
-    try:
-        libc = ctypes.CDLL(name) if name else None
-        if libc is not None and hasattr(libc, "malloc_trim"):
-            libc.malloc_trim(0)
-    except OSError:
-        pass

@@ -36,7 +36,8 @@ def offline() -> None:
 def build_pipeline(settings: Settings, embedder: Embedder | None = None,
                    generator: Generator | None = None, with_index: bool = True) -> Pipeline:
     offline()
-    embedder = embedder or load_embedder(settings.embedder, threads=settings.threads)
+    embedder = embedder or load_embedder(settings.embedder, threads=settings.threads,
+                                            dtype=settings.embedder_dtype)
     generator = generator or load_generator(settings)
     pipeline = Pipeline(settings, embedder, generator)
     if with_index and index_exists(settings.data_dir):

@@ -57,3 +57,12 @@ def test_embeddings_tied_to_the_output_layer_stay_fp32():
 def test_release_freed_memory_is_safe_to_call():
     release_freed_memory()
     release_freed_memory()
+
+
+def test_limit_malloc_arenas_leaves_an_explicit_setting_alone(monkeypatch):
+    from rag.heap import limit_malloc_arenas
+
+    monkeypatch.setenv("MALLOC_ARENA_MAX", "4")
+    assert limit_malloc_arenas(2) is False
+    monkeypatch.delenv("MALLOC_ARENA_MAX")
+    assert isinstance(limit_malloc_arenas(2), bool)  # True on glibc, False where there is no mallopt

@@ -26,11 +26,27 @@ def test_answers_a_grounded_question(real_generator):
     assert stats["prefill_ms"] > 0 and stats["decode_ms"] >= 0
 
 
-def test_stream_pieces_join_to_the_generated_text(real_generator):
+def test_stream_pieces_join_to_the_generated_text(real_generator, monkeypatch):
+    # Plain decoding on both sides: streamed answers otherwise draft from the prompt
+    # (prompt lookup), which generate() does not use.
+    monkeypatch.setattr(real_generator, "prompt_lookup", 0)
     whole = real_generator.generate(TIANJIN, 40)
     pieces = list(real_generator.stream(TIANJIN, 40))
     assert len(pieces) > 1
     assert "".join(pieces) == whole
+
+
+def test_prompt_lookup_streams_a_quoting_answer_and_reports_its_tokens(real_generator):
+    """With drafts from the prompt the stream still arrives in pieces, stops at the end of
+    the turn, and the stats count what was produced."""
+    assert real_generator.prompt_lookup > 0  # the default setting
+    prompt = Prompt(system="Copy the sentence the user gives, word for word.",
+                    user="Sentence: The Shanghai Cooperation Organisation summit was held in Tianjin in 2025.")
+    pieces = list(real_generator.stream(prompt, 40))
+    text = "".join(pieces)
+    assert len(pieces) > 1 and "Tianjin" in text
+    stats = real_generator.stats
+    assert 0 < stats["new_tokens"] < 40 and stats["decode_ms"] > 0
 
 
 def test_stop_ends_the_stream_quickly(real_generator):
