@@ -52,7 +52,7 @@ class TimedEmbedder:
         return out
 
 
-def one_corpus(path: str, limit: int | None, stand_in: bool) -> dict:
+def one_corpus(path: str, limit: int | None, stand_in: bool, keep: str | None = None) -> dict:
     from rag.answer import Pipeline
     from rag.config import PACKAGED_EMBEDDER, Settings
     from rag.documents import load_paths, make_article
@@ -63,7 +63,9 @@ def one_corpus(path: str, limit: int | None, stand_in: bool) -> dict:
     from rag.store import current_version, load_store
 
     offline()
-    data = Path(tempfile.mkdtemp(prefix="bench-index-"))
+    data = Path(keep) if keep else Path(tempfile.mkdtemp(prefix="bench-index-"))
+    if keep and data.exists() and any(data.iterdir()):
+        raise SystemExit(f"--keep {data}: not empty")
     settings = Settings(data_dir=data)
     inner = FakeEmbedder(dim=384, name="stand-in") if stand_in else load_embedder(PACKAGED_EMBEDDER)
     inner.embed(["warm up"])  # model load is not indexing
@@ -97,7 +99,11 @@ def one_corpus(path: str, limit: int | None, stand_in: bool) -> dict:
         ingest(p, [make_article(ONE + f" It is update number {i}.", id=f"bench-new-{i}")])
         adds.append(time.perf_counter() - t)
 
-    shutil.rmtree(data, ignore_errors=True)
+    if keep:  # the index of the corpus alone, for `rag eval --index-dir`
+        from rag.indexing import delete_many
+        delete_many(p, [f"bench-new-{i}" for i in range(3)])
+    else:
+        shutil.rmtree(data, ignore_errors=True)
     return {"corpus": Path(path).parent.name + "/" + Path(path).name, "articles_in": len(articles),
             "rejected_on_load": len(loaded.rejected), "added": first.count("added"),
             "duplicates": first.count("duplicate"), "chunks": first.chunks, "parse_s": parse_s,
@@ -140,15 +146,16 @@ def main() -> int:
     ap.add_argument("paths", nargs="+", help="corpus files (.jsonl etc.)")
     ap.add_argument("--limit", type=int, help="only the first N articles of each corpus")
     ap.add_argument("--stand-in", action="store_true", help="instant hashed embedder (sizes and store costs only)")
+    ap.add_argument("--keep", metavar="DIR", help="index into DIR (new or empty) and keep it (one corpus)")
     ap.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
-        print(json.dumps(one_corpus(args.paths[0], args.limit, args.stand_in)))
+        print(json.dumps(one_corpus(args.paths[0], args.limit, args.stand_in, args.keep)))
         return 0
     rows = []
     for path in args.paths:
         cmd = [sys.executable, __file__, path, "--child"] + (["--limit", str(args.limit)] if args.limit else []) \
-            + (["--stand-in"] if args.stand_in else [])
+            + (["--stand-in"] if args.stand_in else []) + (["--keep", args.keep] if args.keep else [])
         out = subprocess.run(cmd, stdout=subprocess.PIPE, text=True, check=True).stdout
         rows.append(json.loads(out.strip().splitlines()[-1]))
         print(f"done: {path}", file=sys.stderr)

@@ -6,6 +6,7 @@ import hashlib
 import os
 import re
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from collections import OrderedDict
 from typing import Protocol, Sequence
 
@@ -49,6 +50,7 @@ class FakeEmbedder:
 
 INT8_SUFFIX = "+int8"
 CACHED_BATCH = 128  # calls with more texts than this are bulk indexing: not cached
+PARALLEL_MIN = 64  # from this many texts a call is split across the cores (_encode_parallel)
 
 
 class SentenceTransformerEmbedder:
@@ -84,6 +86,8 @@ class SentenceTransformerEmbedder:
         self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
         self._cache_size = cache_size
         self._dim: int | None = None
+        self._bulk_lock = threading.Lock()
+        self._pool: ThreadPoolExecutor | None = None
 
     def load(self):
         with self._lock:
@@ -145,11 +149,48 @@ class SentenceTransformerEmbedder:
         model = self.load()
         import torch
 
-        with torch.inference_mode():
-            vecs = model.encode(texts, batch_size=self.batch_size, convert_to_tensor=True,
-                                normalize_embeddings=False, show_progress_bar=show_progress)
-        # Normalised again in float32: a bf16 model's own normalisation leaves norms of 1 +- 0.4%.
-        return _normalise(vecs.float().numpy())
+        workers = self._workers()
+        if len(texts) < PARALLEL_MIN or workers < 2:
+            with torch.inference_mode():
+                vecs = model.encode(texts, batch_size=self.batch_size, convert_to_tensor=True,
+                                    normalize_embeddings=False, show_progress_bar=show_progress)
+            # Normalised again in float32: a bf16 model's own normalisation leaves norms of 1 +- 0.4%.
+            return _normalise(vecs.float().numpy())
+        return self._encode_parallel(texts, workers)
+
+    def _workers(self) -> int:
+        return self.threads or os.cpu_count() or 1
+
+    def _encode_parallel(self, texts: list[str], workers: int) -> np.ndarray:
+        """Bulk embedding: one model call per core, each single-threaded, instead of one
+        call whose every operation is split across the cores. The cores then wait for each
+        other only at the end, not at every layer, and one thread's tokenising and Python
+        overhead overlaps the other's matrix products (1.27x the chunks/s of 2 threads in one
+        call on 2 cores, bench_embed.py). Texts are dealt out by length, so every part pads alike."""
+        import torch
+
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        parts = [order[w::workers] for w in range(workers)]
+
+        def run(part: list[int]):
+            with torch.inference_mode():
+                return self._model.encode([texts[i] for i in part], batch_size=self.batch_size,
+                                          convert_to_tensor=True, normalize_embeddings=False,
+                                          show_progress_bar=False).float().numpy()
+
+        with self._bulk_lock:  # the thread count is process-wide: one bulk call at a time
+            before = torch.get_num_threads()
+            torch.set_num_threads(1)
+            try:
+                if self._pool is None:
+                    self._pool = ThreadPoolExecutor(workers, thread_name_prefix="rag-embed")
+                results = list(self._pool.map(run, parts))
+            finally:
+                torch.set_num_threads(before)
+        out = np.empty((len(texts), results[0].shape[1]), dtype=np.float32)
+        for part, vecs in zip(parts, results):
+            out[part] = vecs
+        return _normalise(out)
 
 
 def has_native_bf16() -> bool:

@@ -73,3 +73,16 @@ def test_index_built_by_one_variant_is_refused_by_the_other(pair, tmp_path):
     assert load_store(tmp_path, int8.name).chunks
     with pytest.raises(IndexMismatch, match="rebuild"):
         load_store(tmp_path, fp32.name)
+
+
+def test_bulk_calls_split_across_cores_give_the_same_vectors_in_order(real_embedder):
+    import torch
+
+    texts = [f"{s} (item {i}{' with a longer tail of words' * (i % 4)})" for i, s in enumerate(SENTENCES * 15)]
+    assert len(texts) >= 64 and real_embedder._workers() >= 1
+    threads = torch.get_num_threads()
+    bulk = real_embedder._encode_parallel(texts, 2)
+    assert torch.get_num_threads() == threads  # restored for the generator
+    one = np.vstack([real_embedder._encode(texts[i:i + 16]) for i in range(0, len(texts), 16)])
+    cos = np.sum(bulk * one, axis=1)
+    assert bulk.shape == one.shape and cos.min() > 0.999, cos.min()
