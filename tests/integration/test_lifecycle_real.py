@@ -252,7 +252,7 @@ def test_article_routes_on_real_models(fresh_real_pipeline):
 def test_cli_ingest_mismatch_rebuild(tmp_path, real_embedder, monkeypatch, capsys):
     from rag.cli import main
 
-    monkeypatch.setattr("rag.service.load_embedder", lambda name, threads=0: real_embedder)
+    monkeypatch.setattr("rag.service.load_embedder", lambda name, **kw: real_embedder)
     data, a = str(tmp_path / "data"), str(write_jsonl(tmp_path / "a.jsonl", FACTS))
     assert main(["--data-dir", data, "ingest", a]) == 0
     assert "4 added" in capsys.readouterr().out
