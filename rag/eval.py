@@ -2,6 +2,9 @@
 
 Scoring is deliberately plain so the figures mean what they say:
 - recall@k: a gold article is among the retrieved passages;
+- gold answer in passages: the answer text occurs in a retrieved passage, from whichever
+  article (news corpora cover one event in many articles, so this is the reach of
+  retrieval when the gold article is one of several that hold the answer);
 - answer accuracy: on answerable questions, not abstained and a gold answer occurs
   in the answer (case, quotes and punctuation folded, whole words);
 - citation precision: share of citations whose quote contains the gold evidence or
@@ -53,6 +56,7 @@ class ItemResult:
     latency_ms: float
     quotes: list[str] = field(default_factory=list)
     error: str | None = None
+    answer_retrieved: bool | None = None  # a gold answer occurs in the passages
 
 
 def score(item: EvalItem, answer: Answer, latency_ms: float) -> ItemResult:
@@ -77,7 +81,9 @@ def score(item: EvalItem, answer: Answer, latency_ms: float) -> ItemResult:
         citations_ok=ok, citations_checked=checked,
         claims=0 if answer.abstained else len(answer.claims),
         supported=0 if answer.abstained else sum(c.supported for c in answer.claims),
-        latency_ms=latency_ms, quotes=[c.quote for c in answer.citations])
+        latency_ms=latency_ms, quotes=[c.quote for c in answer.citations],
+        answer_retrieved=any(contains(h.chunk.text, a) for h in answer.passages for a in item.answers)
+        if item.answerable and item.answers else None)
 
 
 def run(pipeline, ev: EvalSet, top_k: int | None = None, limit: int | None = None,
@@ -125,6 +131,7 @@ def summarize(results: list[ItemResult]) -> dict:
         "answerable": len(answerable),
         "unanswerable": len(unanswerable),
         "recall_at_k": _share([r.retrieved for r in results if r.retrieved is not None]),
+        "answer_in_passages": _share([r.answer_retrieved for r in answerable if r.answer_retrieved is not None]),
         "answer_accuracy": _share([r.correct for r in answerable if r.correct is not None]),
         "gold_cited": _share([bool(r.cited_gold) for r in answerable if r.retrieved is not None]),
         "citation_precision": round(sum(r.citations_ok for r in results) / checked, 4) if checked else None,
@@ -139,6 +146,7 @@ def summarize(results: list[ItemResult]) -> dict:
 _LABELS = {
     "questions": "questions", "answerable": "answerable", "unanswerable": "unanswerable",
     "recall_at_k": "recall@k (gold article in passages)",
+    "answer_in_passages": "gold answer in passages (answerable)",
     "answer_accuracy": "answer accuracy (answerable)",
     "gold_cited": "gold article cited (answerable)",
     "citation_precision": "citation precision (quote ~ evidence)",

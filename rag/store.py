@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from collections.abc import Mapping
 from typing import Callable, Iterable
 
 import faiss
@@ -67,13 +68,16 @@ class ArticleStore:
             # one (300 MB at 200k chunks).
             self.vectors = _pinned_view(self.faiss, len(self.vectors), self.dim)
         if self.lexical is None:
-            self.lexical = LexicalIndex.build([c.id for c in self.chunks], [c.text for c in self.chunks])
+            self.lexical = LexicalIndex.build([c.id for c in self.chunks], self.lexical_texts(self.chunks))
         self.positions = {c.id: i for i, c in enumerate(self.chunks)}
         self._chunks_by_article: dict[str, list[int]] = {}
         for i, c in enumerate(self.chunks):
             self._chunks_by_article.setdefault(c.article_id, []).append(i)
 
     # -- reading ----------------------------------------------------------------
+    def lexical_texts(self, chunks: list[Chunk]) -> list[str]:
+        return lexical_texts(chunks, self.articles)
+
     def chunk_count(self, article_id: str) -> int:
         return len(self._chunks_by_article.get(article_id, ()))
 
@@ -107,8 +111,9 @@ class ArticleStore:
         chunks = base.chunks + new_chunks
         # An updated article reuses its chunk ids, so old BM25 entries would point at
         # its new chunks: rebuild BM25 then (updates are rare), else extend it.
-        lexical = None if drop else base.lexical.extended([c.id for c in new_chunks], [c.text for c in new_chunks],
-                                        {c.id: c.text for c in chunks})
+        lexical = None if drop else base.lexical.extended(
+            [c.id for c in new_chunks], lexical_texts(new_chunks, articles),
+            _LazyTexts(chunks, articles))
         return ArticleStore(self.embedder_name, self.dim, self.chunking, articles, hashes,
                             chunks, np.vstack([base.vectors, vecs]), lexical=lexical, extends=base)
 
@@ -122,6 +127,42 @@ class ArticleStore:
             # Dead BM25 entries are skipped at search time until they are a quarter.
             lexical=self.lexical if 4 * (self.lexical.size - len(keep)) < self.lexical.size else None)
 
+
+
+def lexical_texts(chunks: list[Chunk], articles: dict[str, Article]) -> list[str]:
+    """What BM25 indexes for each chunk: its article's title, then its text. A chunk deep
+    in an article rarely repeats what the article is about; the title does (RealTimeQA
+    dev, gold article in the top 4 passages: 62% -> 67%)."""
+    out = []
+    for c in chunks:
+        title = articles[c.article_id].title if c.article_id in articles else ""
+        out.append(f"{title}\n{c.text}" if title else c.text)
+    return out
+
+
+class _LazyTexts(Mapping):
+    """id -> BM25 text of every live chunk, built only if segments are merged."""
+
+    def __init__(self, chunks: list[Chunk], articles: dict[str, Article]):
+        self._chunks, self._articles = chunks, articles
+        self._by_id: dict[str, Chunk] | None = None
+
+    def _index(self) -> dict[str, Chunk]:
+        if self._by_id is None:
+            self._by_id = {c.id: c for c in self._chunks}
+        return self._by_id
+
+    def __getitem__(self, cid: str) -> str:
+        return lexical_texts([self._index()[cid]], self._articles)[0]
+
+    def __contains__(self, cid: object) -> bool:
+        return cid in self._index()
+
+    def __iter__(self):
+        return iter(self._index())
+
+    def __len__(self) -> int:
+        return len(self._chunks)
 
 
 def empty_store(embedder: Embedder, chunking: Chunking) -> ArticleStore:

@@ -250,3 +250,15 @@ def test_bm25_segments_are_saved_reused_by_hard_link_and_rebuilt_when_damaged(tm
     shutil.rmtree(v2 / "bm25" / names[1])
     again = load_store(tmp_path, e.name, Chunking(2, 0, 500))
     assert built and again.lexical.search("volcano Iceland", 1, again.positions)[0][0] == again.positions["v#0"]
+
+
+def test_bm25_also_matches_the_article_title():
+    """A chunk deep in an article rarely names its subject; BM25 reads the title with it,
+    also for chunks added later."""
+    e = FakeEmbedder()
+    store = empty_store(e, Chunking(1, 0, 500)).with_articles(
+        [(make_article(WEATHER, id="w"), "hw")], e)
+    quake = make_article("The ground shook at dawn. Thousands slept outside.", id="q", title="Earthquake in Peru")
+    grown = store.with_articles([(quake, "hq")], e)
+    hits = grown.lexical.search("earthquake Peru", 5, grown.positions)
+    assert {grown.chunks[i].article_id for i, _ in hits} == {"q"} and len(hits) == 2
