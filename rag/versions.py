@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Iterable
 
 import faiss
+import orjson
 
 from .errors import IndexMismatch, IndexUnavailable
 from .lexical import LexicalIndex
@@ -46,15 +47,16 @@ def save_version(store: "ArticleStore", data_dir: Path) -> Path:
     # Chunks as columns, one JSON document: a row per chunk cost 0.5 s of json.dumps
     # calls at 90k chunks, most of the time to add one article to a large index.
     cs = store.chunks
-    _write_json(tmp / "chunks.json", {"id": [c.id for c in cs], "article_id": [c.article_id for c in cs],
-                                      "start": [c.start for c in cs], "end": [c.end for c in cs]},
-                indent=None)
+    (tmp / "chunks.json").write_bytes(orjson.dumps({
+        "id": [c.id for c in cs], "article_id": [c.article_id for c in cs],
+        "start": [c.start for c in cs], "end": [c.end for c in cs]}))
     faiss.write_index(store.faiss, str(tmp / "vectors.faiss"))
     # BM25 segments are immutable: those of the previous version are hard-linked.
     lexical = store.lexical.save(tmp / "bm25", versions / previous / "bm25" if previous else None)
     _write_json(tmp / "manifest.json", {**_manifest(store), "lexical": lexical})
     for f in tmp.rglob("*"):
-        _fsync(f)
+        if f.is_dir() or f.stat().st_nlink == 1:  # linked BM25 files were synced when written
+            _fsync(f)
     _fsync(tmp)
     os.rename(tmp, versions / name)
     _fsync(versions)
@@ -196,7 +198,7 @@ def _read_chunks(root: Path, articles: dict[str, Article]) -> list[Chunk]:
         rows = [json.loads(line) for line in open(root / "chunks.jsonl", encoding="utf-8")]
         cols = {k: [r[k] for r in rows] for k in ("id", "article_id", "start", "end")}
     else:
-        cols = json.loads((root / "chunks.json").read_text(encoding="utf-8"))
+        cols = orjson.loads((root / "chunks.json").read_bytes())
     return [Chunk(cid, aid, articles[aid].text[start:end], start, end)
             for cid, aid, start, end in zip(cols["id"], cols["article_id"], cols["start"], cols["end"],
                                             strict=True)]
@@ -217,7 +219,7 @@ def _read_articles(root: Path) -> dict[str, Article]:
     articles = {}
     with open(root / "articles.jsonl", encoding="utf-8") as f:
         for line in f:
-            a = Article(**json.loads(line))
+            a = Article(**orjson.loads(line))
             articles[a.id] = a
     return articles
 
@@ -234,9 +236,10 @@ def _next_version(data_dir: Path) -> str:
 
 
 def _write_jsonl(path: Path, rows: Iterable[dict]) -> None:
-    with open(path, "w", encoding="utf-8") as f:
+    # orjson: the article texts of a large index (40 MB) in 0.05 s instead of 0.3 s.
+    with open(path, "wb") as f:
         for row in rows:
-            f.write(json.dumps(row, ensure_ascii=False) + "\n")
+            f.write(orjson.dumps(row) + b"\n")
 
 
 def _write_json(path: Path, obj: dict, indent: int | None = 1) -> None:
