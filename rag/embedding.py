@@ -95,14 +95,20 @@ class SentenceTransformerEmbedder:
                 os.environ.setdefault("HF_HUB_OFFLINE", "1")
                 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
                 import torch
-                from sentence_transformers import SentenceTransformer
 
+                from . import mean_pooling
                 from .models import embedder_path
 
                 if self.threads:
                     torch.set_num_threads(self.threads)
                 try:
-                    model = SentenceTransformer(embedder_path(self.model_name), device="cpu")
+                    path = embedder_path(self.model_name)
+                    if mean_pooling.supports(path):  # the default model: no sentence_transformers import
+                        model = mean_pooling.MeanPoolingEncoder(path)
+                    else:
+                        from sentence_transformers import SentenceTransformer
+
+                        model = SentenceTransformer(path, device="cpu")
                 except Exception as exc:  # noqa: BLE001 - any load failure means "not usable offline"
                     raise ModelUnavailable(
                         f"cannot load embedder {self.model_name!r} offline: {exc}".splitlines()[0]
@@ -110,7 +116,10 @@ class SentenceTransformerEmbedder:
                 if self.quantize:
                     from .quantization import quantize_encoder
 
-                    model = quantize_encoder(model)
+                    if isinstance(model, mean_pooling.MeanPoolingEncoder):
+                        model.model = quantize_encoder(model.model)
+                    else:
+                        model = quantize_encoder(model)
                 elif self.dtype == "bfloat16":
                     model = model.to(torch.bfloat16)
                 get_dim = getattr(model, "get_embedding_dimension", None) or \

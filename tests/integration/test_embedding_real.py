@@ -86,3 +86,27 @@ def test_bulk_calls_split_across_cores_give_the_same_vectors_in_order(real_embed
     one = np.vstack([real_embedder._encode(texts[i:i + 16]) for i in range(0, len(texts), 16)])
     cos = np.sum(bulk * one, axis=1)
     assert bulk.shape == one.shape and cos.min() > 0.999, cos.min()
+
+
+def test_default_model_runs_without_sentence_transformers_and_matches_it():
+    """The packaged model is encoded on transformers alone (no sentence_transformers
+    import at start-up) with the vectors sentence-transformers gives."""
+    import subprocess
+    import sys
+
+    from sentence_transformers import SentenceTransformer
+
+    from rag.mean_pooling import MeanPoolingEncoder, supports
+    from rag.models import embedder_path
+
+    path = embedder_path("packaged:all-MiniLM-L6-v2")
+    assert supports(path)
+    texts = SENTENCES + ["  padded  ", "x " * 400]  # stripped; truncated at max_seq_length
+    ours = MeanPoolingEncoder(path).encode(texts, batch_size=3)
+    ref = SentenceTransformer(path, device="cpu").encode(texts, batch_size=3, normalize_embeddings=True)
+    ours = ours / np.linalg.norm(ours, axis=1, keepdims=True)
+    assert ours.shape == ref.shape and np.sum(ours * ref, axis=1).min() > 0.99999
+    code = ("import sys; from rag.embedding import SentenceTransformerEmbedder as E; "
+            "E('packaged:all-MiniLM-L6-v2').embed(['hi']); print('sentence_transformers' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip().splitlines()[-1] == "False"
