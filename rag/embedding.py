@@ -67,7 +67,7 @@ class SentenceTransformerEmbedder:
     """
 
     def __init__(self, name: str, batch_size: int = 16, threads: int = 0, cache_size: int = 4096,
-                 quantize: bool = False, dtype: str = "auto"):
+                 quantize: bool = False, dtype: str = "auto", split_bulk: bool = True):
         base = name.removesuffix(INT8_SUFFIX)
         self.quantize = quantize or name != base
         self.model_name = base
@@ -80,6 +80,7 @@ class SentenceTransformerEmbedder:
             else ("bfloat16" if dtype == "auto" else dtype)
         self.batch_size = batch_size
         self.threads = threads
+        self.split_bulk = split_bulk  # bulk calls: one single-threaded model call per core
         self._model = None
         self._lock = threading.Lock()
         self._cache_lock = threading.Lock()
@@ -156,19 +157,22 @@ class SentenceTransformerEmbedder:
 
     def _encode(self, texts: list[str], show_progress: bool = False) -> np.ndarray:
         model = self.load()
-        import torch
-
         workers = self._workers()
         if len(texts) < PARALLEL_MIN or workers < 2:
-            with torch.inference_mode():
-                vecs = model.encode(texts, batch_size=self.batch_size, convert_to_tensor=True,
-                                    normalize_embeddings=False, show_progress_bar=show_progress)
             # Normalised again in float32: a bf16 model's own normalisation leaves norms of 1 +- 0.4%.
-            return _normalise(vecs.float().numpy())
+            return _normalise(self._raw(model, texts, show_progress))
         return self._encode_parallel(texts, workers)
 
+    def _raw(self, model, texts: list[str], show_progress: bool = False) -> np.ndarray:
+        """The model's vectors as float32, not normalised."""
+        import torch
+
+        with torch.inference_mode():
+            return model.encode(texts, batch_size=self.batch_size, convert_to_tensor=True,
+                                normalize_embeddings=False, show_progress_bar=show_progress).float().numpy()
+
     def _workers(self) -> int:
-        return self.threads or os.cpu_count() or 1
+        return (self.threads or os.cpu_count() or 1) if self.split_bulk else 1
 
     def _encode_parallel(self, texts: list[str], workers: int) -> np.ndarray:
         """Bulk embedding: one model call per core, each single-threaded, instead of one
@@ -181,11 +185,8 @@ class SentenceTransformerEmbedder:
         order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
         parts = [order[w::workers] for w in range(workers)]
 
-        def run(part: list[int]):
-            with torch.inference_mode():
-                return self._model.encode([texts[i] for i in part], batch_size=self.batch_size,
-                                          convert_to_tensor=True, normalize_embeddings=False,
-                                          show_progress_bar=False).float().numpy()
+        def run(part: list[int]) -> np.ndarray:
+            return self._raw(self._model, [texts[i] for i in part])
 
         with self._bulk_lock:  # the thread count is process-wide: one bulk call at a time
             before = torch.get_num_threads()

@@ -247,18 +247,13 @@ def _load(model_dir: str, path: Path, key: str, threads: int) -> Any:
         kind, _, rest = key_name.partition(".")
         mod_name, _, attr = rest.rpartition(".")
         mod = model.get_submodule(mod_name)
-        if kind == "p" and attr in mod._parameters:
-            old = mod._parameters[attr]
-            if old is None or tuple(old.shape) != tuple(t.shape) or old.dtype != t.dtype:
-                raise ValueError(f"{key_name}: stored {tuple(t.shape)} {t.dtype}")
-            mod._parameters[attr] = torch.nn.Parameter(t, requires_grad=old.requires_grad)
-        elif kind == "b" and attr in mod._buffers:
-            old = mod._buffers[attr]
-            if old is None or tuple(old.shape) != tuple(t.shape) or old.dtype != t.dtype:
-                raise ValueError(f"{key_name}: stored {tuple(t.shape)} {t.dtype}")
-            mod._buffers[attr] = t
-        else:
+        table = {"p": mod._parameters, "b": mod._buffers}.get(kind)
+        if table is None or attr not in table:
             raise ValueError(f"{key_name}: no such tensor in the model")
+        old = table[attr]
+        if old is None or tuple(old.shape) != tuple(t.shape) or old.dtype != t.dtype:
+            raise ValueError(f"{key_name}: stored {tuple(t.shape)} {t.dtype}")
+        table[attr] = torch.nn.Parameter(t, requires_grad=old.requires_grad) if kind == "p" else t
 
     # Packing (fbgemm reorders every weight) is most of the load time, single-threaded
     # per weight, and torch releases the GIL for it (a Python thread kept running every

@@ -89,11 +89,10 @@ class LexicalIndex:
             # Merge the small segments with the new chunks and keep the largest as it is:
             # the cost is that of the recent additions, not of re-tokenising the corpus.
             big = max(self.segments, key=lambda seg: len(seg.ids))
-            merged = [cid for seg in self.segments if seg is not big for cid in seg.ids if cid in all_chunks]
             new = set(ids)
-            merged = [cid for cid in merged if cid not in new] + list(ids)
-            texts = [all_chunks[cid] for cid in merged[:len(merged) - len(ids)]] + list(texts)
-            return LexicalIndex((big, _Segment.build(merged, texts)))
+            kept = [cid for seg in self.segments if seg is not big for cid in seg.ids
+                    if cid in all_chunks and cid not in new]
+            return LexicalIndex((big, _Segment.build(kept + list(ids), [all_chunks[c] for c in kept] + list(texts))))
         return LexicalIndex(self.segments + (_Segment.build(ids, texts),))
 
     def save(self, folder: Path, previous: Path | None = None) -> list[str]:

@@ -54,9 +54,6 @@ class MeanPoolingEncoder:
     def get_sentence_embedding_dimension(self) -> int:
         return int(self.model.config.hidden_size)
 
-    def named_modules(self):
-        return self.model.named_modules()
-
     def to(self, dtype) -> "MeanPoolingEncoder":
         self.model = self.model.to(dtype)
         return self

@@ -132,8 +132,9 @@ def numbers_present(question: str, text: str) -> bool:
     in "32nd"."""
     hay = _norm(text)
     asked = {n for n in numbers(question) if n[:1].isdigit()} | ordinals(question)
-    return all(re.search(r"(?<![\w.])" + re.escape(n) + r"(?![\w]|[.,]\d)", hay.replace(",", ""))
-               or re.search(r"(?<![\w.])" + re.escape(n) + r"(?![\w]|[.,]\d)", hay) for n in asked)
+    hays = (hay.replace(",", ""), hay)  # "12,000" asked as "12000" or as written
+    return all(any(re.search(r"(?<![\w.])" + re.escape(n) + r"(?![\w]|[.,]\d)", h) for h in hays)
+               for n in asked)
 
 
 _ORDINAL = re.compile(r"\b(\d+(?:st|nd|rd|th)|first|second|third|fourth|fifth|sixth|seventh|eighth|"
@@ -141,7 +142,7 @@ _ORDINAL = re.compile(r"\b(\d+(?:st|nd|rd|th)|first|second|third|fourth|fifth|si
 
 
 def ordinals(text: str) -> set[str]:
-    """Ranks a question may hinge on: "the 22nd", "the second wave", "the last"."""
+    """Ranks a question may hinge on: "the 22nd", "the second wave"."""
     return {m.group().lower() for m in _ORDINAL.finditer(_norm(text))}
 
 
@@ -181,8 +182,8 @@ def mismatch(question: str, text: str) -> str | None:
     "decrease", "last", and the question's word is not there too)."""
     if negated(question) and not negated(text):
         return "negation"
-    qw = {w for w in _WORD.findall(_norm(question))}
-    tw = {w for w in _WORD.findall(_norm(text))}
+    qw = set(_WORD.findall(_norm(question)))
+    tw = set(_WORD.findall(_norm(text)))
     text_stems = {stem(w) for w in tw}
     for w in qw - tw:
         if stem(w) not in text_stems and _OPPOSITE.get(w, set()) & (tw - qw):

@@ -68,16 +68,13 @@ class ArticleStore:
             # one (300 MB at 200k chunks).
             self.vectors = _pinned_view(self.faiss, len(self.vectors), self.dim)
         if self.lexical is None:
-            self.lexical = LexicalIndex.build([c.id for c in self.chunks], self.lexical_texts(self.chunks))
+            self.lexical = LexicalIndex.build([c.id for c in self.chunks], lexical_texts(self.chunks, self.articles))
         self.positions = {c.id: i for i, c in enumerate(self.chunks)}
         self._chunks_by_article: dict[str, list[int]] = {}
         for i, c in enumerate(self.chunks):
             self._chunks_by_article.setdefault(c.article_id, []).append(i)
 
     # -- reading ----------------------------------------------------------------
-    def lexical_texts(self, chunks: list[Chunk]) -> list[str]:
-        return lexical_texts(chunks, self.articles)
-
     def chunk_count(self, article_id: str) -> int:
         return len(self._chunks_by_article.get(article_id, ()))
 

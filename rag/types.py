@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 
@@ -16,9 +16,8 @@ class Article:
     source: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        # Spelled out: dataclasses.asdict deep-copies, 0.13 s per save of 4,700 articles.
-        return {"id": self.id, "title": self.title, "text": self.text, "url": self.url,
-                "published": self.published, "source": self.source}
+        # Not dataclasses.asdict: it deep-copies, 0.13 s per save of 4,700 articles.
+        return {f.name: getattr(self, f.name) for f in fields(self)}
 
 
 @dataclass(frozen=True)

@@ -242,8 +242,8 @@ def _write_jsonl(path: Path, rows: Iterable[dict]) -> None:
             f.write(orjson.dumps(row) + b"\n")
 
 
-def _write_json(path: Path, obj: dict, indent: int | None = 1) -> None:
-    path.write_text(json.dumps(obj, ensure_ascii=False, indent=indent), encoding="utf-8")
+def _write_json(path: Path, obj: dict) -> None:
+    path.write_text(json.dumps(obj, ensure_ascii=False, indent=1), encoding="utf-8")
 
 
 def _fsync(path: Path) -> None:
