@@ -33,6 +33,7 @@ class Pipeline:
         self.grounder = Grounder(embedder, GroundingConfig(
             min_support=settings.min_support, min_evidence=settings.min_evidence,
             min_coverage=settings.min_coverage, min_name_coverage=settings.min_name_coverage,
+            min_covered_words=settings.min_covered_words,
             names_in_passage=settings.names_in_passage))
         self.write_lock = threading.RLock()
 

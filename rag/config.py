@@ -72,9 +72,11 @@ class Settings(BaseSettings):
     min_support: float = 0.55
     min_evidence: float = 0.55
     # Shares of the question's content words, and of the names in it, that the
-    # supporting sentence must contain.
+    # supporting sentence must contain; a long question is also covered by
+    # `min_covered_words` of its content words (0: by the share only).
     min_coverage: float = 0.5
     min_name_coverage: float = 0.5
+    min_covered_words: int = Field(5, ge=0)
     # Names of the question may be found anywhere in the passage of the supporting
     # sentence ("the city" in a passage about Jacksonville); see evals/README.md.
     names_in_passage: bool = True

@@ -19,7 +19,8 @@ import numpy as np
 
 from .chunking import split_sentences
 from .embedding import Embedder
-from .questions import content_stems, coverage, has_kind, mismatch, names, numbers_present, question_kind
+from .questions import (OPENERS, content_stems, coverage, echoes, has_kind, mismatch, names, numbers_present, question_kind,
+                        question_names)
 from .types import Article, Citation, Claim, Hit
 
 _MARKER = re.compile(r"\s*\[(\d+(?:\s*[,;]\s*\d+)*)\]")
@@ -40,6 +41,8 @@ class GroundingConfig:
     min_evidence: float = 0.55  # best question-to-sentence score for an extractive answer
     min_coverage: float = 0.5  # share of the question's content words the support must hold
     min_name_coverage: float = 0.5  # share of the names in the question the support must hold
+    # ... or this many of its content words, however long the question (0: share only)
+    min_covered_words: int = 5
     # Names may be found in the whole passage the support sentence comes from ("The city's
     # tourism ..." in a passage about Jacksonville), not only in the sentence itself.
     names_in_passage: bool = True
@@ -78,11 +81,14 @@ def content_words(text: str) -> set[str]:
 
 
 def key_terms(text: str) -> set[str]:
-    """Numbers and capitalised names (not the first word): what a claim must not invent."""
+    """Numbers and capitalised names: what a claim must not invent. The first word counts
+    unless it is a function word: a claim opening "Blebron James has agreed ..." names
+    someone no source does."""
     terms = set(_NUMBER.findall(text))
     words = _WORD.findall(text)
     for i, w in enumerate(words):
-        if i > 0 and w[:1].isupper() and w.lower() not in _STOP:
+        if (w[:1].isupper() and w.lower() not in _STOP
+                and (i > 0 or (w.lower() not in OPENERS))):
             terms.add(_norm(w).removesuffix("'s"))
     return terms
 
@@ -152,7 +158,7 @@ class Grounder:
         sentence it refers back to) must be about what the question asks and hold every
         figure it names; the answer must add something, of the kind asked for."""
         window = support.window
-        asked = names(question)
+        asked = question_names(question)
         found = names(window, acronyms=True)
         # A sentence that names nothing else speaks of what its passage is about ("The
         # city's tourism ..." in a passage about Jacksonville): the passage's names count.
@@ -161,10 +167,21 @@ class Grounder:
             found |= names(support.passage, acronyms=True)
         return (numbers_present(question, window)
                 and mismatch(question, window) is None
-                and coverage(question, window) >= self.config.min_coverage
+                and self._covers(question, window)
                 and (not asked or len(asked & found) >= self.config.min_name_coverage * len(asked))
                 and bool(content_stems(answer) - content_stems(question))
+                and not echoes(question, answer)
                 and has_kind(question_kind(question), answer, question))
+
+    def _covers(self, question: str, window: str) -> bool:
+        """The support holds enough of the question's content words: a share of them, or,
+        for a long question, a number of them. News quiz questions carry framing the
+        answering sentence paraphrases ("Broadway's biggest stars were recognized at which
+        awards show?"): five shared words say it is about the same thing."""
+        if coverage(question, window) >= self.config.min_coverage:
+            return True
+        n = self.config.min_covered_words
+        return n > 0 and len(content_stems(question) & content_stems(window)) >= n
 
     def select_evidence(self, question: str, hits: list[Hit], n: int) -> list[SourceSentence]:
         """The n source sentences most likely to answer the question, best first: those

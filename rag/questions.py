@@ -20,7 +20,10 @@ that this these those it its as into than then there their they them he she his 
 you your i not no do does did has have had will would can could may might should also about over
 after before during which who whom whose what when where why how said says according many much
 long name named called kind type happen happened take took place one ones s year years date
-day month time percentage percent number amount purpose reason""".split())
+day month time percentage percent number amount purpose reason
+week weeks recent recently currently now today latest following""".split())
+# The second line: how news questions are dated and framed ("this week", "recently",
+# "which of the following"); the article sentence that answers rarely repeats it.
 
 NUMBER_WORDS = set("""two three four five six seven eight nine ten eleven twelve thirteen fourteen
 fifteen sixteen seventeen eighteen nineteen twenty thirty forty fifty sixty seventy eighty ninety
@@ -73,7 +76,7 @@ def content_stems(text: str) -> set[str]:
 
 
 # Function words that open sentences capitalised: never names.
-_OPENERS = set("""while although though however despite because since if once yet still meanwhile
+OPENERS = set("""while although though however despite because since if once yet still meanwhile
 moreover furthermore thus hence therefore instead indeed nevertheless nonetheless unlike like
 among amid within without through throughout""".split())
 
@@ -85,9 +88,9 @@ def names(text: str, acronyms: bool = False) -> set[str]:
     out, run = set(), []
     for w in _WORD.findall(text) + ["."]:
         w = w.strip("'-’")
-        if (w[:1].isupper() and w.lower() not in _STOP and w.lower() not in _OPENERS
+        if (w[:1].isupper() and w.lower() not in _STOP and w.lower() not in OPENERS
                 and not re.fullmatch(r"[IVX]+", w)):
-            out.add(stem(_norm(w).removesuffix("'s")))
+            out.add(_key(w))
             run.append(w[0])
         elif run and w.lower() in ("of", "the", "for"):
             continue
@@ -96,6 +99,40 @@ def names(text: str, acronyms: bool = False) -> set[str]:
                 out.add("".join(run).lower()[:5])
             run = []
     return out
+
+
+def question_names(question: str) -> set[str]:
+    """The names a question mentions. A sentence's first word is capitalised by position
+    ("Dozens of people ...", "Primary voters in which state ..."): it counts as a name
+    only when a capitalised word follows it ("Nancy Pelosi") or it recurs capitalised.
+    Weekdays ("early Thursday") date a news question; they are not what it is about."""
+    found = names(question) - _WEEKDAYS
+    capitalised = [_key(w) for w in (w.strip("'-’") for w in _WORD.findall(question)) if w[:1].isupper()]
+    for sentence in re.split(r"(?<=[.?!])\s+", question.strip()):
+        first = [w.strip("'-’") for w in _WORD.findall(sentence)][:2]
+        if (first and first[0][:1].isupper() and not (len(first) > 1 and first[1][:1].isupper())
+                and capitalised.count(_key(first[0])) < 2):
+            found.discard(_key(first[0]))
+    return found
+
+
+_WEEKDAYS = {stem(d) for d in "monday tuesday wednesday thursday friday saturday sunday".split()}
+
+
+def _key(word: str) -> str:
+    return stem(_norm(word).removesuffix("'s"))
+
+
+_WH_PHRASE = re.compile(r"\b(?:which|what|whose|how many|how much)\s+[\w'’-]+", re.I)
+
+
+def echoes(question: str, answer: str) -> bool:
+    """The answer repeats the question's own wh-phrase ("... near which national park")
+    or asks instead of telling: it restates the question, it does not answer it."""
+    if answer.rstrip().endswith("?"):
+        return True
+    low = _norm(answer)
+    return any(_norm(m.group()) in low for m in _WH_PHRASE.finditer(question))
 
 
 def numbers(text: str) -> set[str]:
@@ -112,7 +149,7 @@ def has_kind(kind: str, text: str, question: str) -> bool:
         asked = {m.group().lower() for m in _DATE.finditer(question)}
         return any(m.group().lower() not in asked for m in _DATE.finditer(text))
     if kind in ("person", "place"):  # a name the question does not hold ("Tianjin")
-        return bool(names(text) - names(question) - content_stems(question))
+        return bool(names(text) - question_names(question) - content_stems(question))
     return True
 
 
@@ -120,7 +157,7 @@ def coverage(question: str, text: str, names_too: bool = True) -> float:
     """Share of the question's content words (crudely stemmed) found in the text;
     with names_too=False only the other words ("invite", "attend"): in a story about
     Sharif and Putin every sentence names them, what tells sentences apart is the rest."""
-    asked = content_stems(question) - (set() if names_too else names(question))
+    asked = content_stems(question) - (set() if names_too else question_names(question))
     if not asked:
         return 1.0
     return len(asked & content_stems(text)) / len(asked)

@@ -170,6 +170,42 @@ def test_where_questions_want_a_name_and_openers_are_not_names():
     assert coverage("What is the purpose of the trip to Russia?", "The trip to Russia is for an SCO event.") == 1.0
 
 
+def test_a_question_s_first_word_is_a_name_only_if_it_looks_like_one():
+    from rag.questions import question_names
+    # capitalised by position only: not names the evidence must hold
+    assert question_names("Dozens of people were unaccounted for after flooding in which state?") == set()
+    assert question_names("Primary voters in which state struck down an amendment?") == set()
+    assert question_names("Grocery prices in the US rose. Which item rose most?") == {"us"}
+    # a multi-word name, or a word capitalised again later, is still a name
+    assert {"nancy", "pelos"} <= question_names("Nancy Pelosi visited which island?")
+    assert "putin" in question_names("Putin met whom? Putin said what?")
+    # weekdays date a news question, they are not what it asks about
+    assert question_names("Who resigned on Thursday in India?") == {"india"}
+
+
+def test_an_answer_that_restates_the_question_is_no_answer():
+    from rag.questions import echoes
+    q = "A wildfire forced thousands to evacuate near which national park?"
+    assert echoes(q, "California wildfires forced thousands to evacuate near which national park.")
+    assert echoes(q, "Was it Yosemite?")
+    assert not echoes(q, "Thousands were evacuated near Yosemite, which is in California.")
+
+
+def test_the_first_word_of_a_claim_is_checked_unless_it_is_a_function_word():
+    assert "blebron" in key_terms("Blebron James signed a deal.")
+    assert key_terms("While it rained, Putin spoke.") == {"putin"}
+
+
+def test_a_long_question_is_covered_by_enough_shared_words():
+    from rag.grounding import SourceSentence
+    q = "Which product remains difficult to find in many US stores due to a nationwide shortage of baby food?"
+    s = "The nationwide shortage of baby formula has left US stores short."
+    src = SourceSentence(0, 0, len(s), s, passage=s)
+    assert coverage(q, s) < 0.5
+    assert Grounder(None, GroundingConfig(min_covered_words=5)).fits(q, "Baby formula.", src)
+    assert not Grounder(None, GroundingConfig(min_covered_words=0)).fits(q, "Baby formula.", src)
+
+
 def _sentence(text, passage):
     from rag.grounding import SourceSentence
     return SourceSentence(0, 0, len(text), text, passage=passage)
