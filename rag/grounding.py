@@ -165,7 +165,9 @@ class Grounder:
         # One that names others ("The Pakistani prime minister ...") does not borrow them.
         if asked and self.config.names_in_passage and support.passage and not names(window) - asked:
             found |= names(support.passage, acronyms=True)
-        return (numbers_present(question, window)
+        # Figures the question gives as context ("more than 50 days") may be stated
+        # anywhere in the passage; a figure found nowhere is a different question.
+        return ((numbers_present(question, window) or numbers_present(question, support.passage or window))
                 and mismatch(question, window) is None
                 and self._covers(question, window)
                 and (not asked or len(asked & found) >= self.config.min_name_coverage * len(asked))
@@ -181,7 +183,9 @@ class Grounder:
         if coverage(question, window) >= self.config.min_coverage:
             return True
         n = self.config.min_covered_words
-        return n > 0 and len(content_stems(question) & content_stems(window)) >= n
+        if n > 0 and len(content_stems(question) & content_stems(window)) >= n:
+            return True
+        return False
 
     def select_evidence(self, question: str, hits: list[Hit], n: int) -> list[SourceSentence]:
         """The n source sentences most likely to answer the question, best first: those
