@@ -234,8 +234,8 @@ def test_negated_question_is_not_answered_by_a_positive_sentence():
 
 def test_a_figure_the_question_gives_may_be_anywhere_in_the_passage():
     from rag.grounding import SourceSentence
-    passage = "Gas prices have fallen for more than 50 days. The record was $5.02 in June."
-    s = "The record was $5.02 in June."
+    passage = "Gas prices have fallen for more than 50 days. The record gas price was $5.02 in June."
+    s = "The record gas price was $5.02 in June."
     src = SourceSentence(0, 0, len(s), s, passage=passage)
     g = Grounder(None, GroundingConfig())
     assert g.fits("After falling for 50 days, what was the record gas price?", "It was $5.02.", src)
