@@ -210,6 +210,8 @@ class RecordedGenerator:
         import json
 
         self.inner = inner
+        if hasattr(inner, "record_logprobs"):
+            inner.record_logprobs = True
         self.name = inner.name
         self.path = Path(path)
         self.stats: dict = {}

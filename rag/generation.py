@@ -90,6 +90,9 @@ class TransformersGenerator:
         self.quantize = quantize
         self.threads = threads or os.cpu_count() or 1
         self.stats: dict[str, Any] = {}
+        # Note each generated token and its log-probability in `stats` (`rag eval
+        # --replay` records them); off when serving, where nothing reads them.
+        self.record_logprobs = False
         self.load_ms: float | None = None
         self.loaded_from: str | None = None  # "int8-cache" or "checkpoint"
         self._cache_dir = Path(cache_dir)
@@ -213,7 +216,7 @@ class TransformersGenerator:
         config = GenerationConfig(max_new_tokens=max_new_tokens, do_sample=False, repetition_penalty=1.0,
                                   eos_token_id=self._eos, pad_token_id=self._pad, **lookup)
         clock = _Clock(stop)
-        scorer = _TokenLogProbs()
+        scorer = _TokenLogProbs() if self.record_logprobs else None
         n_prompt = int(inputs["input_ids"].shape[1])
         with self._gen_lock, torch.inference_mode():
             if stop is not None and stop.is_set():  # abandoned while queued: skip even the prefill
@@ -227,12 +230,14 @@ class TransformersGenerator:
             clock.start = time.perf_counter()
             out = self._model.generate(**inputs, generation_config=config, streamer=streamer,
                                        stopping_criteria=StoppingCriteriaList([clock]),
-                                       logits_processor=LogitsProcessorList([scorer]))
+                                       logits_processor=LogitsProcessorList([scorer] if scorer else []))
         end = time.perf_counter()
         first = clock.first or end
         self.stats = {"prompt_tokens": n_prompt, "new_tokens": int(out.shape[1]) - n_prompt,
                       "prefill_ms": (first - clock.start) * 1000, "decode_ms": (end - first) * 1000,
-                      "stopped": clock.halted, **scorer.result(out[0, n_prompt:].tolist(), n_prompt, self._tokenizer)}
+                      "stopped": clock.halted}
+        if scorer is not None:
+            self.stats.update(scorer.result(out[0, n_prompt:].tolist(), n_prompt, self._tokenizer))
         return out
 
     def generate(self, prompt: Prompt, max_new_tokens: int) -> str:

@@ -107,7 +107,9 @@ def test_recorded_generator_replays_without_the_model(tmp_path):
 
     path = tmp_path / "gen.jsonl"
     inner = FakeGenerator(("first answer [1].", "second answer [1]."))
+    inner.record_logprobs = False
     rec = ev.RecordedGenerator(inner, path)
+    assert inner.record_logprobs  # the recording keeps the model's token log-probabilities
     p1, p2 = Prompt("s", "q1"), Prompt("s", "q2")
     assert "".join(rec.stream(p1, 10)) == "first answer [1]."
     assert rec.generate(p2, 10) == "second answer [1]."

@@ -24,6 +24,19 @@ def test_answers_a_grounded_question(real_generator):
     stats = real_generator.stats
     assert stats["prompt_tokens"] > 20 and 0 < stats["new_tokens"] <= 40
     assert stats["prefill_ms"] > 0 and stats["decode_ms"] >= 0
+    assert "token_logprobs" not in stats  # not recorded when serving
+
+
+def test_records_token_logprobs_when_asked(real_generator):
+    real_generator.record_logprobs = True
+    try:
+        answer = real_generator.generate(TIANJIN, 40)
+    finally:
+        real_generator.record_logprobs = False
+    stats = real_generator.stats
+    assert "".join(stats["tokens"]).strip().startswith(answer.strip())  # then the end-of-turn token
+    assert len(stats["token_logprobs"]) == stats["new_tokens"]
+    assert all(lp is not None and lp <= 0 for lp in stats["token_logprobs"])
 
 
 def test_stream_pieces_join_to_the_generated_text(real_generator, monkeypatch):
