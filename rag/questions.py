@@ -212,13 +212,56 @@ for _a, _b in _OPPOSITES:
     _OPPOSITE.setdefault(_b, set()).add(_a)
 
 
+_TITLE = (r"(?i:prime minister|foreign minister|defen[cs]e minister|finance minister|minister|"
+          r"vice president|president|premier|chancellor|king|queen|governor|mayor|ambassador|ceo|"
+          r"army chief|head of state)")
+_ROLE_PATTERNS = (
+    # prime minister of India, President of the United States
+    re.compile(r"\b(" + _TITLE + r")\s+of\s+(?:the\s+)?([A-Z][\w’'.-]*(?:\s+[A-Z][\w’'.-]*)?)"),
+    # India's prime minister, the Pakistani prime minister, US President
+    re.compile(r"\b([A-Z][\w’'.-]*?)(?:’s|'s)?\s+(" + _TITLE + r")\b"),
+)
+# Words that qualify an office rather than say whose it is ("Former President ...").
+_TITLE_WORDS = set("""former then vice deputy new current late acting interim incoming outgoing
+first chief senior junior prime foreign""".split())
+_SAME_PLACE = {"united states": "us", "u.s": "us", "u.s.": "us", "america": "us", "american": "us",
+               "united kingdom": "uk", "britain": "uk", "british": "uk"}
+
+
+def roles(text: str) -> dict[str, set[str]]:
+    """Offices and whose they are: {"prime minister": {"pakis"}} for "Pakistan's Prime
+    Minister Shehbaz Sharif" or "the Pakistani prime minister" (names stemmed as in
+    `names`, so "Pakistani" is "Pakistan")."""
+    out: dict[str, set[str]] = {}
+    for k, pattern in enumerate(_ROLE_PATTERNS):
+        for m in pattern.finditer(text):
+            office, place = (m.group(1), m.group(2)) if k == 0 else (m.group(2), m.group(1))
+            place = place.strip(".")
+            if place.lower() in _STOP | OPENERS | _TITLE_WORDS:
+                continue
+            key = _SAME_PLACE.get(place.lower()) or _key(place.split()[0])
+            out.setdefault(" ".join(office.lower().split()), set()).add(key)
+    return out
+
+
+def role_conflict(claim: str, text: str) -> bool:
+    """The claim gives an office to one country or body ("the prime minister of India")
+    and the text gives that office only to another ("Pakistan's Prime Minister")."""
+    theirs = roles(text)
+    return any(office in theirs and not places & theirs[office]
+               for office, places in roles(claim).items())
+
+
 def mismatch(question: str, text: str) -> str | None:
     """Why `text`, though about the same things, cannot answer `question`, or None:
     "negation" (the question asks what did *not* happen, the text says nothing negative),
     "opposite" (the question's "left", "increase", "first" is the text's "right",
-    "decrease", "last", and the question's word is not there too)."""
+    "decrease", "last", and the question's word is not there too), "role" (the
+    question's "prime minister of India" is the text's "Pakistan's Prime Minister")."""
     if negated(question) and not negated(text):
         return "negation"
+    if role_conflict(question, text):
+        return "role"
     qw = set(_WORD.findall(_norm(question)))
     tw = set(_WORD.findall(_norm(text)))
     text_stems = {stem(w) for w in tw}

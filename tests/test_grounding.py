@@ -241,3 +241,20 @@ def test_a_figure_the_question_gives_may_be_anywhere_in_the_passage():
     assert g.fits("After falling for 50 days, what was the record gas price?", "It was $5.02.", src)
     # a figure found nowhere in the passage makes it a different question
     assert not g.fits("After falling for 60 days, what was the record gas price?", "It was $5.02.", src)
+
+
+def test_an_office_given_to_another_country_is_a_different_question_and_claim():
+    from rag.grounding import SourceSentence
+    from rag.questions import mismatch, roles
+    text = "Pakistan’s Prime Minister Shehbaz Sharif met Russian President Vladimir Putin."
+    assert roles(text) == {"prime minister": {"pakis"}, "president": {"russi"}}
+    assert roles("the Pakistani prime minister") == {"prime minister": {"pakis"}}
+    assert roles("US President Joe Biden") == roles("the President of the United States") == {"president": {"us"}}
+    assert roles("Former President Trump and Vice President Harris") == {}
+    assert mismatch("Who is the prime minister of India?", text) == "role"
+    assert mismatch("Who is the prime minister of Pakistan?", text) is None
+    # a claim that hands the office to the wrong country is not supported
+    g = Grounder(None, GroundingConfig())
+    src = SourceSentence(0, 0, len(text), text, passage=text)
+    assert g._with_terms("The prime minister of India is Shehbaz Sharif.", src, [src], []) is None
+    assert g._with_terms("Pakistan's prime minister is Shehbaz Sharif.", src, [src], []) is src
