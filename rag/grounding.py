@@ -19,8 +19,8 @@ import numpy as np
 
 from .chunking import split_sentences
 from .embedding import Embedder
-from .questions import (OPENERS, content_stems, coverage, echoes, has_kind, mismatch, names, numbers_present, question_kind,
-                        question_names, role_conflict)
+from .questions import (OPENERS, content_stems, coverage, echoes, has_kind, mismatch, names, numbers_present,
+                        question_kind, question_names, role_conflict)
 from .types import Article, Citation, Claim, Hit
 
 _MARKER = re.compile(r"\s*\[(\d+(?:\s*[,;]\s*\d+)*)\]")
@@ -87,8 +87,7 @@ def key_terms(text: str) -> set[str]:
     terms = set(_NUMBER.findall(text))
     words = _WORD.findall(text)
     for i, w in enumerate(words):
-        if (w[:1].isupper() and w.lower() not in _STOP
-                and (i > 0 or (w.lower() not in OPENERS))):
+        if w[:1].isupper() and w.lower() not in _STOP and (i > 0 or w.lower() not in OPENERS):
             terms.add(_norm(w).removesuffix("'s"))
     return terms
 
@@ -189,9 +188,7 @@ class Grounder:
         if coverage(question, window) >= self.config.min_coverage:
             return True
         n = self.config.min_covered_words
-        if n > 0 and len(content_stems(question) & content_stems(window)) >= n:
-            return True
-        return False
+        return n > 0 and len(content_stems(question) & content_stems(window)) >= n
 
     def select_evidence(self, question: str, hits: list[Hit], n: int) -> list[SourceSentence]:
         """The n source sentences most likely to answer the question, best first: those
