@@ -47,13 +47,19 @@ _KINDS = (
                           r"fraction|population)\b|(what|which)('s| is| was| are| were)? the (value|cost|"
                           r"price|worth|total|population|number|amount|size|percentage|share|rate)\b)", re.I)),
     ("person", re.compile(r"^\s*(who|whom|whose)\b", re.I)),
-    ("place", re.compile(r"^\s*(where\b|(in|at|from|to)?\s*(what|which) (city|country|town|place|"
-                         r"region|state|province|capital|venue|location)\b)", re.I)),
+    ("place", re.compile(r"(^\s*|[.?!]\s+|\b(in|at|from|to|near|of)\s+)(where\b|(what|which) (city|country|town|"
+                         r"place|region|state|province|capital|venue|location|island|nation|continent)\b)", re.I)),
+    # What has a name of its own: the answer must name it ("Which show ..." is not
+    # answered by "the wildly popular South Korean show").
+    ("name", re.compile(r"\b(what|which) (\w+ ){0,2}(show|series|company|firm|team|airline|school|college|"
+                        r"university|player|singer|band|film|movie|brand|organi[sz]ation|network|league|"
+                        r"club|agency|app|newspaper|magazine|book|album|song|retailer|chain|carmaker|"
+                        r"automaker|bank)\b", re.I)),
 )
 
 
 def question_kind(question: str) -> str:
-    """number | date | person | place | other (other: anything goes)."""
+    """number | date | person | place | name | other (other: anything goes)."""
     for kind, pattern in _KINDS:
         if pattern.search(question):
             return kind
@@ -148,7 +154,7 @@ def has_kind(kind: str, text: str, question: str) -> bool:
     if kind == "date":
         asked = {m.group().lower() for m in _DATE.finditer(question)}
         return any(m.group().lower() not in asked for m in _DATE.finditer(text))
-    if kind in ("person", "place"):  # a name the question does not hold ("Tianjin")
+    if kind in ("person", "place", "name"):  # a name the question does not hold ("Tianjin")
         return bool(names(text) - question_names(question) - content_stems(question))
     return True
 

@@ -73,7 +73,8 @@ def test_extractive_fallback_quotes_verbatim(fake_pipeline):
     ("How many people attended the parade?", "number"), ("How much did it cost?", "number"),
     ("What is the value of trade between them?", "number"), ("When will Sharif visit Russia?", "date"),
     ("In what year was it founded?", "date"), ("Who did Sharif meet?", "person"),
-    ("Whose invitation did he accept?", "person"), ("Which organisation held the summit?", "other"),
+    ("Whose invitation did he accept?", "person"), ("Which organisation held the summit?", "name"),
+    ("What did they discuss?", "other"),
     ("Where was the summit held?", "place")])
 def test_question_kinds(question, kind):
     assert question_kind(question) == kind
@@ -258,3 +259,12 @@ def test_an_office_given_to_another_country_is_a_different_question_and_claim():
     src = SourceSentence(0, 0, len(text), text, passage=text)
     assert g._with_terms("The prime minister of India is Shehbaz Sharif.", src, [src], []) is None
     assert g._with_terms("Pakistan's prime minister is Shehbaz Sharif.", src, [src], []) is src
+
+
+def test_a_question_about_something_with_a_name_wants_that_name():
+    assert question_kind("Which wildly popular show was green lit for a new season?") == "name"
+    assert not has_kind("name", "The wildly popular show is green lit again.", "Which show was green lit?")
+    assert has_kind("name", "Netflix green lit Squid Game for a second season.", "Which show did Netflix green light?")
+    # the wh-phrase may stand mid-question
+    assert question_kind("Primary voters in which state struck down an amendment?") == "place"
+    assert question_kind("What group of people met?") == "other"
