@@ -20,7 +20,7 @@ import numpy as np
 from .chunking import split_sentences
 from .embedding import Embedder
 from .questions import (OPENERS, content_stems, coverage, echoes, has_kind, mismatch, names, numbers_present,
-                        question_kind, question_names, role_conflict)
+                        question_kind, question_names)
 from .types import Article, Citation, Claim, Hit
 
 _MARKER = re.compile(r"\s*\[(\d+(?:\s*[,;]\s*\d+)*)\]")
@@ -93,13 +93,15 @@ def key_terms(text: str) -> set[str]:
 
 
 def _missing_terms(claim: str, support: str) -> set[str]:
-    """Names and numbers of the claim the support lacks; an office the claim gives to
-    someone the support does not ("the prime minister of India is Sharif" against
-    "Pakistan's Prime Minister Sharif") counts as missing too."""
+    """Names and numbers of the claim the support lacks; a claim the support contradicts
+    counts as lacking too (`mismatch`: "decreasing" where the support says "increasing",
+    a negation the support lacks, "the prime minister of India is Sharif" against
+    "Pakistan's Prime Minister Sharif")."""
     hay = _norm(support)
     missing = {t for t in key_terms(claim) if t not in hay}
-    if role_conflict(claim, support):
-        missing.add("role")
+    why = mismatch(claim, support)
+    if why is not None:
+        missing.add(why)
     return missing
 
 

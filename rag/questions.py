@@ -211,7 +211,9 @@ _OPPOSITES = [("left", "right"), ("east", "west"), ("north", "south"), ("eastwar
               ("support", "oppose"), ("supported", "opposed"), ("allow", "forbid"), ("allowed", "banned"),
               ("open", "closed"), ("start", "end"), ("began", "ended"), ("minor", "major"),
               ("strong", "weak"), ("stronger", "weaker"), ("old", "new"), ("older", "newer"),
-              ("oldest", "newest"), ("younger", "older"), ("youngest", "oldest")]
+              ("oldest", "newest"), ("younger", "older"), ("youngest", "oldest"),
+              ("mild", "severe"), ("success", "failure"), ("successful", "unsuccessful"),
+              ("victory", "defeat"), ("attack", "defend"), ("attacked", "defended")]
 _OPPOSITE: dict[str, set[str]] = {}
 for _a, _b in _OPPOSITES:
     _OPPOSITE.setdefault(_a, set()).add(_b)
