@@ -169,12 +169,17 @@ def coverage(question: str, text: str, names_too: bool = True) -> float:
     return len(asked & content_stems(text)) / len(asked)
 
 
+_HYPHEN_NUMBER = re.compile(r"\b(" + "|".join(sorted(NUMBER_WORDS - {"half", "single"})) + r")-[a-z]", re.I)
+
+
 def numbers_present(question: str, text: str) -> bool:
     """Every figure the question mentions ("in 2024", "12 schools", "the 22nd") occurs
     in the text as a figure of its own: "2000" is not found in "the 2000s", nor "22nd"
     in "32nd"."""
     hay = _norm(text)
     asked = {n for n in numbers(question) if n[:1].isdigit()} | ordinals(question)
+    # number words bound into a name or a measure ("the Seven-Day War", "a two-cylinder engine")
+    asked |= {m.group(1).lower() for m in _HYPHEN_NUMBER.finditer(question)}
     hays = (hay.replace(",", ""), hay)  # "12,000" asked as "12000" or as written
     return all(any(re.search(r"(?<![\w.])" + re.escape(n) + r"(?![\w]|[.,]\d)", h) for h in hays)
                for n in asked)

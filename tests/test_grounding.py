@@ -268,3 +268,20 @@ def test_a_question_about_something_with_a_name_wants_that_name():
     # the wh-phrase may stand mid-question
     assert question_kind("Primary voters in which state struck down an amendment?") == "place"
     assert question_kind("What group of people met?") == "other"
+
+
+def test_number_words_bound_into_a_name_must_match():
+    from rag.questions import numbers_present
+    assert not numbers_present("What happened in the Seven-Day War?", "Israel won the Six-Day War.")
+    assert numbers_present("What happened in the Six-Day War?", "Israel won the Six-Day War.")
+    assert numbers_present("What two countries met?", "Pakistan and Russia met.")  # a free number word is not required
+
+
+def test_a_claim_the_support_contradicts_is_unsupported():
+    from rag.grounding import SourceSentence
+    text = "The 2007 report said temperatures and sea levels had been increasing."
+    src = SourceSentence(0, 0, len(text), text, passage=text)
+    g = Grounder(None, GroundingConfig())
+    assert g._with_terms("The 2007 report said sea levels had been decreasing.", src, [src], []) is None
+    assert g._with_terms("The report said sea levels had not been increasing.", src, [src], []) is None
+    assert g._with_terms("The 2007 report said sea levels had been increasing.", src, [src], []) is src
