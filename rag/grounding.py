@@ -173,8 +173,9 @@ class Grounder:
         if asked and self.config.names_in_passage and support.passage and not names(window) - asked:
             found |= names(support.passage, acronyms=True)
         # Figures the question gives as context ("more than 50 days") may be stated
-        # anywhere in the passage; a figure found nowhere is a different question.
-        return ((numbers_present(question, window) or numbers_present(question, support.passage or window))
+        # anywhere in the passage (which holds the window); a figure found nowhere is a
+        # different question.
+        return (numbers_present(question, support.passage or window)
                 and mismatch(question, window) is None
                 and self._covers(question, window)
                 and (not asked or len(asked & found) >= self.config.min_name_coverage * len(asked))

@@ -237,6 +237,7 @@ _ROLE_PATTERNS = (
 # Words that qualify an office rather than say whose it is ("Former President ...").
 _TITLE_WORDS = set("""former then vice deputy new current late acting interim incoming outgoing
 first chief senior junior prime foreign""".split())
+_NOT_PLACES = _STOP | OPENERS | _TITLE_WORDS
 _SAME_PLACE = {"united states": "us", "u.s": "us", "u.s.": "us", "america": "us", "american": "us",
                "united kingdom": "uk", "britain": "uk", "british": "uk"}
 
@@ -250,7 +251,7 @@ def roles(text: str) -> dict[str, set[str]]:
         for m in pattern.finditer(text):
             office, place = (m.group(1), m.group(2)) if k == 0 else (m.group(2), m.group(1))
             place = place.strip(".")
-            if place.lower() in _STOP | OPENERS | _TITLE_WORDS:
+            if place.lower() in _NOT_PLACES:
                 continue
             key = _SAME_PLACE.get(place.lower()) or _key(place.split()[0])
             out.setdefault(" ".join(office.lower().split()), set()).add(key)
