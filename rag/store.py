@@ -70,6 +70,9 @@ class ArticleStore:
         if self.lexical is None:
             self.lexical = LexicalIndex.build([c.id for c in self.chunks], lexical_texts(self.chunks, self.articles))
         self.positions = {c.id: i for i, c in enumerate(self.chunks)}
+        # Corpus statistics (document frequencies, mean length) over this snapshot's
+        # live chunks, whatever segments hold them: scores as after a full rebuild.
+        self.lexical = self.lexical.for_live(self.positions)
         self._chunks_by_article: dict[str, list[int]] = {}
         for i, c in enumerate(self.chunks):
             self._chunks_by_article.setdefault(c.article_id, []).append(i)

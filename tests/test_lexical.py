@@ -54,3 +54,39 @@ def test_store_reuses_segments_and_rebuilds_on_update():
     assert ids_of(s3.lexical, "chess", s3.positions) == ["b#0"]
     s4 = s3.without({"b"})
     assert ids_of(s4.lexical, "chess", s4.positions) == []
+
+
+def _scores(index, query, positions, ids):
+    inv = {p: cid for cid, p in positions.items()}
+    return {inv[p]: s for p, s in index.search(query, len(ids), positions)}
+
+
+def test_a_one_chunk_segment_scores_exactly_as_after_a_rebuild():
+    # Issue #12: with per-segment idf, a chunk added alone weighed every word alike
+    # ("visitors" as much as "Quendrith") and lost to long-standing chunks.
+    base = {f"b{j}": f"visitors came to the festival number {j} in the town of Place{j}" for j in range(40)}
+    base["other"] = "Quendrith is mentioned once here among festival visitors"
+    new = {"n": "The Quendrith river festival in Brelmoor drew 4,500 visitors"}
+    seg = LexicalIndex.build(list(base), list(base.values())).extended(list(new), list(new.values()))
+    assert len(seg.segments) == 2
+    every = {**base, **new}
+    whole = LexicalIndex.build(list(every), list(every.values()))
+    pos = {cid: i for i, cid in enumerate(every)}
+    q = "How many visitors did the Quendrith river festival in Brelmoor draw?"
+    a, b = _scores(seg, q, pos, every), _scores(whole, q, pos, every)
+    assert a.keys() == b.keys() and all(abs(a[c] - b[c]) < 1e-9 for c in a)
+    assert ids_of(seg, q, pos, k=1) == ["n"]
+
+
+def test_deleted_chunks_count_nowhere_in_the_statistics():
+    texts = {"a": "rare word zork here", "b": "zork again", "c": "plain text only", "d": "zork zork"}
+    idx = LexicalIndex.build(list(texts), list(texts.values()))
+    live = {"a": 0, "c": 1}  # b and d deleted: zork is now in one chunk of two
+    fresh = LexicalIndex.build(["a", "c"], [texts["a"], texts["c"]])
+    assert _scores(idx, "zork", live, live) == _scores(fresh, "zork", live, live)
+
+
+def test_a_chunk_id_in_two_segments_is_live_only_in_the_last():
+    idx = LexicalIndex.build(["x"], ["apples and pears"]).extended(["x"], ["oranges only"])
+    pos = {"x": 0}
+    assert ids_of(idx, "apples", pos) == [] and ids_of(idx, "oranges", pos) == ["x"]
