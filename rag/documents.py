@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import itertools
 import json
 import os
 import re
@@ -23,6 +24,7 @@ SUPPORTED_EXTENSIONS = (".txt", ".md", ".html", ".htm", ".json", ".jsonl")
 MIN_TEXT_CHARS = 20
 TITLE_CHARS = 80
 _ID_RE = re.compile(r"[A-Za-z0-9._:-]{1,200}")
+_WORD_RE = re.compile(r"\w")
 
 
 @dataclass(frozen=True)
@@ -167,16 +169,37 @@ def derive_title(text: str) -> str:
     return _truncate(_one_line(sentence), TITLE_CHARS)
 
 
+_SURROGATE_RE = re.compile("[\ud800-\udfff]")
+
+
+def check_unicode(value: Any, name: str) -> None:
+    """BadInput when a string holds a lone UTF-16 surrogate: valid in JSON ("\\ud800"),
+    but not Unicode text, so it can be neither stored (UTF-8) nor searched."""
+    if isinstance(value, str) and (m := _SURROGATE_RE.search(value)):
+        raise BadInput(f"{name} holds a lone UTF-16 surrogate (\\u{ord(m.group()):04x} at "
+                       f"character {m.start()}): not valid Unicode text")
+
+
+def _has_words(text: str) -> bool:
+    return sum(1 for _ in itertools.islice(_WORD_RE.finditer(text), MIN_TEXT_CHARS)) == MIN_TEXT_CHARS
+
+
 def make_article(text, title=None, url=None, published=None, id=None, source=None) -> Article:
+    for name, value in (("text", text), ("title", title), ("url", url), ("published", published),
+                        ("id", id), ("source", source)):
+        check_unicode(value, name)
     raw, text = text, clean_text(text) if isinstance(text, str) else ""
-    if len(text) < MIN_TEXT_CHARS:
-        left = len(raw.strip()) >= MIN_TEXT_CHARS if isinstance(raw, str) else False
+    # Letters or digits, not characters: a line of dashes is no article (the API's
+    # schema says the same, so what it allows is accepted).
+    if not _has_words(text):
+        left = _has_words(raw) if isinstance(raw, str) else False
         raise BadInput("record has no text" + (" left after removing boilerplate" * left))
     if id is None or not str(id).strip():
         id = "a-" + content_hash(text)[:16]
-    elif not _ID_RE.fullmatch(id := str(id).strip()):
+    elif not _ID_RE.fullmatch(id := str(id).strip()) or not id.strip("."):
+        # "." and ".." are path segments: clients normalise /articles/.. away.
         raise BadInput(f"invalid id {_truncate(id, 60)!r}: use 1-200 characters "
-                       "of letters, digits, '.', '_', ':' or '-'")
+                       "of letters, digits, '.', '_', ':' or '-', not only dots")
     url = url.strip() if isinstance(url, str) else None
     # The url is rendered as a link, so only web links: never "javascript:".
     if url and not re.match(r"(?i)https?://\S+$", url):
@@ -186,16 +209,25 @@ def make_article(text, title=None, url=None, published=None, id=None, source=Non
                    source=_one_line(source or "") or None)
 
 
-def _field(rec: dict, *names: str) -> str | None:
-    """The first non-empty of ``names`` as a string (JSON numbers are accepted as ids)."""
+def _field(rec: dict, *names: str, numbers: bool = False) -> str | None:
+    """The first non-empty of ``names``: a string (a JSON integer too when ``numbers``:
+    ids). Anything else is refused, never turned into text."""
     for name in names:
         value = rec.get(name)
         if value is None or value == "":
             continue
-        if isinstance(value, bool) or not isinstance(value, (str, int, float)):
-            raise BadInput(f"field {name!r} must be a string, not {type(value).__name__}")
-        return str(value)
+        if isinstance(value, str) or (numbers and isinstance(value, int) and not isinstance(value, bool)):
+            return str(value)
+        raise BadInput(f"field {name!r} must be a string, not {_json_type(value)}")
     return None
+
+
+def _json_type(value: Any) -> str:
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, (int, float)):
+        return "a number"
+    return {dict: "an object", list: "an array"}.get(type(value), type(value).__name__)
 
 
 def article_from_record(rec: dict) -> Article:
@@ -206,7 +238,7 @@ def article_from_record(rec: dict) -> Article:
         raise BadInput("record has no text")
     return make_article(text, title=_field(rec, "title"), url=_field(rec, "url"),
                         published=_field(rec, "published", "publish_date", "date"),
-                        id=_field(rec, "id", "doc_id"), source=_field(rec, "source"))
+                        id=_field(rec, "id", "doc_id", numbers=True), source=_field(rec, "source"))
 
 
 def _decode(data: bytes) -> str:

@@ -230,8 +230,8 @@ def test_jsonl_malformed_lines_are_rejected_with_line_numbers(tmp_path):
         ("7", "record has no text"),
         ("8", "record has no text"),
         ("9", "invalid id 'bad id!': use 1-200 characters of letters, digits,"
-              " '.', '_', ':' or '-'"),
-        ("10", "field 'text' must be a string, not list"),
+              " '.', '_', ':' or '-', not only dots"),
+        ("10", "field 'text' must be a string, not an array"),
     ]
     assert r.rejected[0].source == f"{path}:3"
 
@@ -351,3 +351,41 @@ def test_load_paths_explicit_unsupported_file_and_missing_path(tmp_path):
     missing = tmp_path / "nope.txt"
     with pytest.raises(BadInput, match=f"^no such file or directory: {missing}$"):
         load_paths([csv, missing])
+
+
+# ---------------------------------------------------------------- issue #12: input holes
+
+@pytest.mark.parametrize("field", ["text", "title", "url", "published", "source", "id"])
+def test_a_lone_surrogate_rejects_only_its_record(field):
+    # Valid JSON ("\ud800"), not valid Unicode: it used to abort saving the whole batch.
+    bad = {"text": BODY, "id": "bad", field: BODY + "\ud800" if field == "text" else "x\ud800"}
+    data = json.dumps([bad, {"text": BODY2, "id": "good"}]).encode()
+    r = parse_bytes(data, "batch.json")
+    assert [a.id for a in r.articles] == ["good"]
+    assert len(r.rejected) == 1 and "lone UTF-16 surrogate" in r.rejected[0].reason
+    assert field in r.rejected[0].reason
+
+
+@pytest.mark.parametrize("value", [380376164024049105258074341376, 12.5, True, ["a"], {"a": 1}])
+def test_a_number_is_never_article_text(value):
+    with pytest.raises(BadInput, match="field 'text' must be a string"):
+        article_from_record({"text": value})
+    with pytest.raises(BadInput, match="field 'title' must be a string"):
+        article_from_record({"text": BODY, "title": value})
+
+
+def test_integer_ids_are_still_accepted_and_unknown_fields_ignored():
+    a = article_from_record({"text": BODY, "id": 42, "authors": ["x"], "evil": 1})
+    assert a.id == "42"
+
+
+@pytest.mark.parametrize("bad_id", [".", "..", "...", " .. "])
+def test_ids_that_are_path_segments_are_rejected(bad_id):
+    with pytest.raises(BadInput, match="invalid id"):
+        article_from_record({"text": BODY, "id": bad_id})
+    assert article_from_record({"text": BODY, "id": "v1.2"}).id == "v1.2"
+
+
+def test_text_needs_letters_or_digits_not_only_characters():
+    with pytest.raises(BadInput, match="record has no text"):
+        article_from_record({"text": "-" * 40 + " !? " * 10})

@@ -195,6 +195,6 @@ def test_article_without_word_tokens_is_indexed_by_vectors(settings):
     """bm25s cannot index a corpus with no word token; that must not be a 500."""
     p = _pipeline(settings)
     r = ingest(p, [make_article("The the the and and of of to to in in.", id="stop"),
-                   make_article("a b c d e f g h i j k l m n o p q r s", id="letters")])
+                   make_article("a b c d e f g h i j k l m n o p q r s t u", id="letters")])
     assert r.count("added") == 2 and p.store.lexical.search("the", 3, p.store.positions) == []
     assert p.retriever.search(p.store, "the and of", 2)
