@@ -8,6 +8,7 @@ swaps it in. The writer lock is a flock, so the server and the CLI take turns.
 from __future__ import annotations
 
 import fcntl
+import logging
 import os
 import time
 from contextlib import contextmanager
@@ -20,8 +21,10 @@ import numpy as np
 from .documents import content_hash
 from .errors import ArticleNotFound, BadInput, Busy
 from .store import ArticleStore, Chunking, Progress, build_store, empty_store
-from .versions import current_version, load_articles, load_store
+from .versions import current_version, load_articles, load_store, remove_leftovers
 from .types import Article
+
+log = logging.getLogger("rag")
 
 STATUSES = ("added", "updated", "unchanged", "duplicate", "rejected")
 # A new article whose sampled chunks all have a near-identical chunk (cosine) in one
@@ -212,11 +215,27 @@ def _writing_raw(pipeline) -> Iterator[None]:
         yield
 
 
+def clean_up(data_dir: Path) -> list[str]:
+    """At start-up: remove what a writer killed mid-save left behind, under the write
+    lock. Skipped (nothing lost: the next save prunes) while another writer holds it."""
+    if not (Path(data_dir) / "versions").is_dir():
+        return []
+    try:
+        with writer_lock(data_dir, timeout=0):
+            removed = remove_leftovers(Path(data_dir))
+    except Busy:
+        return []
+    if removed:
+        log.info("removed leftovers of an interrupted save: %s", ", ".join(removed))
+    return removed
+
+
 def open_index(pipeline, show_progress: bool = False) -> None:
     """Load the published index, or build one from the seeds folder if there is none.
     Raises IndexMismatch for an index built with other settings; the pipeline stays
     usable for `rebuild`."""
     s = pipeline.settings
+    clean_up(s.data_dir)
     if current_version(s.data_dir) is None:
         from .service import ensure_index
 

@@ -10,8 +10,9 @@ from .config import Settings
 from .embedding import Embedder, load_embedder
 from .errors import IndexUnavailable
 from .generation import Generator, load_generator
-from .indexing import chunking_of, ingest
+from .indexing import chunking_of, clean_up, ingest
 from .store import index_exists, load_store
+from .verifier import CrossEncoderVerifier, Verifier
 
 log = logging.getLogger("rag")
 
@@ -34,15 +35,23 @@ def offline() -> None:
 
 
 def build_pipeline(settings: Settings, embedder: Embedder | None = None,
-                   generator: Generator | None = None, with_index: bool = True) -> Pipeline:
+                   generator: Generator | None = None, with_index: bool = True,
+                   verifier: Verifier | None = None) -> Pipeline:
     offline()
     embedder = embedder or load_embedder(settings.embedder, threads=settings.threads,
                                             dtype=settings.embedder_dtype)
     generator = generator or load_generator(settings)
-    pipeline = Pipeline(settings, embedder, generator)
+    verifier = verifier or load_verifier(settings)
+    pipeline = Pipeline(settings, embedder, generator, verifier)
     if with_index and index_exists(settings.data_dir):
+        clean_up(settings.data_dir)  # what a killed writer left (the CLI's start-up)
         pipeline.store = load_store(settings.data_dir, embedder.name, chunking_of(settings))
     return pipeline
+
+
+def load_verifier(settings: Settings) -> Verifier:
+    """The trained verifier (loaded lazily, on first use or warm-up)."""
+    return CrossEncoderVerifier(settings.verifier_dir, threads=settings.threads)
 
 
 def ensure_index(pipeline: Pipeline, show_progress: bool = False) -> None:

@@ -5,7 +5,8 @@ embedder, dimension, chunking, article hashes), articles.jsonl, chunks.jsonl (of
 only: texts come from the articles) and vectors.faiss. It is written under a
 temporary name, fsynced, renamed, then published by atomically replacing the
 data_dir/index symlink. A process killed at any point leaves the old version
-published; what it left behind is removed by the next save.
+published; what it left behind is removed at the next start (remove_leftovers)
+or by the next save.
 """
 
 from __future__ import annotations
@@ -252,6 +253,29 @@ def _fsync(path: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def remove_leftovers(data_dir: Path) -> list[str]:
+    """What a writer killed mid-save left: `.tmp-v…` folders, versions renamed into place
+    but never published (newer than the published one) and temporary links. Call it
+    holding indexing.writer_lock (no save is in progress then). Published and older
+    versions are left to the next save's pruning (a reader may still be loading one).
+    Returns the names removed."""
+    versions = Path(data_dir) / "versions"
+    if not versions.is_dir():
+        return []
+    current = current_version(data_dir)
+    removed = []
+    for p in versions.iterdir():
+        unpublished = p.name.startswith("v") and (current is None or is_newer(p.name, current))
+        if p.name.startswith(".tmp-") or unpublished:
+            shutil.rmtree(p, ignore_errors=True)
+            removed.append(p.name)
+    for p in Path(data_dir).glob(".index-v*"):
+        if p.is_symlink():
+            p.unlink(missing_ok=True)
+            removed.append(p.name)
+    return removed
 
 
 def _prune(data_dir: Path, keep: set) -> None:

@@ -262,3 +262,37 @@ def test_bm25_also_matches_the_article_title():
     grown = store.with_articles([(quake, "hq")], e)
     hits = grown.lexical.search("earthquake Peru", 5, grown.positions)
     assert {grown.chunks[i].article_id for i, _ in hits} == {"q"} and len(hits) == 2
+
+
+def test_start_up_removes_a_killed_writers_leftovers_under_the_lock(tmp_path):
+    # Issue #12: they stayed until the next successful save.
+    from rag.indexing import clean_up, writer_lock
+
+    store, e = build(tmp_path)
+    versions = tmp_path / "versions"
+    half = versions / ".tmp-v9999999999999999999"
+    half.mkdir()
+    orphan = versions / "v9999999999999999998"  # renamed into place, never published
+    shutil.copytree(versions / store.version, orphan)
+    os.symlink("versions/.tmp-v9999999999999999999", tmp_path / ".index-v9999999999999999999")
+    with writer_lock(tmp_path):  # another writer at work: its temporaries are left alone
+        assert clean_up(tmp_path) == [] and half.exists() and orphan.exists()
+    assert sorted(clean_up(tmp_path)) == sorted([half.name, orphan.name, ".index-v9999999999999999999"])
+    assert [p.name for p in versions.iterdir()] == [store.version]
+    assert set(load_store(tmp_path, e.name, Chunking(2, 0, 500)).articles) == {"s", "w"}
+
+
+def test_the_server_and_cli_clean_up_when_they_start(tmp_path, monkeypatch):
+    from rag import indexing, service
+    calls = []
+    monkeypatch.setattr(indexing, "clean_up", lambda d: calls.append(("open_index", d)) or [])
+    monkeypatch.setattr(service, "clean_up", lambda d: calls.append(("build_pipeline", d)) or [])
+    store, e = build(tmp_path)
+
+    class P:  # what open_index needs of a pipeline
+        settings = type("S", (), {"data_dir": tmp_path, "chunk_sentences": 2, "chunk_overlap": 0,
+                                  "chunk_max_chars": 500})()
+        embedder = e
+        store = None
+    indexing.open_index(P())
+    assert calls == [("open_index", tmp_path)]
