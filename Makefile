@@ -8,7 +8,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: run test install install-test chromium unit bench clean
+.PHONY: run test install install-test chromium unit bench clean models
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -40,6 +40,11 @@ test: install-test
 
 unit: install-test
 	$(PY) -m pytest -q -m "not integration and not browser"
+
+# Retrains the verifier (about 35 minutes on 2 cores); the weights in models/ are committed.
+TRAINING_DATA ?= ../shared/data/training
+models: install
+	$(RAG) train verifier --data $(TRAINING_DATA) --out models/verifier
 
 bench: install
 	$(PY) bench/bench_ask.py

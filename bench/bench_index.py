@@ -58,6 +58,7 @@ def one_corpus(path: str, limit: int | None, stand_in: bool, keep: str | None = 
     from rag.documents import load_paths, make_article
     from rag.embedding import FakeEmbedder, load_embedder
     from rag.generation import FakeGenerator
+    from rag.verifier import FakeVerifier
     from rag.indexing import chunking_of, ingest
     from rag.service import offline
     from rag.store import current_version, load_store
@@ -70,7 +71,7 @@ def one_corpus(path: str, limit: int | None, stand_in: bool, keep: str | None = 
     inner = FakeEmbedder(dim=384, name="stand-in") if stand_in else load_embedder(PACKAGED_EMBEDDER)
     inner.embed(["warm up"])  # model load is not indexing
     emb = TimedEmbedder(inner)
-    p = Pipeline(settings, emb, FakeGenerator(("",)))
+    p = Pipeline(settings, emb, FakeGenerator(("",)), FakeVerifier())  # indexing asks nothing
 
     t = time.perf_counter()
     loaded = load_paths([path])

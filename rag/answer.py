@@ -1,49 +1,55 @@
-"""Pipeline.ask: retrieve -> prompt -> generate -> ground, with per-stage timings."""
+"""Pipeline.ask: retrieve -> verify (re-rank, answerable?) -> prompt -> generate -> ground.
+
+The verifier (rag/verifier.py) decides three things the word lists used to guess at:
+which retrieved sentences answer the question (they become the passages and the
+evidence the model sees, best first), whether any does (if not, abstain without calling
+the model), and whether each sentence of the model's answer is backed by its quote.
+"""
 
 from __future__ import annotations
 
 import threading
 import time
+from dataclasses import replace
 from typing import Iterator, Sequence
 
 from .config import Settings
 from .embedding import Embedder
 from .errors import BadInput, IndexUnavailable, TooLarge
-from .generation import Generator
+from .generation import Generator, Prompt
 from .followup import Turn, standalone_query
-from .grounding import Grounder, GroundingConfig
-from .prompts import RETRY_INSTRUCTION, build_prompt, is_refusal
+from .grounding import Grounder, Ranked
+from .prompts import build_prompt, is_refusal
 from .retrieval import Retriever
 from .store import ArticleStore
 from .types import Answer, Hit
+from .verifier import Calibration, Verifier
 
 NO_PASSAGES = "The articles don't say: nothing in them is relevant to this question."
+NOT_ANSWERED = ("The articles don't say: the closest passages, listed below, are about this "
+                "but do not answer it.")
 UNSUPPORTED = ("The articles don't say: the passages found do not support an answer. "
                "The closest passages are listed below.")
 
 
 class Pipeline:
     def __init__(self, settings: Settings, embedder: Embedder, generator: Generator,
-                 store: ArticleStore | None = None):
+                 verifier: Verifier, store: ArticleStore | None = None):
         self.settings = settings
         self.embedder = embedder
         self.generator = generator
+        self.verifier = verifier
         self.store = store  # swapped whole by writers; readers take one reference
         self.retriever = Retriever(embedder, rrf_k=settings.rrf_k)
-        self.grounder = Grounder(embedder, GroundingConfig(
-            min_support=settings.min_support, min_evidence=settings.min_evidence,
-            min_coverage=settings.min_coverage, min_name_coverage=settings.min_name_coverage,
-            min_covered_words=settings.min_covered_words,
-            names_in_passage=settings.names_in_passage))
+        self.grounder = Grounder(verifier, _calibration(settings, verifier))
         self.write_lock = threading.RLock()
 
     def warm_up(self) -> None:
         """Pay the first-call costs (lazy loads, kernel set-up) before the first user does."""
-        from .generation import Prompt
-
         # One after the other: loading both at once measured no faster (6.1-6.2 s to
         # ready against 6.0-6.2 s), the two loads mostly need the same interpreter lock.
         self.embedder.embed(["warm up"])
+        self.verifier.answers("warm up?", ["Warm up."])
         self.generator.generate(Prompt(system="Reply OK.", user="OK?"), 2)
 
     # -- input checks live here once, for the API and the CLI alike -------------
@@ -90,17 +96,24 @@ class Pipeline:
         if query != question:
             timings["rewrite"] = _ms(t0)
         tr = time.perf_counter()
-        hits = self.retriever.search(store, query, k)
+        candidates = self.retriever.search(store, query, max(k, self.settings.rerank_candidates))
         timings["retrieve"] = _ms(tr)
-        if not hits or max(h.dense for h in hits) < self.settings.min_relevance:
-            yield "done", self._abstain(query, hits, "no_relevant_passages", timings, t0)
+        # Nothing relevant (no passage near the question at all): no verifier, no model.
+        if not candidates or max(h.dense for h in candidates) < self.settings.min_relevance:
+            yield "done", self._abstain(query, candidates[:k], "no_relevant_passages", timings, t0)
             return
-        evidence = self.grounder.select_evidence(query, hits, self.settings.evidence_sentences)
-        # No sentence found could answer (wrong kind, or not about what was asked):
-        # the model would only be tempted to invent, so it is not asked.
-        if not self.grounder.can_answer(query, evidence):
-            yield "done", self._abstain(query, hits, "no_relevant_passages", timings, t0)
+        tv = time.perf_counter()
+        hits, ranked = self._rerank(query, candidates, k)
+        timings["verify"] = _ms(tv)
+        best = ranked[0].answers if ranked else 0.0
+        if not self.grounder.answerable(query, ranked):
+            # About the question, but no sentence answers it: the model would only be
+            # tempted to invent, so it is not asked.
+            ans = self._abstain(query, hits, "not_answered", timings, t0)
+            ans.answerability = best
+            yield "done", ans
             return
+        evidence = [r.source for r in ranked[:self.settings.evidence_sentences]]
         prompt = build_prompt(query, evidence, self.settings.context_chars)
         t1 = time.perf_counter()
         pieces = []
@@ -116,43 +129,52 @@ class Pipeline:
         if stop is not None and stop.is_set():
             return
         t2 = time.perf_counter()
-        refused = is_refusal(raw)
-        g = self.grounder.ground("" if refused else raw, hits, store.articles, evidence, query)
+        g = self.grounder.ground("" if is_refusal(raw) else raw, query, hits, store.articles, evidence)
         if not g.grounded:
-            # The model refused or said nothing verifiable; a strong source sentence of
-            # the right kind is still an answer, quoted verbatim.
-            fallback = self.grounder.extractive(query, hits, store.articles)
+            # The model refused or said nothing the sources back: the sentence the
+            # verifier found to answer is the answer, quoted verbatim.
+            fallback = self.grounder.extractive(query, ranked, hits, store.articles)
             if fallback is not None:
                 fallback.claims = g.claims + fallback.claims
                 g = fallback
-        if not g.grounded and self.settings.retry_unverified:
-            # Weaker evidence: one more attempt, worded differently (costs ~1 s, and only
-            # on answers that would otherwise abstain).
-            t3 = time.perf_counter()
-            retry = build_prompt(query, evidence, self.settings.context_chars, RETRY_INSTRUCTION)
-            raw2 = "".join(self.generator.stream(retry, self.settings.max_new_tokens, stop=stop))
-            timings["retry"] = _ms(t3)
-            if stop is not None and stop.is_set():
-                return
-            g2 = self.grounder.ground("" if is_refusal(raw2) else raw2, hits, store.articles, evidence, query)
-            g2.claims = g.claims + g2.claims
-            g = g2
         timings["ground"] = _ms(t2)
         if not g.grounded:
             ans = self._abstain(query, hits, "unsupported_answer", timings, t0)
-            ans.claims = g.claims
+            ans.claims, ans.answerability = g.claims, best
             yield "done", ans
             return
         yield "citations", g.citations
         timings["total"] = _ms(t0)
         yield "done", Answer(answer=g.answer, abstained=False, query=query, citations=g.citations,
-                             passages=hits, claims=g.claims, grounded=True, timings_ms=timings)
+                             passages=hits, claims=g.claims, grounded=True, timings_ms=timings,
+                             answerability=best)
+
+    def _rerank(self, query: str, candidates: list[Hit], k: int) -> tuple[list[Hit], list[Ranked]]:
+        """The k passages holding the sentences most likely to answer (retrieval order
+        breaks ties), and those passages' sentences ranked by the verifier."""
+        ranked = self.grounder.rank(query, candidates)
+        best: dict[int, float] = {}
+        for r in ranked:
+            best.setdefault(r.source.hit, r.answers)
+        order = sorted(range(len(candidates)), key=lambda i: (-best.get(i, -1.0), i))[:k]
+        hits = [candidates[i] for i in order]
+        return hits, self.grounder.rerank(ranked, hits)
 
     def _abstain(self, query: str, hits: list[Hit], reason: str, timings: dict, t0: float) -> Answer:
         timings["total"] = _ms(t0)
-        text = NO_PASSAGES if reason == "no_relevant_passages" else UNSUPPORTED
+        text = {"no_relevant_passages": NO_PASSAGES, "not_answered": NOT_ANSWERED}.get(reason, UNSUPPORTED)
         return Answer(answer=text, abstained=True, reason=reason, query=query, passages=hits,
                       timings_ms=timings)
+
+
+def _calibration(settings: Settings, verifier: Verifier) -> Calibration | None:
+    """The verifier's calibrated thresholds, with any the settings override."""
+    over = {k: v for k, v in (("answerable", settings.verifier_answerable),
+                              ("supported", settings.verifier_supported)) if v is not None}
+    if not over:
+        return None
+    base = getattr(verifier, "calibration", None) or Calibration()
+    return replace(base, **over)
 
 
 def _ms(t: float) -> float:

@@ -157,6 +157,8 @@ def main(argv: list[str] | None = None) -> int:
 
     from .cli_index import add_parsers
     add_parsers(sub)  # rebuild, articles list|show|delete
+    from .train.cli import add_parsers as add_train_parsers
+    add_train_parsers(sub)  # train verifier
 
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(message)s")

@@ -65,24 +65,16 @@ class Settings(BaseSettings):
     max_top_k: int = Field(20, ge=1, le=200)
     rrf_k: int = Field(60, ge=1)
     # Below this cosine similarity the best passage is not about the question:
-    # answer "the articles don't say" without calling the model.
+    # answer "the articles don't say" without calling the verifier or the model.
     min_relevance: float = 0.25
-    # Grounding: combined similarity a claim needs to count as supported, and the
-    # question-to-sentence score an extractive fallback answer needs.
-    min_support: float = 0.55
-    min_evidence: float = 0.55
-    # Shares of the question's content words, and of the names in it, that the
-    # supporting sentence must contain; a long question is also covered by
-    # `min_covered_words` of its content words (0: by the share only).
-    min_coverage: float = 0.5
-    min_name_coverage: float = 0.5
-    min_covered_words: int = Field(5, ge=0)
-    # Names of the question may be found anywhere in the passage of the supporting
-    # sentence ("the city" in a passage about Jacksonville); see evals/README.md.
-    names_in_passage: bool = True
-    # Ask the model a second time, worded differently, when its answer says nothing
-    # verifiable and no source sentence is strong enough to quote instead.
-    retry_unverified: bool = True
+    # The verifier (models/verifier/, trained by `rag train verifier`) re-ranks this many
+    # retrieved passages by their sentences and keeps the top_k. Its decision thresholds
+    # are calibrated with the weights and live in models/verifier/config.json.
+    verifier_dir: Path | None = None  # default: models/verifier of this checkout
+    rerank_candidates: int = Field(12, ge=1, le=200)
+    # Unset: the thresholds calibrated with the weights. Set only to sweep or override them.
+    verifier_answerable: float | None = Field(None, ge=0, le=1)
+    verifier_supported: float | None = Field(None, ge=0, le=1)
 
     # Prompt
     evidence_sentences: int = Field(5, ge=1, le=50)  # sentences the model sees

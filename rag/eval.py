@@ -57,6 +57,7 @@ class ItemResult:
     quotes: list[str] = field(default_factory=list)
     error: str | None = None
     answer_retrieved: bool | None = None  # a gold answer occurs in the passages
+    answerability: float | None = None  # the verifier's best sentence probability
 
 
 def score(item: EvalItem, answer: Answer, latency_ms: float) -> ItemResult:
@@ -83,7 +84,8 @@ def score(item: EvalItem, answer: Answer, latency_ms: float) -> ItemResult:
         supported=0 if answer.abstained else sum(c.supported for c in answer.claims),
         latency_ms=latency_ms, quotes=[c.quote for c in answer.citations],
         answer_retrieved=any(contains(h.chunk.text, a) for h in answer.passages for a in item.answers)
-        if item.answerable and item.answers else None)
+        if item.answerable and item.answers else None,
+        answerability=answer.answerability)
 
 
 def run(pipeline, ev: EvalSet, top_k: int | None = None, limit: int | None = None,
@@ -170,7 +172,8 @@ def table(summary: dict, title: str) -> str:
 def report(ev: EvalSet, results: list[ItemResult], settings) -> dict:
     return {"dataset": ev.name, "format": ev.format,
             "settings": {k: getattr(settings, k) for k in (
-                "top_k", "min_relevance", "min_support", "min_evidence", "evidence_sentences", "generator")},
+                "top_k", "min_relevance", "rerank_candidates", "evidence_sentences", "generator",
+                "verifier_answerable", "verifier_supported")},
             "summary": summarize(results), "items": [asdict(r) for r in results]}
 
 

@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from typing import Sequence
 
 from .generation import Generator, Prompt
-from .questions import content_stems
 
 # Words that point back into the conversation; without one, a question stands alone.
 _REFERS = re.compile(r"\b(he|she|it|they|him|her|them|his|hers|its|their|theirs|this|that|these|"
@@ -27,6 +26,12 @@ SYSTEM = "You rewrite follow-up questions so they can be understood on their own
 class Turn:
     role: str
     content: str
+
+
+def _stems(text: str) -> set[str]:
+    """Words of five letters or more, cut to five ("invite"/"invitation"): enough to tell whether a
+    rewrite kept the follow-up's own words, with no list of words to skip."""
+    return {w[:5] for w in re.findall(r"[a-z]{5,}", text.lower())}
 
 
 def needs_rewrite(question: str, history: Sequence[Turn] | None) -> bool:
@@ -66,8 +71,8 @@ def accept(rewrite: str, question: str) -> str | None:
     if not text.endswith("?") or text.casefold() == question.strip().casefold():
         return None  # not a question, or handed back unchanged
     # It must still ask what the user asked: most of the follow-up's words survive.
-    own = content_stems(question)
-    if own and len(own & content_stems(text)) < max(1, len(own) // 2):
+    own = _stems(question)
+    if own and len(own & _stems(text)) < max(1, len(own) // 2):
         return None
     return text
 

@@ -21,12 +21,6 @@ SYSTEM = ("You are a careful news assistant. You answer only from the sources yo
 # refuses many answerable questions (seed set: 62% answered right with it, 81% without). Whether the sources
 # answer the question is decided by grounding, after the model, not by the model.
 INSTRUCTION = "Answer in one short sentence using only the sources, and cite the source like [1]."
-# Second attempt, when the first says nothing verifiable: worded to make the model copy
-# from one source. Alone it did worse on the seed set (69% vs 81%) but it succeeds on
-# some questions where the first wording returns only "[1]."
-RETRY_INSTRUCTION = ("Answer the question in one short sentence, copying words from the source "
-                     "that answers it, and cite that source like [2].")
-
 _REFUSALS = re.compile(
     r"not in (the )?sources|(do|does|did) not (contain|mention|say|provide|specify|state)|"
     r"(don't|doesn't|didn't) (contain|mention|say|provide|specify|state)|no information|"

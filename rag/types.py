@@ -65,10 +65,13 @@ class Claim:
     citations: tuple[int, ...]
     supported: bool
     score: float
+    # supported | quoted (an extractive answer) | unsupported | contradicted |
+    # not_an_answer (supported, but does not answer the question)
+    status: str = "supported"
 
     def to_dict(self) -> dict[str, Any]:
         return {"text": self.text, "citations": list(self.citations),
-                "supported": self.supported, "score": self.score}
+                "supported": self.supported, "score": self.score, "status": self.status}
 
 
 @dataclass
@@ -82,12 +85,16 @@ class Answer:
     grounded: bool = False
     reason: str | None = None
     timings_ms: dict[str, float] = field(default_factory=dict)
+    # The verifier's probability that the best passage sentence answers the question
+    # (None when no passage was near enough to ask it).
+    answerability: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "answer": self.answer,
             "abstained": self.abstained,
             "reason": self.reason,
+            "answerability": None if self.answerability is None else round(self.answerability, 4),
             "grounded": self.grounded,
             "citations": [c.to_dict() for c in self.citations],
             "claims": [c.to_dict() for c in self.claims],

@@ -14,6 +14,7 @@ from rag.answer import Pipeline  # noqa: E402
 from rag.config import Settings  # noqa: E402
 from rag.embedding import FakeEmbedder  # noqa: E402
 from rag.generation import FakeGenerator  # noqa: E402
+from rag.verifier import FakeVerifier  # noqa: E402
 from rag.indexing import ingest  # noqa: E402
 from rag.documents import make_article  # noqa: E402
 
@@ -33,8 +34,8 @@ def settings(tmp_path) -> Settings:
                     min_relevance=0.2)
 
 
-def make_pipeline(settings: Settings, replies=("...",)) -> Pipeline:
-    return Pipeline(settings, FakeEmbedder(), FakeGenerator(replies))
+def make_pipeline(settings: Settings, replies=("...",), verifier=None) -> Pipeline:
+    return Pipeline(settings, FakeEmbedder(), FakeGenerator(replies), verifier or FakeVerifier())
 
 
 @pytest.fixture

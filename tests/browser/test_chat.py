@@ -171,7 +171,8 @@ def test_removed_claims_and_model_text_stay_visible_as_text(page, shot):
                            "url": "javascript:alert(3)", "published": "2025-05-02",
                            "quote": "The festival is on 14 June.", "start": 4, "end": 31, "score": 0.9}],
             "claims": [{"text": "The festival is on 14 June.", "citations": [1], "supported": True, "score": 0.9},
-                       {"text": "The mayor <b>Ann</b> opens it.", "citations": [], "supported": False, "score": 0.2}],
+                       {"text": "The mayor <b>Ann</b> opens it.", "citations": [], "supported": False, "score": 0.2,
+                        "status": "contradicted"}],
             "passages": [{"article_id": "a1", "chunk_id": "a1#0", "text": "Yes. The festival is on 14 June. Come.",
                           "start": 0, "end": 38, "score": 0.03, "dense": 0.8}],
             "timings_ms": {"retrieve": 12.0, "generate": 900.0, "ground": 30.0, "total": 950.0}}
@@ -186,6 +187,7 @@ def test_removed_claims_and_model_text_stay_visible_as_text(page, shot):
     removed = msg.get_by_test_id("removed")
     expect(removed).to_contain_text("1 sentence removed")
     expect(removed.locator("del")).to_have_text("The mayor <b>Ann</b> opens it.")
+    expect(removed.locator("li")).to_contain_text("the articles say otherwise")  # the verifier's verdict
     assert msg.locator("b").count() == 0
     shot(page, "14-removed-claims")
     msg.locator(".chip").click()

@@ -6,6 +6,7 @@ import { append, h, icon, formatDate, formatMs, plural } from "./dom.js";
 const MARKER = /\[(\d+(?:\s*,\s*\d+)*)\]/g;
 const REASONS = {
   no_relevant_passages: "Nothing in the articles is about this question.",
+  not_answered: "The closest passages are about this, but none of them answers it.",
   unsupported_answer: "The passages found don't support an answer.",
 };
 
@@ -82,15 +83,23 @@ function abstention(r, open) {
   return wrap;
 }
 
-// Sentences the model wrote that no passage supports: shown struck out, not hidden.
+// Sentences the model wrote that no passage supports: shown struck out, not hidden,
+// each with why (the verifier's verdict).
+const WHY = {
+  contradicted: "the articles say otherwise",
+  unsupported: "not in the articles",
+  not_an_answer: "true, but not an answer to the question",
+};
+
 function removed(r) {
   const gone = (r.claims || []).filter((c) => !c.supported);
   if (!gone.length) return null;
   const lead = r.abstained ? "The model's draft, which the articles don't support:"
-    : `${plural(gone.length, "sentence")} removed — the articles don't support ${gone.length === 1 ? "it" : "them"}:`;
+    : `${plural(gone.length, "sentence")} removed — the articles don't back ${gone.length === 1 ? "it" : "them"}:`;
   return h("div", { class: "removed", "data-testid": "removed" },
     h("div", { class: "removed-lead" }, icon("alert"), lead),
-    h("ul", {}, gone.map((c) => h("li", {}, h("del", {}, c.text)))));
+    h("ul", {}, gone.map((c) => h("li", { "data-status": c.status || "unsupported" }, h("del", {}, c.text),
+      WHY[c.status] ? h("span", { class: "removed-why" }, ` — ${WHY[c.status]}`) : null))));
 }
 
 function sources(r, open) {

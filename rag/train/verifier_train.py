@@ -1,0 +1,190 @@
+"""`rag train verifier`: fine-tune the verifier cross-encoder on the CPU, seeded.
+
+Starts from the packaged all-MiniLM-L6-v2 weights; one epoch over the pairs of
+verifier_data.py in bf16 autocast (where the CPU has it), length-bucketed batches, a
+progress bar; then the held-out figures, and the weights (fp16 safetensors, without the
+frozen word-embedding table) with a config and their sha256.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import random
+import time
+from pathlib import Path
+
+import numpy as np
+
+from ..verifier import CONFIG, FROZEN, WEIGHTS, build_model, sha256
+from . import verifier_data as vd
+
+
+def _batches(lengths: list[int], batch_size: int, rng: random.Random) -> list[list[int]]:
+    """Similar lengths together (less padding), batches in random order."""
+    idx = list(range(len(lengths)))
+    rng.shuffle(idx)
+    out = []
+    pool = batch_size * 64
+    for s in range(0, len(idx), pool):
+        part = sorted(idx[s:s + pool], key=lambda i: lengths[i])
+        out += [part[j:j + batch_size] for j in range(0, len(part), batch_size)]
+    rng.shuffle(out)
+    return out
+
+
+def auc(pos: list[float], neg: list[float]) -> float:
+    if not pos or not neg:
+        return float("nan")
+    scores = np.array(pos + neg)
+    ranks = scores.argsort().argsort() + 1
+    return float((ranks[:len(pos)].sum() - len(pos) * (len(pos) + 1) / 2) / (len(pos) * len(neg)))
+
+
+def evaluate(verifier, splits: vd.Splits) -> dict:
+    """Held-out figures: answer-sentence precision@1, answerability AUC (best sentence's
+    score, answerable vs SQuAD 2.0 unanswerable), support accuracy per source."""
+    top1, best_pos, best_neg = [], [], []
+    for r in splits.heldout_questions:
+        sents = vd.sentences(r["context"])
+        if not sents:
+            continue
+        p = verifier.answers(r["question"], [s[2] for s in sents])
+        if r["impossible"]:
+            best_neg.append(float(p.max()))
+            continue
+        k = vd._answer_sentence(sents, r["start"])
+        if k is None:
+            continue
+        best_pos.append(float(p.max()))
+        top1.append(int(p.argmax()) == k)
+    out = {"answer_sentence_p_at_1": round(float(np.mean(top1)), 4), "questions": len(top1),
+           "answerability_auc": round(auc(best_pos, best_neg), 4),
+           "unanswerable_questions": len(best_neg)}
+    for name, pairs in splits.heldout_support.items():
+        probs = verifier.support([(p.a, p.b) for p in pairs])
+        pred = probs.argmax(1)
+        gold = np.array([p.label for p in pairs])
+        out[f"support_{name}_accuracy"] = round(float((pred == gold).mean()), 4)
+        ent = probs[:, vd.ENTAILED]
+        out[f"support_{name}_entailed_auc"] = round(auc(list(ent[gold == 0]), list(ent[gold != 0])), 4)
+        out[f"support_{name}_pairs"] = len(pairs)
+    return out
+
+
+class _Scorer:
+    """The model being trained, behind the Verifier interface, for `evaluate`."""
+
+    def __init__(self, model, tok, max_length: int, dtype):
+        self.model, self.tok, self.max_length, self.dtype = model, tok, max_length, dtype
+
+    def _run(self, a, b):
+        import torch
+        ans, sup = [], []
+        with torch.inference_mode(), torch.autocast("cpu", dtype=self.dtype, enabled=self.dtype is not None):
+            for s in range(0, len(a), 64):
+                enc = self.tok(a[s:s + 64], b[s:s + 64], truncation="longest_first",
+                               max_length=self.max_length, padding=True, return_tensors="pt")
+                x, y = self.model(enc["input_ids"], enc["attention_mask"], enc["token_type_ids"])
+                ans.append(torch.sigmoid(x.float()).numpy())
+                sup.append(torch.softmax(y.float(), -1).numpy())
+        return np.concatenate(ans) if ans else np.zeros(0), np.concatenate(sup) if sup else np.zeros((0, 3))
+
+    def answers(self, question, sentences):
+        return self._run([question] * len(sentences), list(sentences))[0]
+
+    def support(self, pairs):
+        return self._run([c for c, _ in pairs], [e for _, e in pairs])[1]
+
+
+def train(data_dir: Path, out_dir: Path, *, seed: int = 13, epochs: float = 1.0, batch_size: int = 32,
+          lr: float = 4e-5, max_length: int = 128, squad11_questions: int = 13000,
+          limit: int | None = None, threads: int = 0, log=print) -> dict:
+    import torch
+    from safetensors.torch import save_file
+    from tqdm import tqdm
+    from transformers import AutoTokenizer, get_linear_schedule_with_warmup
+
+    from ..embedding import has_native_bf16
+    from ..models import embedder_path
+
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+    if threads:
+        torch.set_num_threads(threads)
+    base = embedder_path("packaged:all-MiniLM-L6-v2")
+    t0 = time.time()
+    splits = vd.build(Path(data_dir), seed=seed, squad11_questions=squad11_questions)
+    pairs = splits.train[:limit] if limit else splits.train
+    counts = {}
+    for p in pairs:
+        counts[(p.task, p.label)] = counts.get((p.task, p.label), 0) + 1
+    log(f"{len(pairs)} training pairs ({time.time() - t0:.0f} s): "
+        + ", ".join(f"{t}/{l}: {n}" for (t, l), n in sorted(counts.items())))
+
+    tok = AutoTokenizer.from_pretrained(base)
+    enc = tok([p.a for p in pairs], [p.b for p in pairs], truncation="longest_first",
+              max_length=max_length)
+    lengths = [len(x) for x in enc["input_ids"]]
+    model = build_model(base)
+    model.encoder.embeddings.word_embeddings.weight.requires_grad_(False)
+    dtype = torch.bfloat16 if has_native_bf16() else None
+    rng = random.Random(seed)
+    batches = []
+    for e in range(math.ceil(epochs)):
+        bs = _batches(lengths, batch_size, rng)
+        batches += bs if e + 1 <= epochs else bs[:int(len(bs) * (epochs - e))]
+    params = [p for p in model.parameters() if p.requires_grad]
+    opt = torch.optim.AdamW(params, lr=lr, weight_decay=0.01)
+    sched = get_linear_schedule_with_warmup(opt, int(0.06 * len(batches)), len(batches))
+    is_answer = torch.tensor([p.task == "answer" for p in pairs])
+    labels = torch.tensor([p.label for p in pairs])
+    bce = torch.nn.BCEWithLogitsLoss()
+    ce = torch.nn.CrossEntropyLoss()
+    model.train()
+    bar = tqdm(batches, desc="training verifier", unit="batch")
+    seen, t1 = 0, time.time()
+    for step, b in enumerate(bar):
+        feats = tok.pad({"input_ids": [enc["input_ids"][i] for i in b],
+                         "attention_mask": [enc["attention_mask"][i] for i in b],
+                         "token_type_ids": [enc["token_type_ids"][i] for i in b]}, return_tensors="pt")
+        idx = torch.tensor(b)
+        with torch.autocast("cpu", dtype=dtype, enabled=dtype is not None):
+            x, y = model(feats["input_ids"], feats["attention_mask"], feats["token_type_ids"])
+        x, y = x.float(), y.float()
+        qa, lab = is_answer[idx], labels[idx]
+        loss = torch.zeros(())
+        if qa.any():
+            loss = loss + bce(x[qa], lab[qa].float())
+        if (~qa).any():
+            loss = loss + ce(y[~qa], lab[~qa])
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(params, 1.0)
+        opt.step()
+        sched.step()
+        opt.zero_grad()
+        seen += len(b)
+        if step % 20 == 0:
+            bar.set_postfix(loss=f"{loss.item():.3f}", pairs_s=f"{seen / (time.time() - t1):.0f}")
+    train_s = time.time() - t1
+    model.eval()
+    figures = evaluate(_Scorer(model, tok, max_length, dtype), splits)
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    state = {k: v.detach().to(torch.float16).contiguous() for k, v in model.state_dict().items()
+             if not k.endswith(FROZEN)}
+    save_file(state, str(out_dir / WEIGHTS))
+    cfg_path = out_dir / CONFIG
+    old = json.loads(cfg_path.read_text()) if cfg_path.exists() else {}
+    cfg = {"base": "packaged:all-MiniLM-L6-v2", "pooling": "mean", "max_length": max_length,
+           "heads": {"answer": "sigmoid: the sentence answers the question",
+                     "support": ["entailed", "neutral", "contradicted"]},
+           "calibration": old.get("calibration", {}),
+           "training": {"seed": seed, "epochs": epochs, "batch_size": batch_size, "lr": lr,
+                        "pairs": len(pairs), "squad11_questions": squad11_questions,
+                        "seconds": round(train_s), "pairs_per_s": round(len(pairs) * epochs / train_s, 1)},
+           "heldout": figures, "sha256": sha256(out_dir / WEIGHTS)}
+    cfg_path.write_text(json.dumps(cfg, indent=2) + "\n")
+    log(json.dumps({"heldout": figures, "sha256": cfg["sha256"], "train_seconds": round(train_s)}, indent=2))
+    return cfg

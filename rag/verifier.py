@@ -1,0 +1,213 @@
+"""The verifier: a cross-encoder the project trains itself (models/verifier/, rag/train/).
+
+It reads a question or a claim together with a passage, which word overlap cannot:
+- `answers(question, sentences)`: probability that each sentence answers the question
+  (answer-sentence selection; used to re-rank evidence and decide answerability);
+- `support(pairs)`: for (claim, evidence) pairs, probabilities of entailed / neutral /
+  contradicted (used to check each answer sentence against its quote).
+
+One MiniLM-L6 encoder (from the packaged all-MiniLM-L6-v2) with two small heads. The
+committed weights leave out the word-embedding table, which training kept frozen: it is
+read from the packaged embedder, so the repo carries 22 MB instead of 45.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol, Sequence
+
+import numpy as np
+
+from .errors import ModelUnavailable
+
+ENTAILED, NEUTRAL, CONTRADICTED = 0, 1, 2
+WEIGHTS = "model.safetensors"
+CONFIG = "config.json"
+FROZEN = "embeddings.word_embeddings.weight"  # not saved: taken from the base model
+
+
+def default_dir() -> Path:
+    return Path(__file__).resolve().parent.parent / "models" / "verifier"
+
+
+class Verifier(Protocol):
+    def answers(self, question: str, sentences: Sequence[str]) -> np.ndarray: ...
+
+    def support(self, pairs: Sequence[tuple[str, str]]) -> np.ndarray: ...
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """Decision thresholds, calibrated on dev splits (see models/verifier/README.md)."""
+    answerable: float = 0.5  # best sentence's answer probability below this: abstain
+    supported: float = 0.5  # entailment probability a claim needs
+
+
+def sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def build_model(base_dir: str):
+    """The encoder with its two heads, as trained (torch imported only here)."""
+    import torch
+    from torch import nn
+    from transformers import AutoModel
+
+    class CrossEncoder(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.encoder = AutoModel.from_pretrained(base_dir)
+            hidden = self.encoder.config.hidden_size
+            self.dropout = nn.Dropout(0.1)
+            self.answer_head = nn.Linear(hidden, 1)
+            self.support_head = nn.Linear(hidden, 3)
+
+        def forward(self, input_ids, attention_mask, token_type_ids):
+            h = self.encoder(input_ids=input_ids, attention_mask=attention_mask,
+                             token_type_ids=token_type_ids).last_hidden_state
+            m = attention_mask.unsqueeze(-1).to(h.dtype)
+            pooled = self.dropout((h * m).sum(1) / m.sum(1).clamp(min=1.0))
+            return self.answer_head(pooled).squeeze(-1), self.support_head(pooled)
+
+    torch.manual_seed(0)
+    return CrossEncoder()
+
+
+class CrossEncoderVerifier:
+    """The trained verifier on CPU, loaded lazily; thread-safe, batched."""
+
+    def __init__(self, model_dir: Path | None = None, base_dir: str | None = None,
+                 threads: int = 0, dtype: str = "auto", batch_size: int = 32):
+        self.model_dir = Path(model_dir) if model_dir else default_dir()
+        self._base_dir = base_dir
+        self.threads = threads
+        self.dtype = dtype
+        self.batch_size = batch_size
+        self._model = None
+        self._tok = None
+        self._lock = threading.Lock()
+        self._config: dict | None = None
+
+    @property
+    def config(self) -> dict:
+        if self._config is None:
+            path = self.model_dir / CONFIG
+            if not path.is_file():
+                raise ModelUnavailable(f"no verifier in {self.model_dir}: train one with "
+                                       "`rag train verifier --data ../shared/data/training`")
+            self._config = json.loads(path.read_text())
+        return self._config
+
+    @property
+    def max_length(self) -> int:
+        return int(self.config.get("max_length", 128))
+
+    @property
+    def calibration(self) -> Calibration:
+        cal = self.config.get("calibration", {})
+        return Calibration(**{k: float(v) for k, v in cal.items() if k in Calibration.__dataclass_fields__})
+
+    def load(self):
+        with self._lock:
+            if self._model is not None:
+                return self._model
+            import torch
+            from safetensors.torch import load_file
+            from transformers import AutoTokenizer
+
+            from .models import embedder_path
+
+            base = self._base_dir or embedder_path(self.config.get("base", "packaged:all-MiniLM-L6-v2"))
+            if self.threads:
+                torch.set_num_threads(self.threads)
+            model = build_model(base)
+            state = {k: v.float() for k, v in load_file(str(self.model_dir / WEIGHTS)).items()}
+            missing, unexpected = model.load_state_dict(state, strict=False)
+            if unexpected or [k for k in missing if not k.endswith(FROZEN)]:
+                raise RuntimeError(f"verifier weights do not fit the model: missing {missing}, "
+                                   f"unexpected {unexpected}")
+            model.eval()
+            use_bf16 = self.dtype == "bfloat16"
+            if self.dtype == "auto":
+                from .embedding import has_native_bf16
+                use_bf16 = has_native_bf16()
+            if use_bf16:
+                model = model.to(torch.bfloat16)
+            self._tok = AutoTokenizer.from_pretrained(base)
+            self._model = model
+            return model
+
+    def _run(self, a: Sequence[str], b: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+        import torch
+
+        model = self.load()
+        if not a:
+            return np.zeros(0), np.zeros((0, 3))
+        order = sorted(range(len(a)), key=lambda i: len(a[i]) + len(b[i]))
+        ans = np.zeros(len(a), dtype=np.float32)
+        sup = np.zeros((len(a), 3), dtype=np.float32)
+        with torch.inference_mode():
+            for s in range(0, len(order), self.batch_size):
+                idx = order[s:s + self.batch_size]
+                enc = self._tok([a[i] for i in idx], [b[i] for i in idx], truncation="longest_first",
+                                max_length=self.max_length, padding=True, return_tensors="pt")
+                logit, logits3 = model(enc["input_ids"], enc["attention_mask"], enc["token_type_ids"])
+                ans[idx] = torch.sigmoid(logit.float()).numpy()
+                sup[idx] = torch.softmax(logits3.float(), -1).numpy()
+        return ans, sup
+
+    def answers(self, question: str, sentences: Sequence[str]) -> np.ndarray:
+        return self._run([question] * len(sentences), list(sentences))[0]
+
+    def support(self, pairs: Sequence[tuple[str, str]]) -> np.ndarray:
+        return self._run([c for c, _ in pairs], [e for _, e in pairs])[1]
+
+
+_TOKEN = __import__("re").compile(r"[a-z0-9]+")
+
+
+class FakeVerifier:
+    """Word overlap standing in for the trained model, for fast unit tests: a sentence
+    answers when it holds most of the question's longer words and adds a word of its own;
+    a claim is entailed by the share of its words the evidence holds, contradicted when
+    it gives a figure the evidence does not."""
+
+    name = "fake-verifier"
+
+    def __init__(self, calibration: Calibration = Calibration()):
+        self.calibration = calibration
+        self.calls: list[tuple[str, int]] = []
+
+    @staticmethod
+    def _words(text: str, n: int = 4) -> set[str]:
+        return {w for w in _TOKEN.findall(text.lower()) if len(w) >= n or w.isdigit()}
+
+    def answers(self, question: str, sentences: Sequence[str]) -> np.ndarray:
+        self.calls.append(("answers", len(sentences)))
+        q = self._words(question)
+        out = []
+        for s in sentences:
+            w = self._words(s)
+            share = len(q & w) / len(q) if q else 0.0
+            out.append(share if w - q else share / 2)
+        return np.array(out, dtype=np.float32)
+
+    def support(self, pairs: Sequence[tuple[str, str]]) -> np.ndarray:
+        self.calls.append(("support", len(pairs)))
+        out = np.zeros((len(pairs), 3), dtype=np.float32)
+        for i, (claim, evidence) in enumerate(pairs):
+            c, e = self._words(claim, 3), self._words(evidence, 3)
+            ent = len(c & e) / len(c) if c else 0.0
+            nums_c = {w for w in c if w.isdigit()}
+            contra = 0.9 if nums_c - e and any(w.isdigit() for w in e) else 0.0
+            ent = min(ent, 1.0 - contra)
+            out[i] = [ent, max(0.0, 1.0 - ent - contra), contra]
+        return out

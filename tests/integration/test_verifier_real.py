@@ -1,0 +1,112 @@
+"""The trained verifier (models/verifier/) on cases it was not trained on: the seed
+article (news, not Wikipedia or SNLI), and the reader's questions of issue #11."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from rag.answer import Turn
+from rag.chunking import split_sentences
+from rag.verifier import CONFIG, CONTRADICTED, ENTAILED, WEIGHTS, CrossEncoderVerifier, default_dir, sha256
+
+ROOT = Path(__file__).resolve().parents[2]
+ARTICLE = next((ROOT / "seeds").glob("*.txt")).read_text(encoding="utf-8")
+SENTENCES = [ARTICLE[s.start:s.end] for s in split_sentences(ARTICLE)]
+
+
+@pytest.fixture(scope="module")
+def verifier():
+    v = CrossEncoderVerifier()
+    v.load()
+    return v
+
+
+def test_committed_weights_are_the_ones_the_model_card_names():
+    d = default_dir()
+    digest = sha256(d / WEIGHTS)
+    assert json.loads((d / CONFIG).read_text())["sha256"] == digest
+    assert digest in (d / "README.md").read_text()
+    assert (d / WEIGHTS).stat().st_size < 50_000_000
+
+
+@pytest.mark.parametrize("question,needle", [
+    ("Which world leader did Shehbaz Sharif hold talks with at the summit?", "Vladimir Putin"),
+    ("Where was the summit?", "Tianjin"),
+    ("When will Sharif travel to Russia?", "November"),
+    ("Which anniversary did the parade mark?", "80th anniversary"),
+    ("Which news agencies reported the talks?", "TASS"),
+])
+def test_the_sentence_that_answers_scores_best(verifier, question, needle):
+    p = verifier.answers(question, SENTENCES)
+    assert needle in SENTENCES[int(p.argmax())], SENTENCES[int(p.argmax())]
+    assert p.max() >= verifier.calibration.answerable
+
+
+@pytest.mark.parametrize("question", [
+    "What was Pakistan's GDP growth in 2024?",
+    "How many people attended the military parade?",
+    "Who won the last general election in Japan?",
+    "What is the annual value of trade between Pakistan and Russia?",
+])
+def test_questions_the_article_cannot_answer_score_below_the_threshold(verifier, question):
+    assert verifier.answers(question, SENTENCES).max() < verifier.calibration.answerable
+
+
+def _sentence(needle):
+    return next(s for s in SENTENCES if needle in s)
+
+
+def test_a_close_paraphrase_is_supported_and_a_reversal_is_not(verifier):
+    src = _sentence("balancing act")
+    ok = ("Sharif expressed his nation's desire to strengthen its relationship with Russia while "
+          "acknowledging and respecting Moscow's long-standing ties with India.")
+    bad = "Sharif criticised Moscow's long-standing ties with India."
+    p = verifier.support([(ok, src), (bad, src)])
+    assert p[0, ENTAILED] >= verifier.calibration.supported
+    assert p[1, ENTAILED] < verifier.calibration.supported
+
+
+def test_a_changed_fact_is_contradicted(verifier):
+    src = _sentence("invitation to visit Russia in November")
+    p = verifier.support([("Sharif accepted Putin's invitation to visit Russia in November.", src),
+                          ("Sharif rejected Putin's invitation to visit Russia.", src)])
+    assert p[0, ENTAILED] >= verifier.calibration.supported
+    assert p[1, ENTAILED] < verifier.calibration.supported and p[1].argmax() != ENTAILED
+
+
+def test_reader_questions_are_answered_with_quotes(real_pipeline):
+    for q, needle in [("Which world leader did Shehbaz Sharif hold talks with at the summit?", "Putin"),
+                      ("Who did Sharif meet?", "Putin"), ("Where was the summit?", "Tianjin")]:
+        a = real_pipeline.ask(q)
+        assert not a.abstained, (q, a.answer)
+        assert needle in a.answer and any(needle in c.quote for c in a.citations), (q, a.answer)
+        assert a.timings_ms["verify"] > 0
+
+
+def test_a_summary_is_answered_and_every_sentence_is_cited(real_pipeline):
+    a = real_pipeline.ask("Summarize the meeting in two sentences.")
+    assert not a.abstained, a.answer
+    assert a.citations and all(c.citations for c in a.claims if c.supported)
+    article = next(iter(real_pipeline.store.articles.values()))
+    assert all(article.text[c.start:c.end] == c.quote for c in a.citations)
+
+
+def test_on_topic_question_the_article_does_not_answer_abstains_without_the_model(real_pipeline):
+    a = real_pipeline.ask("How much money did Russia promise to invest in Pakistan?")
+    assert a.abstained and a.reason == "not_answered" and "generate" not in a.timings_ms
+    assert a.passages and a.answerability is not None
+
+
+@pytest.mark.parametrize("history,question,needle", [
+    ([Turn("user", "Who did Sharif meet at the summit?"),
+      Turn("assistant", "Sharif met Russian President Vladimir Putin [1].")],
+     "What did he invite Sharif to do?", "visit Russia"),
+    ([Turn("user", "Which news agencies reported Sharif's interest in expanding ties?"),
+      Turn("assistant", "Russia's state-run TASS news agency and Radio Pakistan reported it [1].")],
+     "Which of those is run by the Russian state?", "TASS"),
+])
+def test_follow_ups_are_answered(real_pipeline, history, question, needle):
+    a = real_pipeline.ask(question, history=history)
+    assert not a.abstained, (a.query, a.answer)
+    assert needle in a.answer, (a.query, a.answer)
