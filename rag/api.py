@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import re
 import threading
 import time
 from contextlib import asynccontextmanager
@@ -15,11 +16,12 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sse_starlette.sse import EventSourceResponse
 
 from .answer import Pipeline, Turn
 from .config import Settings
+from .documents import check_unicode
 from .errors import (ArticleNotFound, BadInput, Busy, IndexUnavailable, ModelUnavailable,
                      RagError, TooLarge)
 
@@ -31,21 +33,74 @@ STATUS = {TooLarge: 413, BadInput: 422, ArticleNotFound: 404, Busy: 409,
 
 
 class HistoryTurn(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
     role: Literal["user", "assistant"]
     content: str = Field(max_length=20_000)
 
+    @field_validator("content")
+    @classmethod
+    def _unicode(cls, v: str) -> str:
+        return _valid_text(v, "content")
 
-class AskRequest(BaseModel):
-    question: str = Field(description="The question, in plain words.")
-    top_k: int | None = Field(None, description="How many passages to retrieve.")
-    history: list[HistoryTurn] | None = Field(None, description="Earlier turns, oldest first.")
+
+def _valid_text(v: str, name: str) -> str:
+    try:
+        check_unicode(v, name)
+    except BadInput as exc:
+        raise ValueError(str(exc)) from None
+    return v
+
+
+# A question needs a character that is not white space (JSON Schema: unanchored search).
+NOT_BLANK = r"\S"
+
+
+def ask_request(settings: Settings) -> type[BaseModel]:
+    """The body of /ask and /ask/stream, with this server's limits in its schema: what
+    the schema allows is answered, anything else is refused (422; 413 over a limit).
+    Unknown fields are refused, and values are never converted (no "5" for 5)."""
+
+    class AskRequest(BaseModel):
+        model_config = ConfigDict(extra="forbid", strict=True)
+        question: str = Field(description="The question, in plain words.", min_length=1,
+                              max_length=settings.max_question_chars, pattern=NOT_BLANK)
+        top_k: int | None = Field(None, ge=1, le=settings.max_top_k,
+                                  description="How many passages to retrieve.")
+
+        @field_validator("top_k", mode="before")
+        @classmethod
+        def _whole(cls, v):
+            # JSON has one number type: 2.0 is the integer 2 (JSON Schema agrees); 2.5,
+            # "2" and true are refused.
+            return int(v) if isinstance(v, float) and v.is_integer() else v
+        history: list[HistoryTurn] | None = Field(None, max_length=settings.max_history_turns,
+                                                  description="Earlier turns, oldest first.")
+
+        @field_validator("question")
+        @classmethod
+        def _unicode(cls, v: str) -> str:
+            v = _valid_text(v, "question")
+            if not v.strip():  # str.isspace() knows more blanks than the pattern's \S
+                raise ValueError("question is empty")
+            return v
+
+    return AskRequest
+
+
+# One server-sent event of /ask/stream; its data is JSON.
+SSE_EVENT = {"type": "object", "required": ["event", "data"], "properties": {
+    "event": {"enum": ["token", "citations", "claims", "done", "error"]},
+    "data": {"type": "string", "contentMediaType": "application/json"}}}
 
 
 class Error(BaseModel):
     detail: str
 
 
-ERRORS = {code: {"model": Error} for code in (404, 409, 413, 422, 503)}
+# 400: a body that cannot be parsed at all (not UTF-8, broken multipart).
+ERRORS = {code: {"model": Error} for code in (400, 404, 409, 413, 422, 503)}
+# Over a limit: 413 like the other limits, not 422.
+_TOO_LONG = {"string_too_long", "too_long"}
 
 
 def status_of(exc: RagError) -> int:
@@ -93,6 +148,7 @@ def create_app(pipeline: Pipeline | None = None, settings: Settings | None = Non
             threading.Thread(target=load, name="rag-loader", daemon=True).start()
         yield
 
+    AskRequest = ask_request(settings)
     app = FastAPI(title="News RAG", version="0.1.0", lifespan=lifespan,
                   description="Questions answered from local news articles, with cited quotes.")
     app.state.rag = state
@@ -103,11 +159,36 @@ def create_app(pipeline: Pipeline | None = None, settings: Settings | None = Non
 
     @app.exception_handler(RequestValidationError)
     async def invalid(_: Request, exc: RequestValidationError):
-        parts = []
+        parts, too_long = [], False
         for e in exc.errors():
             loc = ".".join(str(x) for x in e.get("loc", ()) if x != "body")
-            parts.append(f"{loc}: {e.get('msg')}" if loc else str(e.get("msg")))
-        return JSONResponse({"detail": "; ".join(parts) or "invalid request"}, status_code=422)
+            msg = str(e.get("msg")).removeprefix("Value error, ")
+            if e.get("type") == "string_unicode":
+                msg = "holds a lone UTF-16 surrogate: not valid Unicode text"
+            elif loc == "question" and e.get("type") in ("string_too_short", "string_pattern_mismatch"):
+                msg = "question is empty"
+            elif loc == "question" and e.get("type") == "string_too_long":
+                msg = f"question is {len(e.get('input') or '')} characters; the limit is {settings.max_question_chars}"
+            elif loc == "history" and e.get("type") == "too_long":
+                msg = f"history has over {settings.max_history_turns} turns: the limit"
+            parts.append(f"{loc}: {msg}" if loc else msg)
+            too_long |= e.get("type") in _TOO_LONG
+        return JSONResponse({"detail": "; ".join(parts) or "invalid request"},
+                            status_code=413 if too_long else 422)
+
+    @app.middleware("http")
+    async def allow(request: Request, call_next):
+        """A 405 names every method of the path (Starlette names only its first route's)."""
+        response = await call_next(request)
+        if response.status_code == 405:
+            methods = {m.upper() for path, ops in app.openapi()["paths"].items()
+                       if re.fullmatch(re.sub(r"\\\{[^}]+\\\}", "[^/]+", re.escape(path)), request.url.path)
+                       for m in ops}
+            if "GET" in methods:
+                methods.add("HEAD")  # Starlette answers HEAD for every GET route
+            if methods:
+                response.headers["Allow"] = ", ".join(sorted(methods))
+        return response
 
     @app.middleware("http")
     async def limit_body(request: Request, call_next):
@@ -118,13 +199,19 @@ def create_app(pipeline: Pipeline | None = None, settings: Settings | None = Non
         return await call_next(request)
 
     @app.post("/ask", responses=ERRORS, summary="Answer a question with cited quotes")
+    @_takes(AskRequest)
     def ask(req: AskRequest) -> dict:
         p = state.ready()
         answer = p.ask(req.question, req.top_k, _turns(req.history))
         metrics.observe_answer(answer, p.generator)
         return answer.to_dict()
 
-    @app.post("/ask/stream", responses=ERRORS, summary="Answer as server-sent events")
+    @app.post("/ask/stream", summary="Answer as server-sent events", response_class=EventSourceResponse,
+              responses={**ERRORS, 200: {
+                  "description": "events `token`, `citations`, `claims`, `done` (the answer as from /ask) "
+                                 "and `error`, each with JSON data",
+                  "content": {"text/event-stream": {"schema": SSE_EVENT}}}})
+    @_takes(AskRequest)
     async def ask_stream(req: AskRequest, request: Request):
         p = state.ready()
         history = _turns(req.history)
@@ -172,11 +259,20 @@ def create_app(pipeline: Pipeline | None = None, settings: Settings | None = Non
     return app
 
 
+def _takes(model: type[BaseModel]):
+    """Give a route's `req` the body model made for this app (annotations are strings
+    here, which FastAPI would look up among the module's names)."""
+    def mark(fn):
+        fn.__annotations__["req"] = model
+        return fn
+    return mark
+
+
 def _turns(history: list[HistoryTurn] | None) -> list[Turn]:
     return [Turn(t.role, t.content) for t in history or []]
 
 
-async def _events(p: Pipeline, req: AskRequest, history: list[Turn], request: Request):
+async def _events(p: Pipeline, req, history: list[Turn], request: Request):
     """Run the blocking pipeline in a thread; a client that goes away stops the model."""
     loop = asyncio.get_running_loop()
     queue: asyncio.Queue = asyncio.Queue()

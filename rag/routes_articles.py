@@ -7,6 +7,8 @@ published by another process.
 
 from __future__ import annotations
 
+from pathlib import PurePosixPath
+
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
@@ -14,7 +16,7 @@ from starlette.datastructures import UploadFile
 
 from .auth import admin_guard, install_read_guard
 from .config import Settings
-from .documents import LoadResult, parse_bytes
+from .documents import MIN_TEXT_CHARS, SUPPORTED_EXTENSIONS, LoadResult, parse_bytes
 from .errors import BadInput, IndexUnavailable, TooLarge
 from .indexing import delete, ingest
 from .jobs import IndexWatcher, Jobs
@@ -28,18 +30,41 @@ BODY_TYPES = {"application/json": "body.json", "application/x-ndjson": "body.jso
               "application/jsonl": "body.jsonl", "application/x-jsonlines": "body.jsonl",
               "text/plain": "body.txt", "text/markdown": "body.md", "text/html": "body.html"}
 
-_ARTICLE = {"type": "object", "required": ["text"], "properties": {
-    "text": {"type": "string", "description": "The article body (plain text)."},
-    "title": {"type": "string"}, "url": {"type": "string"},
-    "published": {"type": "string", "description": "Date, ideally YYYY-MM-DD."},
-    "id": {"type": "string", "description": "Your id; derived from the text when absent."}}}
-_ADD_BODY = {"requestBody": {"required": True, "content": {
-    "application/json": {"schema": {"oneOf": [_ARTICLE, {"type": "array", "items": _ARTICLE}]}},
-    "application/x-ndjson": {"schema": {"type": "string", "description": "One article object per line."}},
-    "text/plain": {"schema": {"type": "string", "description": "One article; a short first line is the title."}},
-    "multipart/form-data": {"schema": {"type": "object", "properties": {"file": {
-        "type": "array", "items": {"type": "string", "format": "binary"},
-        "description": ".txt .md .html .json .jsonl files"}}}}}}}
+# What a record needs to be an article (documents.article_from_record): a text with
+# at least MIN_TEXT_CHARS letters or digits once cleaned, an id that is URL-path-safe.
+_NULLABLE = {"type": ["string", "null"]}
+_TEXT = {"type": "string", "pattern": rf"(?:\w\W*){{{MIN_TEXT_CHARS}}}",
+         "description": f"The article body (plain text): at least {MIN_TEXT_CHARS} letters or digits."}
+# A raw body or file with a NUL byte is taken for binary (documents._decode).
+_NO_NUL = {"allOf": [{"pattern": "^[^\\x00]*$"}]}
+_ARTICLE = {
+    "type": "object", "required": ["text"],
+    "description": "Other fields are ignored (a feed's `authors`, say). Also read: `body` or `content` "
+                   "for `text`, `doc_id` for `id`, `publish_date` or `date` for `published`.",
+    "properties": {
+        "text": _TEXT,
+        "title": _NULLABLE, "url": {**_NULLABLE, "description": "Kept only when an http(s) link."},
+        "published": {**_NULLABLE, "description": "Date, ideally YYYY-MM-DD."},
+        "source": _NULLABLE,
+        "id": {"anyOf": [{"type": "string", "maxLength": 200, 
+                          "pattern": r"^\s*(?:[A-Za-z0-9._:-]*[A-Za-z0-9_:-][A-Za-z0-9._:-]*)?\s*$"},
+                         {"type": "integer", "minimum": -10 ** 190, "maximum": 10 ** 190}, {"type": "null"}],
+               "description": "Your id: letters, digits, '.', '_', ':' or '-', not only dots; "
+                              "derived from the text when absent."}}}
+
+
+def _add_body(settings: Settings) -> dict:
+    files = {"type": "array", "minItems": 1, "maxItems": settings.max_batch_articles,
+             "items": {**_TEXT, **_NO_NUL, "description": "a file: .txt .md .html .json .jsonl by its name, "
+                                               "else by its content type (text/plain by default)"}}
+    return {"requestBody": {"required": True, "content": {
+        "application/json": {"schema": {"oneOf": [
+            _ARTICLE, {"type": "array", "minItems": 1, "maxItems": settings.max_batch_articles,
+                       "items": _ARTICLE}]}},
+        "application/x-ndjson": {"schema": {"type": "string", "description": "One article object per line."}},
+        "text/plain": {"schema": {**_TEXT, **_NO_NUL, "description": "One article; a short first line is the title."}},
+        "multipart/form-data": {"schema": {"type": "object", "required": ["file"], "properties": {"file": files}},
+                                "encoding": {"file": {"contentType": "text/plain"}}}}}}
 
 
 def _errors(*codes: int) -> dict:
@@ -73,7 +98,7 @@ def router(state, settings: Settings, jobs: Jobs) -> APIRouter:
             raise IndexUnavailable(state.error or "still loading models; try again shortly")
         return p
 
-    @r.post("/articles", openapi_extra=_ADD_BODY, responses=_errors(401, 409, 413, 415, 422, 503),
+    @r.post("/articles", openapi_extra=_add_body(settings), responses=_errors(400, 401, 409, 413, 415, 422, 503),
             summary="Add articles: one JSON object, a JSON list, JSONL, plain text or uploaded files")
     async def add_articles(request: Request):
         p = writable()
@@ -124,12 +149,16 @@ async def _read_articles(request: Request, settings: Settings) -> LoadResult:
     if ctype == "multipart/form-data":
         out = LoadResult()
         async with request.form(max_files=settings.max_batch_articles, max_fields=100) as form:
-            files = [v for _, v in form.multi_items() if isinstance(v, UploadFile)]
+            # A `file` part without a file name arrives as a plain field: it is the text.
+            files = [v for k, v in form.multi_items() if isinstance(v, UploadFile) or k == "file"]
             if not files:
                 raise BadInput("no file in the upload: send the file in a form field named `file`")
             for f in files:
-                data = await f.read(settings.max_upload_bytes + 1)
-                one = parse_bytes(data, f.filename or "upload", max_bytes=settings.max_upload_bytes)
+                if isinstance(f, str):
+                    data, name = f.encode("utf-8", "surrogatepass"), "file.txt"
+                else:
+                    data, name = await f.read(settings.max_upload_bytes + 1), _upload_name(f)
+                one = parse_bytes(data, name, max_bytes=settings.max_upload_bytes)
                 out.articles += one.articles
                 out.rejected += one.rejected
         return out
@@ -140,6 +169,16 @@ async def _read_articles(request: Request, settings: Settings) -> LoadResult:
     if len(body) > settings.max_upload_bytes:
         raise TooLarge(f"body is {len(body)} bytes; the limit is {settings.max_upload_bytes}")
     return parse_bytes(body, name)
+
+
+def _upload_name(f: UploadFile) -> str:
+    """The file's name; without a supported extension, its part's content type decides
+    (text/plain when the part has none, as multipart/form-data says)."""
+    name = f.filename or "upload"
+    if PurePosixPath(name.replace("\\", "/")).suffix.lower() in SUPPORTED_EXTENSIONS:
+        return name
+    ctype = (f.content_type or "text/plain").split(";")[0].strip().lower()
+    return name + PurePosixPath(BODY_TYPES[ctype]).suffix if ctype in BODY_TYPES else name
 
 
 def _unsupported(ctype: str) -> HTTPException:

@@ -82,3 +82,64 @@ def test_stream_rejects_bad_input_before_streaming(client):
 def test_openapi_docs(client):
     assert client.get("/docs").status_code == 200
     assert "/ask" in client.get("/openapi.json").json()["paths"]
+
+
+# ------------------------------------------------------------ issue #12: input holes
+
+SURROGATE_QUESTION = b'{"question": "Where was the summit \\ud800 held?"}'
+
+
+def test_a_lone_surrogate_in_a_question_is_a_422_not_a_500(client):
+    for path in ("/ask", "/ask/stream"):
+        r = client.post(path, content=SURROGATE_QUESTION, headers={"content-type": "application/json"})
+        assert r.status_code == 422 and "surrogate" in r.json()["detail"], (path, r.text)
+    r = client.post("/ask", content=b'{"question": "Where?", "history": [{"role": "user", "content": "\\udfff"}]}',
+                    headers={"content-type": "application/json"})
+    assert r.status_code == 422 and "surrogate" in r.json()["detail"]
+
+
+@pytest.mark.parametrize("payload,fragment", [
+    ({"question": "Where was the summit held?", "evil": 1}, "evil"),
+    ({"question": "Where was the summit held?", "top_k": "2"}, "top_k"),
+    ({"question": "Where was the summit held?", "top_k": True}, "top_k"),
+    ({"question": "Where was the summit held?", "top_k": 2.5}, "top_k"),
+    ({"question": "Where?", "history": [{"role": "user", "content": "x", "extra": 1}]}, "extra"),
+    ({"question": " \t "}, "empty"),
+    ({"question": "\x1c"}, "empty"),
+])
+def test_unknown_fields_and_wrong_types_are_refused(client, payload, fragment):
+    for path in ("/ask", "/ask/stream"):
+        r = client.post(path, json=payload)
+        assert r.status_code == 422 and fragment in r.json()["detail"], (path, r.text)
+
+
+def test_over_a_limit_is_still_413_and_the_schema_states_the_limits(client, fake_pipeline):
+    s = fake_pipeline.settings
+    r = client.post("/ask", json={"question": "x" * (s.max_question_chars + 1)})
+    assert r.status_code == 413 and "limit" in r.json()["detail"]
+    body = client.get("/openapi.json").json()["paths"]["/ask"]["post"]["requestBody"]
+    ref = body["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[1]
+    schema = client.get("/openapi.json").json()["components"]["schemas"][ref]
+    q = schema["properties"]["question"]
+    assert q["minLength"] == 1 and q["maxLength"] == s.max_question_chars and q["pattern"]
+    assert schema["additionalProperties"] is False
+
+
+def test_stream_is_documented_as_server_sent_events(client):
+    op = client.get("/openapi.json").json()["paths"]["/ask/stream"]["post"]
+    assert list(op["responses"]["200"]["content"]) == ["text/event-stream"]
+    for path in ("/ask", "/ask/stream"):
+        assert "400" in client.get("/openapi.json").json()["paths"][path]["post"]["responses"]
+
+
+def test_a_binary_body_gets_a_documented_json_error(client):
+    r = client.post("/ask", content=b"\xff\xfe\x00binary", headers={"content-type": "application/json"})
+    assert r.status_code in (400, 422) and isinstance(r.json()["detail"], str)
+
+
+def test_an_unsupported_method_gets_405_naming_every_allowed_one(client):
+    r = client.options("/articles")
+    assert r.status_code == 405 and set(r.headers["allow"].split(", ")) >= {"GET", "POST"}
+    r = client.request("PATCH", "/articles/x")
+    assert r.status_code == 405 and set(r.headers["allow"].split(", ")) >= {"GET", "DELETE"}
+    assert isinstance(r.json()["detail"], str)

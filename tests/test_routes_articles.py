@@ -278,3 +278,47 @@ def test_rebuild_failures_are_reported(settings):
         st = c.get("/index/status").json()
         assert st["state"] == "failed" and st["error"] == "embedder went away"
         assert _version(c) == old and c.get("/health").status_code == 200  # old index still served
+
+
+# ------------------------------------------------------------ issue #12: input holes
+
+def test_a_lone_surrogate_rejects_only_its_article_not_the_batch(client):
+    good = {"id": "good", "text": "The harbour of Port Avery opened a new ferry terminal on Thursday."}
+    for field in ("title", "url", "published", "source"):
+        body = ('[{"id": "bad", "text": "A perfectly ordinary article text about the weather.", '
+                f'"{field}": "x\\ud800y"}}, ' + json.dumps(good) + "]")
+        r = client.post("/articles", content=body.encode(), headers={"content-type": "application/json"})
+        assert r.status_code == 200, r.text
+        items = r.json()["items"]
+        assert [i["status"] for i in items if i["id"] == "good"] in (["added"], ["unchanged"])
+        rejected = [i for i in items if i["status"] == "rejected"]
+        assert len(rejected) == 1 and "surrogate" in rejected[0]["reason"] and field in rejected[0]["reason"]
+    assert "bad" not in {a["id"] for a in client.get("/articles").json()}
+
+
+@pytest.mark.parametrize("record,fragment", [
+    ({"text": 380376164024049105258074341376}, "must be a string"),
+    ({"text": "A perfectly ordinary article text about the weather.", "id": ".."}, "invalid id"),
+    ({"text": "A perfectly ordinary article text about the weather.", "id": "."}, "invalid id"),
+    ({"text": "----------------------------------------"}, "no text"),
+])
+def test_numbers_dot_ids_and_wordless_texts_are_refused(client, record, fragment):
+    r = client.post("/articles", json=record)
+    assert r.status_code == 422 and fragment in r.json()["detail"], r.text
+
+
+def test_an_upload_without_a_known_extension_is_read_by_its_content_type(client):
+    text = "The harbour of Port Avery opened a new ferry terminal on Thursday, officials said."
+    r = client.post("/articles", files=[("file", ("story", text.encode(), "text/plain"))])
+    assert r.status_code == 200 and r.json()["counts"]["added"] == 1, r.text
+    r = client.post("/articles", files=[("file", ("pic", b"\x89PNG\r\n\x1a\n\x00\x00", "image/png"))])
+    assert r.status_code == 422 and "unsupported file type" in r.json()["detail"]
+
+
+def test_the_schema_of_post_articles_matches_what_is_accepted(client):
+    op = client.get("/openapi.json").json()["paths"]["/articles"]["post"]
+    assert "400" in op["responses"]
+    content = op["requestBody"]["content"]
+    assert content["multipart/form-data"]["encoding"]["file"]["contentType"] == "text/plain"
+    one = content["application/json"]["schema"]["oneOf"][0]
+    assert one["properties"]["text"]["pattern"] and "ignored" in one["description"]
