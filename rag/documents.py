@@ -251,7 +251,7 @@ def _decode(data: bytes) -> str:
 
 
 def _parse_text(text: str, md: bool) -> Article:
-    text = clean_text(text)
+    text = whole = clean_text(text)
     first, _, rest = text.partition("\n")
     title = None
     if m := re.fullmatch(r"#{1,6}\s+(.+?)(?:\s+#+)?", first):
@@ -261,6 +261,8 @@ def _parse_text(text: str, md: bool) -> Article:
     elif len(first) < 120 and not first.endswith((".", ",", ";", ":") + _DASHES) \
             and rest.startswith("\n"):
         title, text = first, rest
+    if title is not None and not _has_words(clean_text(text)):
+        title, text = None, whole  # the "title" was all the article there is
     return make_article(text, title=title)
 
 

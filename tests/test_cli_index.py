@@ -52,3 +52,15 @@ def test_articles_delete(data_dir, capsys):
     out = capsys.readouterr()
     assert "no article with id 'nope'" in out.err and "1 deleted" in out.out
     assert set(load_store(data_dir).articles) == {"summit"}
+
+
+def test_ingest_with_a_lone_surrogate_is_one_line_and_exit_2(data_dir, tmp_path, capsys, monkeypatch):
+    # Issue #12: the CLI printed a traceback from the JSON writer and exited 1.
+    monkeypatch.setattr("rag.service.load_embedder", lambda *a, **kw: FakeEmbedder(name=PACKAGED_EMBEDDER))
+    monkeypatch.setattr("rag.service.load_verifier", lambda s: None)
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"id": "bad", "title": "x\\ud800", "text": "A perfectly ordinary article about the weather."}')
+    assert main(["--data-dir", str(data_dir), "ingest", str(bad)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "surrogate" in err[0] and "Traceback" not in err[0]
+    assert "bad" not in load_store(data_dir).articles

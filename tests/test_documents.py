@@ -389,3 +389,9 @@ def test_ids_that_are_path_segments_are_rejected(bad_id):
 def test_text_needs_letters_or_digits_not_only_characters():
     with pytest.raises(BadInput, match="record has no text"):
         article_from_record({"text": "-" * 40 + " !? " * 10})
+
+
+def test_a_short_text_is_not_split_into_a_title_and_nothing():
+    # What the API's schema allows (20 letters or digits) must be accepted.
+    a = only(parse_bytes(b"0000000000\n\n0000000000", "x.txt"))
+    assert a.text == "0000000000\n\n0000000000"
