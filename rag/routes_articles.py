@@ -61,7 +61,6 @@ def _add_body(settings: Settings) -> dict:
         "application/json": {"schema": {"oneOf": [
             _ARTICLE, {"type": "array", "minItems": 1, "maxItems": settings.max_batch_articles,
                        "items": _ARTICLE}]}},
-        "application/x-ndjson": {"schema": {"type": "string", "description": "One article object per line."}},
         "text/plain": {"schema": {**_TEXT, **_NO_NUL, "description": "One article; a short first line is the title."}},
         "multipart/form-data": {"schema": {"type": "object", "required": ["file"], "properties": {"file": files}},
                                 "encoding": {"file": {"contentType": "text/plain"}}}}}}
@@ -98,7 +97,9 @@ def router(state, settings: Settings, jobs: Jobs) -> APIRouter:
             raise IndexUnavailable(state.error or "still loading models; try again shortly")
         return p
 
-    @r.post("/articles", openapi_extra=_add_body(settings), responses=_errors(400, 401, 409, 413, 415, 422, 503),
+    @r.post("/articles", openapi_extra=_add_body(settings),
+            description="JSON Lines (one article object per line) are also read, as "
+                        "`application/x-ndjson`: a form JSON Schema cannot describe.", responses=_errors(400, 401, 409, 413, 415, 422, 503),
             summary="Add articles: one JSON object, a JSON list, JSONL, plain text or uploaded files")
     async def add_articles(request: Request):
         p = writable()

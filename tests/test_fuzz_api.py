@@ -18,8 +18,6 @@ from rag.indexing import ingest
 from .conftest import SEEDS, SUMMIT, WEATHER, make_pipeline
 
 
-# JSONL bodies are text on the wire.
-schemathesis.serializer.alias("application/x-ndjson", "text/plain")
 _TMP = tempfile.TemporaryDirectory(prefix="rag-fuzz-")  # removed when the session ends
 
 
