@@ -90,3 +90,19 @@ def test_a_chunk_id_in_two_segments_is_live_only_in_the_last():
     idx = LexicalIndex.build(["x"], ["apples and pears"]).extended(["x"], ["oranges only"])
     pos = {"x": 0}
     assert ids_of(idx, "apples", pos) == [] and ids_of(idx, "oranges", pos) == ["x"]
+
+
+def test_one_segment_scores_as_bm25s_does():
+    # The scorer is bm25s' Lucene BM25, so an index built whole ranks as it always did.
+    import bm25s
+    import numpy as np
+    texts = ["The cat sat on the mat with another cat", "Dogs bark at night in the city",
+             "A cat and a dog met in Paris city", "Quendrith river festival drew visitors",
+             "visitors came to the city festival festival"]
+    ref = bm25s.BM25()
+    ref.index(bm25s.tokenize(texts, stopwords="en", show_progress=False), show_progress=False)
+    q = "cat city festival visitors cat"
+    expected = ref.get_scores(bm25s.tokenize([q], stopwords="en", return_ids=False, show_progress=False)[0])
+    pos = {f"c{i}": i for i in range(len(texts))}
+    got = dict(LexicalIndex.build(list(pos), texts).search(q, 10, pos))
+    assert np.allclose([got.get(i, 0.0) for i in range(len(texts))], expected)
