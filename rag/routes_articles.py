@@ -48,7 +48,8 @@ _ARTICLE = {
         "source": _NULLABLE,
         "id": {"anyOf": [{"type": "string", "maxLength": 200, 
                           "pattern": r"^\s*(?:[A-Za-z0-9._:-]*[A-Za-z0-9_:-][A-Za-z0-9._:-]*)?\s*$"},
-                         {"type": "integer", "minimum": -10 ** 190, "maximum": 10 ** 190}, {"type": "null"}],
+                         {"type": "integer", "minimum": -(10 ** 199 - 1), "maximum": 10 ** 200 - 1}, {"type": "null"}],
+               # An integer's digits are an id of at most 200 characters, as a string's.
                "description": "Your id: letters, digits, '.', '_', ':' or '-', not only dots; "
                               "derived from the text when absent."}}}
 

@@ -39,6 +39,8 @@ TOKEN = "fuzz-admin-token"
 _REFUSED = ["400", "401", "403", "404", "405", "406", "409", "413", "415", "422", "428", "429", "5xx"]
 _CONFIG = SchemathesisConfig.from_dict({
     "headers": {"Authorization": f"Bearer {TOKEN}"},
+    # A delete saves a version (fsync): seconds, not milliseconds, on a loaded machine.
+    "request-timeout": 120,
     "checks": {"negative_data_rejection": {"expected-statuses": _REFUSED}}})
 schema = schemathesis.openapi.from_asgi("/openapi.json", _app(), config=_CONFIG)
 
