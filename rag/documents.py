@@ -23,6 +23,7 @@ from rag.types import Article
 SUPPORTED_EXTENSIONS = (".txt", ".md", ".html", ".htm", ".json", ".jsonl")
 MIN_TEXT_CHARS = 20
 TITLE_CHARS = 80
+MAX_INT_ID = 2 ** 53  # integers JSON carries exactly everywhere (and a float holds exactly)
 _ID_RE = re.compile(r"[A-Za-z0-9._:-]{1,200}")
 _WORD_RE = re.compile(r"\w")
 
@@ -216,7 +217,13 @@ def _field(rec: dict, *names: str, numbers: bool = False) -> str | None:
         value = rec.get(name)
         if value is None or value == "":
             continue
-        if isinstance(value, str) or (numbers and isinstance(value, int) and not isinstance(value, bool)):
+        if isinstance(value, str):
+            return value
+        if numbers and isinstance(value, float) and value.is_integer():
+            value = int(value)  # JSON has one number type: 1000.0 is the integer 1000
+        if numbers and isinstance(value, int) and not isinstance(value, bool):
+            if abs(value) > MAX_INT_ID:
+                raise BadInput(f"field {name!r}: an integer id must be within ±{MAX_INT_ID} (send a string)")
             return str(value)
         raise BadInput(f"field {name!r} must be a string, not {_json_type(value)}")
     return None

@@ -16,7 +16,7 @@ from starlette.datastructures import UploadFile
 
 from .auth import admin_guard, install_read_guard
 from .config import Settings
-from .documents import MIN_TEXT_CHARS, SUPPORTED_EXTENSIONS, LoadResult, parse_bytes
+from .documents import MAX_INT_ID, MIN_TEXT_CHARS, SUPPORTED_EXTENSIONS, LoadResult, parse_bytes
 from .errors import BadInput, IndexUnavailable, TooLarge
 from .indexing import delete, ingest
 from .jobs import IndexWatcher, Jobs
@@ -48,8 +48,7 @@ _ARTICLE = {
         "source": _NULLABLE,
         "id": {"anyOf": [{"type": "string", "maxLength": 200, 
                           "pattern": r"^\s*(?:[A-Za-z0-9._:-]*[A-Za-z0-9_:-][A-Za-z0-9._:-]*)?\s*$"},
-                         {"type": "integer", "minimum": -(10 ** 199 - 1), "maximum": 10 ** 200 - 1}, {"type": "null"}],
-               # An integer's digits are an id of at most 200 characters, as a string's.
+                         {"type": "integer", "minimum": -MAX_INT_ID, "maximum": MAX_INT_ID}, {"type": "null"}],
                "description": "Your id: letters, digits, '.', '_', ':' or '-', not only dots; "
                               "derived from the text when absent."}}}
 

@@ -377,6 +377,11 @@ def test_a_number_is_never_article_text(value):
 def test_integer_ids_are_still_accepted_and_unknown_fields_ignored():
     a = article_from_record({"text": BODY, "id": 42, "authors": ["x"], "evil": 1})
     assert a.id == "42"
+    assert article_from_record({"text": BODY, "id": 1000.0}).id == "1000"
+    with pytest.raises(BadInput, match="integer id"):
+        article_from_record({"text": BODY, "id": 2 ** 53 + 1})
+    with pytest.raises(BadInput, match="must be a string"):
+        article_from_record({"text": BODY, "id": 1.5})
 
 
 @pytest.mark.parametrize("bad_id", [".", "..", "...", " .. "])
