@@ -14,6 +14,7 @@ from dataclasses import replace
 from typing import Iterator, Sequence
 
 from .config import Settings
+from .documents import check_unicode
 from .embedding import Embedder
 from .errors import BadInput, IndexUnavailable, TooLarge
 from .generation import Generator, Prompt
@@ -58,6 +59,11 @@ class Pipeline:
         question = (question or "").strip()
         if not question:
             raise BadInput("question is empty")
+        # Also the CLI's: a command-line argument that is not valid UTF-8 arrives as lone
+        # surrogates (Python's surrogateescape).
+        check_unicode(question, "question")
+        for i, turn in enumerate(history or ()):
+            check_unicode(turn.content, f"history[{i}].content")
         if len(question) > s.max_question_chars:
             raise TooLarge(f"question is {len(question)} characters; the limit is {s.max_question_chars}")
         k = s.top_k if top_k is None else top_k

@@ -58,6 +58,7 @@ class ItemResult:
     error: str | None = None
     answer_retrieved: bool | None = None  # a gold answer occurs in the passages
     answerability: float | None = None  # the verifier's best sentence probability
+    statuses: list[str] = field(default_factory=list)  # each claim's verdict
 
 
 def score(item: EvalItem, answer: Answer, latency_ms: float) -> ItemResult:
@@ -85,7 +86,7 @@ def score(item: EvalItem, answer: Answer, latency_ms: float) -> ItemResult:
         latency_ms=latency_ms, quotes=[c.quote for c in answer.citations],
         answer_retrieved=any(contains(h.chunk.text, a) for h in answer.passages for a in item.answers)
         if item.answerable and item.answers else None,
-        answerability=answer.answerability)
+        answerability=answer.answerability, statuses=[c.status for c in answer.claims])
 
 
 def run(pipeline, ev: EvalSet, top_k: int | None = None, limit: int | None = None,

@@ -64,3 +64,18 @@ def test_ingest_with_a_lone_surrogate_is_one_line_and_exit_2(data_dir, tmp_path,
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "surrogate" in err[0] and "Traceback" not in err[0]
     assert "bad" not in load_store(data_dir).articles
+
+
+def test_rag_ask_with_a_question_that_is_not_valid_text_is_one_line_exit_2(tmp_path, capsys, monkeypatch):
+    # A command-line argument that is not UTF-8 reaches Python as lone surrogates.
+    from rag import cli
+    from rag.generation import FakeGenerator
+    from rag.verifier import FakeVerifier
+    from rag.embedding import FakeEmbedder
+
+    monkeypatch.setattr("rag.service.load_embedder", lambda name, **kw: FakeEmbedder())
+    monkeypatch.setattr("rag.service.load_generator", lambda s: FakeGenerator(("ok",)))
+    monkeypatch.setattr("rag.service.load_verifier", lambda s: FakeVerifier())
+    assert cli.main(["--data-dir", str(tmp_path / "d"), "ask", "Where \udcff was it?"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("rag: error: question holds a lone UTF-16 surrogate") and err.count("\n") == 1

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import schemathesis
 from schemathesis.config import SchemathesisConfig
+from schemathesis.specs.openapi.checks import negative_data_rejection
 from hypothesis import HealthCheck, settings as hsettings
 
 from rag.api import create_app
@@ -51,6 +52,10 @@ def test_api_conforms_to_its_schema(case):
     # Every built-in check: no 5xx, only documented status codes, content types and
     # response bodies, valid data accepted and invalid data rejected, undocumented
     # methods answered 405 with Allow, ...
-    response = case.call_and_validate()
+    # One exception: in multipart/form-data every value travels as text, so a "number"
+    # the fuzzer puts in place of a file's contents reaches the server as the text
+    # "1.6e+16", which is a valid upload; the server cannot tell the two apart.
+    multipart = (case.media_type or "").startswith("multipart/")
+    response = case.call_and_validate(excluded_checks=[negative_data_rejection] if multipart else None)
     if response.status_code >= 400 and response.status_code != 405:
         assert isinstance(response.json()["detail"], str), response.text

@@ -135,6 +135,9 @@ def test_names_a_claim_adds_are_found():
     assert added_names("Blebron James has agreed to the deal.", "LeBron James agreed.") == {"blebron"}
     assert added_names("The summit was in Tianjin.", "It was held in Tianjin.") == set()
     assert added_names("Sharif met Putin.", "Pakistan's Shehbaz Sharif met Russia's Vladimir Putin.") == set()
+    # An acronym is found in the name it abbreviates.
+    assert added_names("Where was the SCO summit?", "The Shanghai Cooperation Organisation met.") == set()
+    assert added_names("Where was the NATO summit?", "The Shanghai Cooperation Organisation met.") == {"nato"}
 
 
 def test_a_claim_with_a_name_the_source_lacks_is_not_supported(fake_pipeline):

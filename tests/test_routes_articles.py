@@ -3,6 +3,8 @@ import threading
 import time
 
 import pytest
+
+from rag.verifier import FakeVerifier
 from fastapi.testclient import TestClient
 
 from rag.api import create_app
@@ -212,6 +214,7 @@ def test_startup_with_mismatched_index_reports_then_rebuild_fixes(settings, monk
     # The server's own loader runs, with fakes in place of the packaged models.
     monkeypatch.setattr("rag.service.load_embedder", lambda name, **kw: FakeEmbedder())
     monkeypatch.setattr("rag.service.load_generator", lambda s: FakeGenerator(("ok",)))
+    monkeypatch.setattr("rag.service.load_verifier", lambda s: FakeVerifier())
     with TestClient(create_app(settings=settings)) as c:
         _wait_for(lambda: c.get("/health").json()["status"] != "loading")
         h = c.get("/health")

