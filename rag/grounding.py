@@ -62,9 +62,6 @@ class Grounded:
     grounded: bool
 
 
-NAMES_IN_PASSAGE = __import__("os").environ.get("RAG_EXP_NAMES", "1") == "1"
-
-
 def is_summary(question: str) -> bool:
     return bool(SUMMARY.search(question))
 
@@ -195,10 +192,6 @@ class Grounder:
         if not sources:
             return []
         p = self.verifier.answers(question, [s.window for s in sources])
-        if NAMES_IN_PASSAGE:
-            # A sentence whose passage never names what the question names ("What did
-            # Narendra Modi say ...") is about something else, however it reads.
-            p = np.where([not added_names(question, s.passage or s.window) for s in sources], p, 0.0)
         order = sorted(range(len(sources)), key=lambda j: (-p[j], j))
         return [Ranked(sources[j], float(p[j])) for j in order]
 

@@ -18,11 +18,11 @@ def test_footer_boilerplate_is_not_indexed(real_pipeline):
 
 
 def test_answers_the_summit_question_with_exact_quote(real_pipeline):
-    a = real_pipeline.ask("Which multilateral organisation held the summit?")
+    a = real_pipeline.ask("In which city was the SCO summit held?")
     assert not a.abstained, a.answer
-    assert "Shanghai Cooperation Organisation" in a.answer or "SCO" in a.answer
+    assert "Tianjin" in a.answer
     assert a.citations
-    assert any("Shanghai Cooperation Organisation" in c.quote or "SCO" in c.quote for c in a.citations)
+    assert any("Tianjin" in c.quote for c in a.citations)
     assert a.grounded and a.claims and a.reason is None
     assert all(c.citations for c in a.claims if c.supported)
     _check_citations(real_pipeline, a)
