@@ -218,7 +218,7 @@ def test_abstains_offers_passages_and_stop_cancels(page, server, shot):
 
     # A follow-up sends the history. Stop is pressed at once, while the server is still
     # working, so the test does not race the model to the end of a short answer.
-    send(page, "Where was the SCO summit held?")
+    send(page, "Who did Shehbaz Sharif meet at the summit?")  # goes to the model (verifier: 0.76)
     stop = page.get_by_role("button", name="Stop answering")
     stop.click()
     stopped = page.locator(".msg.assistant").last
