@@ -116,7 +116,7 @@ def build(settings: Settings, baseline: bool) -> Pipeline:
     p = build_pipeline(settings, embedder=embedder, generator=generator)
     ensure_index(p)
     if baseline:
-        p = BaselinePipeline(settings, embedder, generator, p.store)
+        p = BaselinePipeline(settings, embedder, generator, p.verifier, p.store)
     p.warm_up()
     return p
 
