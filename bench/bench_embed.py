@@ -32,7 +32,7 @@ from rag.documents import load_paths  # noqa: E402
 from rag.embedding import SentenceTransformerEmbedder, has_native_bf16  # noqa: E402
 from rag.service import offline  # noqa: E402
 
-DATA = Path("/work/shared/data/realtimeqa")
+DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "realtimeqa"  # ../shared/data/realtimeqa
 
 
 def sample(corpus: Path, questions: Path, n_chunks: int, settings: Settings):

@@ -1,7 +1,7 @@
 """Indexing at scale: ingest a corpus, ingest it again, then add one article.
 
-    .venv/bin/python bench/bench_index.py /work/shared/data/realtimeqa/corpus_2022.jsonl \
-        /work/shared/data/bbc_news/articles.jsonl [--limit N] [--stand-in]
+    .venv/bin/python bench/bench_index.py ../shared/data/realtimeqa/corpus_2022.jsonl \
+        ../shared/data/bbc_news/articles.jsonl [--limit N] [--stand-in]
 
 Each corpus runs in its own process (so peak memory is that corpus's), into a
 throw-away data dir. Baseline in the same run: adding one article is compared with
