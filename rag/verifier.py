@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -171,7 +172,7 @@ class CrossEncoderVerifier:
         return self._run([c for c, _ in pairs], [e for _, e in pairs])[1]
 
 
-_TOKEN = __import__("re").compile(r"[a-z0-9]+")
+_TOKEN = re.compile(r"[a-z0-9]+")
 
 
 class FakeVerifier:

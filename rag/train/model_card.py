@@ -3,7 +3,6 @@
     .venv/bin/python -m rag.train.model_card
 """
 import json
-from pathlib import Path
 from rag.verifier import default_dir
 d = default_dir()
 c = json.loads((d / "config.json").read_text())

@@ -8,7 +8,7 @@ import pytest
 
 from rag.answer import Turn
 from rag.chunking import split_sentences
-from rag.verifier import CONFIG, CONTRADICTED, ENTAILED, WEIGHTS, CrossEncoderVerifier, default_dir, sha256
+from rag.verifier import CONFIG, ENTAILED, WEIGHTS, CrossEncoderVerifier, default_dir, sha256
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTICLE = next((ROOT / "seeds").glob("*.txt")).read_text(encoding="utf-8")
