@@ -46,6 +46,12 @@ class SourceSentence:
     def window(self) -> str:
         return f"{self.context} {self.text}".strip()
 
+    def quoted(self) -> "SourceSentence":
+        """What to quote: the sentence, with the one it refers back to when there is one."""
+        if self.context_start is None:
+            return self
+        return SourceSentence(self.hit, self.context_start, self.end, self.window, passage=self.passage)
+
 
 @dataclass(frozen=True)
 class Ranked:
@@ -228,9 +234,7 @@ class Grounder:
             if status != "supported":
                 claims.append(Claim(text, (), False, score, status))
                 continue
-            src = evidence[j]
-            if src.context_start is not None:  # quote the sentence it refers back to as well
-                src = SourceSentence(src.hit, src.context_start, src.end, src.window, passage=src.passage)
+            src = evidence[j].quoted()
             key = next((k for k, (s, _) in enumerate(spans) if (s.start, s.end, s.hit) == (src.start, src.end, src.hit)), None)
             if key is None:
                 spans.append((src, score))
@@ -272,9 +276,7 @@ class Grounder:
         back to), when the verifier finds it answers; else None."""
         if not ranked or ranked[0].answers < self.calibration.answerable:
             return None
-        src = ranked[0].source
-        if src.context_start is not None:
-            src = SourceSentence(src.hit, src.context_start, src.end, src.window, passage=src.passage)
+        src = ranked[0].source.quoted()
         cite = self._citation(1, hits[src.hit], src, ranked[0].answers, articles)
         return Grounded(f"“{cite.quote}” [1]", [Claim(cite.quote, (1,), True, cite.score, "quoted")],
                         [cite], grounded=True)

@@ -96,6 +96,15 @@ class CrossEncoderVerifier:
         self._tok = None
         self._lock = threading.Lock()
         self._config: dict | None = None
+        self._autocast = None  # a dtype to autocast to (a model still in training is fp32)
+
+    @classmethod
+    def in_memory(cls, model, tokenizer, max_length: int, autocast=None,
+                  batch_size: int = 64) -> "CrossEncoderVerifier":
+        """A model in memory (one being trained) behind the same interface."""
+        v = cls(batch_size=batch_size)
+        v._model, v._tok, v._config, v._autocast = model, tokenizer, {"max_length": max_length}, autocast
+        return v
 
     @property
     def config(self) -> dict:
@@ -155,7 +164,8 @@ class CrossEncoderVerifier:
         order = sorted(range(len(a)), key=lambda i: len(a[i]) + len(b[i]))
         ans = np.zeros(len(a), dtype=np.float32)
         sup = np.zeros((len(a), 3), dtype=np.float32)
-        with torch.inference_mode():
+        with torch.inference_mode(), torch.autocast("cpu", dtype=self._autocast,
+                                                     enabled=self._autocast is not None):
             for s in range(0, len(order), self.batch_size):
                 idx = order[s:s + self.batch_size]
                 enc = self._tok([a[i] for i in idx], [b[i] for i in idx], truncation="longest_first",

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..verifier import CONFIG, FROZEN, WEIGHTS, build_model, sha256
+from ..verifier import CONFIG, FROZEN, WEIGHTS, CrossEncoderVerifier, build_model, sha256
 from . import verifier_data as vd
 
 
@@ -70,31 +70,6 @@ def evaluate(verifier, splits: vd.Splits) -> dict:
         out[f"support_{name}_entailed_auc"] = round(auc(list(ent[gold == 0]), list(ent[gold != 0])), 4)
         out[f"support_{name}_pairs"] = len(pairs)
     return out
-
-
-class _Scorer:
-    """The model being trained, behind the Verifier interface, for `evaluate`."""
-
-    def __init__(self, model, tok, max_length: int, dtype):
-        self.model, self.tok, self.max_length, self.dtype = model, tok, max_length, dtype
-
-    def _run(self, a, b):
-        import torch
-        ans, sup = [], []
-        with torch.inference_mode(), torch.autocast("cpu", dtype=self.dtype, enabled=self.dtype is not None):
-            for s in range(0, len(a), 64):
-                enc = self.tok(a[s:s + 64], b[s:s + 64], truncation="longest_first",
-                               max_length=self.max_length, padding=True, return_tensors="pt")
-                x, y = self.model(enc["input_ids"], enc["attention_mask"], enc["token_type_ids"])
-                ans.append(torch.sigmoid(x.float()).numpy())
-                sup.append(torch.softmax(y.float(), -1).numpy())
-        return np.concatenate(ans) if ans else np.zeros(0), np.concatenate(sup) if sup else np.zeros((0, 3))
-
-    def answers(self, question, sentences):
-        return self._run([question] * len(sentences), list(sentences))[0]
-
-    def support(self, pairs):
-        return self._run([c for c, _ in pairs], [e for _, e in pairs])[1]
 
 
 def train(data_dir: Path, out_dir: Path, *, seed: int = 13, epochs: float = 1.0, batch_size: int = 32,
@@ -169,7 +144,7 @@ def train(data_dir: Path, out_dir: Path, *, seed: int = 13, epochs: float = 1.0,
             bar.set_postfix(loss=f"{loss.item():.3f}", pairs_s=f"{seen / (time.time() - t1):.0f}")
     train_s = time.time() - t1
     model.eval()
-    figures = evaluate(_Scorer(model, tok, max_length, dtype), splits)
+    figures = evaluate(CrossEncoderVerifier.in_memory(model, tok, max_length, autocast=dtype), splits)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     state = {k: v.detach().to(torch.float16).contiguous() for k, v in model.state_dict().items()
