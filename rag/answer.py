@@ -19,7 +19,7 @@ from .embedding import Embedder
 from .errors import BadInput, IndexUnavailable, TooLarge
 from .generation import Generator, Prompt
 from .followup import Turn, standalone_query
-from .grounding import Grounder, Ranked
+from .grounding import Grounded, Grounder, Ranked
 from .prompts import build_prompt, is_refusal
 from .retrieval import Retriever
 from .store import ArticleStore
@@ -93,7 +93,8 @@ class Pipeline:
     def ask_stream(self, question: str, top_k: int | None = None,
                    history: Sequence[Turn] | None = None,
                    stop: threading.Event | None = None) -> Iterator[tuple[str, object]]:
-        """Yields ("token", str)* then ("citations", list), ("done", Answer)."""
+        """Yields ("token", str)*, ("generated", GenerationStats) when the model wrote,
+        then ("citations", list), ("done", Answer)."""
         t0 = time.perf_counter()
         question, k = self.check(question, top_k, history)
         store = self._store()
@@ -119,19 +120,27 @@ class Pipeline:
             ans.answerability = best
             yield "done", ans
             return
+        if self.settings.answer_mode == "extract":
+            t2 = time.perf_counter()
+            g = self.grounder.extractive(query, ranked, hits, store.articles)
+            timings["ground"] = _ms(t2)
+            yield from self._finish(query, g, hits, timings, t0, best)
+            return
         evidence = [r.source for r in ranked[:self.settings.evidence_sentences]]
         prompt = build_prompt(query, evidence, self.settings.context_chars)
         t1 = time.perf_counter()
         pieces = []
-        for piece in self.generator.stream(prompt, self.settings.max_new_tokens, stop=stop):
+        run = self.generator.stream(prompt, self.settings.max_new_tokens, stop=stop)
+        for piece in run:
             pieces.append(piece)
             yield "token", piece
         raw = "".join(pieces)
         timings["generate"] = _ms(t1)
-        for key in ("prefill_ms", "decode_ms"):
-            value = getattr(self.generator, "stats", {}).get(key)
+        for key in ("prefill", "decode"):
+            value = getattr(run.stats, f"{key}_ms")
             if value is not None:
-                timings[key.removesuffix("_ms")] = value
+                timings[key] = value
+        yield "generated", run.stats  # this call's token counts (metrics)
         if stop is not None and stop.is_set():
             return
         t2 = time.perf_counter()
@@ -143,17 +152,23 @@ class Pipeline:
             if fallback is not None:
                 fallback.claims = g.claims + fallback.claims
                 g = fallback
+        elif ranked:
+            g.short = self.grounder.short_answer(query, ranked[0], hits, store.articles, g.citations)
         timings["ground"] = _ms(t2)
-        if not g.grounded:
+        yield from self._finish(query, g, hits, timings, t0, best)
+
+    def _finish(self, query: str, g: Grounded | None, hits: list[Hit], timings: dict, t0: float,
+                best: float) -> Iterator[tuple[str, object]]:
+        if g is None or not g.grounded:
             ans = self._abstain(query, hits, "unsupported_answer", timings, t0)
-            ans.claims, ans.answerability = g.claims, best
+            ans.claims, ans.answerability = (g.claims if g else []), best
             yield "done", ans
             return
         yield "citations", g.citations
         timings["total"] = _ms(t0)
         yield "done", Answer(answer=g.answer, abstained=False, query=query, citations=g.citations,
                              passages=hits, claims=g.claims, grounded=True, timings_ms=timings,
-                             answerability=best)
+                             answerability=best, short_answer=g.short)
 
     def _rerank(self, query: str, candidates: list[Hit], k: int) -> tuple[list[Hit], list[Ranked]]:
         """The k passages holding the sentences most likely to answer (retrieval order
@@ -176,7 +191,8 @@ class Pipeline:
 def _calibration(settings: Settings, verifier: Verifier) -> Calibration | None:
     """The verifier's calibrated thresholds, with any the settings override."""
     over = {k: v for k, v in (("answerable", settings.verifier_answerable),
-                              ("supported", settings.verifier_supported)) if v is not None}
+                              ("supported", settings.verifier_supported),
+                              ("span", settings.verifier_span)) if v is not None}
     if not over:
         return None
     base = getattr(verifier, "calibration", None) or Calibration()

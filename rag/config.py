@@ -44,7 +44,12 @@ class Settings(BaseSettings):
     # (AMX / AVX512-BF16; 3x the chunks/s of float32, vectors within cosine 0.996, see
     # bench/bench_embed.py), float32 elsewhere. Not part of the index's identity.
     embedder_dtype: Literal["auto", "float32", "bfloat16"] = "auto"
+    # Or "openai:<base_url>#<model>": an OpenAI-compatible server (vLLM, Ollama, llama.cpp,
+    # another rag server's /v1) writes the answers; prompts and grounding stay here.
     generator: str = PACKAGED_GENERATOR
+    generator_api_key: str | None = None  # sent as a bearer token to a remote generator
+    # Seconds a remote generator may take to connect, and between two streamed pieces.
+    generator_timeout_s: float = Field(60.0, gt=0, le=3600)
     quantize: bool = True  # dynamic int8 on the generator's Linear layers (CPU)
     threads: int = Field(0, ge=0)  # 0: one per core
     max_new_tokens: int = Field(160, ge=1, le=2048)
@@ -75,6 +80,11 @@ class Settings(BaseSettings):
     # Unset: the thresholds calibrated with the weights. Set only to sweep or override them.
     verifier_answerable: float | None = Field(None, ge=0, le=1)
     verifier_supported: float | None = Field(None, ge=0, le=1)
+    verifier_span: float | None = Field(None, ge=0, le=1)
+    # "generate": the model writes the answer from the evidence sentences, each sentence
+    # of it checked. "extract": no model call; the short answer the verifier reads in the
+    # best sentence, and that sentence quoted (fastest; see evals/README.md for both).
+    answer_mode: Literal["generate", "extract"] = "generate"
 
     # Prompt
     evidence_sentences: int = Field(5, ge=1, le=50)  # sentences the model sees

@@ -59,6 +59,8 @@ class ItemResult:
     answer_retrieved: bool | None = None  # a gold answer occurs in the passages
     answerability: float | None = None  # the verifier's best sentence probability
     statuses: list[str] = field(default_factory=list)  # each claim's verdict
+    short_answer: str | None = None  # the span the verifier read as the answer
+    short_correct: bool | None = None  # it holds a gold answer
 
 
 def score(item: EvalItem, answer: Answer, latency_ms: float) -> ItemResult:
@@ -68,6 +70,7 @@ def score(item: EvalItem, answer: Answer, latency_ms: float) -> ItemResult:
     correct = None
     if item.answerable and item.answers:
         correct = not answer.abstained and any(contains(answer.answer, a) for a in item.answers)
+    short = answer.short_answer.text if answer.short_answer and not answer.abstained else None
     ok = checked = 0
     if item.evidence and not answer.abstained:
         evidence = [fold(e) for e in item.evidence]
@@ -86,7 +89,10 @@ def score(item: EvalItem, answer: Answer, latency_ms: float) -> ItemResult:
         latency_ms=latency_ms, quotes=[c.quote for c in answer.citations],
         answer_retrieved=any(contains(h.chunk.text, a) for h in answer.passages for a in item.answers)
         if item.answerable and item.answers else None,
-        answerability=answer.answerability, statuses=[c.status for c in answer.claims])
+        answerability=answer.answerability, statuses=[c.status for c in answer.claims],
+        short_answer=short,
+        short_correct=(short is not None and any(contains(short, a) for a in item.answers))
+        if item.answerable and item.answers else None)
 
 
 def run(pipeline, ev: EvalSet, top_k: int | None = None, limit: int | None = None,
@@ -136,6 +142,7 @@ def summarize(results: list[ItemResult]) -> dict:
         "recall_at_k": _share([r.retrieved for r in results if r.retrieved is not None]),
         "answer_in_passages": _share([r.answer_retrieved for r in answerable if r.answer_retrieved is not None]),
         "answer_accuracy": _share([r.correct for r in answerable if r.correct is not None]),
+        "short_answer_accuracy": _share([bool(r.short_correct) for r in answerable if r.short_correct is not None]),
         "gold_cited": _share([bool(r.cited_gold) for r in answerable if r.retrieved is not None]),
         "citation_precision": round(sum(r.citations_ok for r in results) / checked, 4) if checked else None,
         "abstained_unanswerable": _share([r.abstained for r in unanswerable]),
@@ -151,6 +158,7 @@ _LABELS = {
     "recall_at_k": "recall@k (gold article in passages)",
     "answer_in_passages": "gold answer in passages (answerable)",
     "answer_accuracy": "answer accuracy (answerable)",
+    "short_answer_accuracy": "short answer holds the gold (answerable)",
     "gold_cited": "gold article cited (answerable)",
     "citation_precision": "citation precision (quote ~ evidence)",
     "abstained_unanswerable": "abstained on unanswerable",
@@ -174,7 +182,7 @@ def report(ev: EvalSet, results: list[ItemResult], settings) -> dict:
     return {"dataset": ev.name, "format": ev.format,
             "settings": {k: getattr(settings, k) for k in (
                 "top_k", "min_relevance", "rerank_candidates", "evidence_sentences", "generator",
-                "verifier_answerable", "verifier_supported")},
+                "verifier_answerable", "verifier_supported", "verifier_span", "answer_mode")},
             "summary": summarize(results), "items": [asdict(r) for r in results]}
 
 
@@ -218,7 +226,6 @@ class RecordedGenerator:
             inner.record_logprobs = True
         self.name = inner.name
         self.path = Path(path)
-        self.stats: dict = {}
         self.hits = self.misses = 0
         self._cache: dict[str, dict] = {}
         if self.path.exists():
@@ -233,45 +240,51 @@ class RecordedGenerator:
 
         return hashlib.sha256(f"{prompt.system}\x00{prompt.user}\x00{max_new_tokens}".encode()).hexdigest()
 
-    def _lookup(self, prompt, max_new_tokens: int) -> dict | None:
-        rec = self._cache.get(self.key(prompt, max_new_tokens))
-        if rec is not None:
-            self.hits += 1
-            self.stats = {"prefill_ms": 0.0, "decode_ms": 0.0, "token_logprobs": rec.get("logprobs"),
-                          "tokens": rec.get("tokens"), "replayed": True}
-        return rec
+    def _lookup(self, prompt, max_new_tokens: int):
+        """The recorded reply with replay stats (no model time), or None."""
+        from .generation import GenerationStats
 
-    def _store(self, prompt, max_new_tokens: int, text: str) -> None:
+        rec = self._cache.get(self.key(prompt, max_new_tokens))
+        if rec is None:
+            return None
+        self.hits += 1
+        return rec["text"], GenerationStats(prefill_ms=0.0, decode_ms=0.0, tokens=rec.get("tokens"),
+                                            token_logprobs=rec.get("logprobs"))
+
+    def _store(self, prompt, max_new_tokens: int, text: str, stats) -> None:
         import json
 
         self.misses += 1
-        self.stats = dict(getattr(self.inner, "stats", {}) or {})
         rec = {"key": self.key(prompt, max_new_tokens), "text": text,
-               "logprobs": self.stats.get("token_logprobs"), "tokens": self.stats.get("tokens")}
+               "logprobs": stats.token_logprobs, "tokens": stats.tokens}
         self._cache[rec["key"]] = rec
         with self.path.open("a", encoding="utf-8") as f:
             f.write(json.dumps(rec, ensure_ascii=False) + "\n")
 
-    def generate(self, prompt, max_new_tokens: int) -> str:
-        rec = self._lookup(prompt, max_new_tokens)
-        if rec is not None:
-            return rec["text"]
-        text = self.inner.generate(prompt, max_new_tokens)
-        self._store(prompt, max_new_tokens, text)
-        return text
+    def generate(self, prompt, max_new_tokens: int):
+        from .generation import Reply
+
+        found = self._lookup(prompt, max_new_tokens)
+        if found is not None:
+            return Reply(*found)
+        reply = self.inner.generate(prompt, max_new_tokens)
+        self._store(prompt, max_new_tokens, reply.text, reply.stats)
+        return reply
 
     def stream(self, prompt, max_new_tokens: int, stop=None):
-        rec = self._lookup(prompt, max_new_tokens)
-        if rec is not None:
-            if rec["text"]:
-                yield rec["text"]
-            return
-        pieces = []
-        for piece in self.inner.stream(prompt, max_new_tokens, stop=stop):
-            pieces.append(piece)
-            yield piece
-        if stop is None or not stop.is_set():
-            self._store(prompt, max_new_tokens, "".join(pieces))
+        from .generation import GenerationStats, TokenStream
 
-    def count_tokens(self, text: str) -> int:
-        return self.inner.count_tokens(text)
+        found = self._lookup(prompt, max_new_tokens)
+        if found is not None:
+            return TokenStream(iter([found[0]] if found[0] else []), found[1])
+        inner = self.inner.stream(prompt, max_new_tokens, stop=stop)
+
+        def pieces():
+            got = []
+            for piece in inner:
+                got.append(piece)
+                yield piece
+            if stop is None or not stop.is_set():
+                self._store(prompt, max_new_tokens, "".join(got), inner.stats)
+
+        return TokenStream(pieces(), getattr(inner, "stats", None) or GenerationStats())

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .chunking import split_sentences
-from .types import Article, Citation, Claim, Hit
+from .types import Article, Citation, Claim, Hit, ShortAnswer
 from .verifier import CONTRADICTED, ENTAILED, NEUTRAL, Calibration, Verifier
 
 _MARKER = re.compile(r"\s*\[(\d+(?:\s*[,;]\s*\d+)*)\]")
@@ -66,6 +66,7 @@ class Grounded:
     claims: list[Claim]
     citations: list[Citation]
     grounded: bool
+    short: ShortAnswer | None = None
 
 
 def is_summary(question: str) -> bool:
@@ -273,13 +274,43 @@ class Grounder:
     def extractive(self, question: str, ranked: list[Ranked], hits: list[Hit],
                    articles: dict[str, Article]) -> Grounded | None:
         """The sentence most likely to answer, quoted verbatim (with the sentence it refers
-        back to), when the verifier finds it answers; else None."""
+        back to) after the short answer read in it, when the verifier finds it answers;
+        else None."""
         if not ranked or ranked[0].answers < self.calibration.answerable:
             return None
         src = ranked[0].source.quoted()
         cite = self._citation(1, hits[src.hit], src, ranked[0].answers, articles)
-        return Grounded(f"“{cite.quote}” [1]", [Claim(cite.quote, (1,), True, cite.score, "quoted")],
-                        [cite], grounded=True)
+        short = self.short_answer(question, ranked[0], hits, articles, [cite])
+        lead = f"{short.text}: " if short and short.text != cite.quote else ""
+        return Grounded(f"{lead}“{cite.quote}” [1]", [Claim(cite.quote, (1,), True, cite.score, "quoted")],
+                        [cite], grounded=True, short=short)
+
+    def short_answer(self, question: str, best: Ranked, hits: list[Hit], articles: dict[str, Article],
+                     citations: list[Citation]) -> ShortAnswer | None:
+        """The span the verifier reads as the answer in the best sentence, at its exact
+        offsets in the article, when one of `citations` quotes it."""
+        read = getattr(self.verifier, "spans", None)
+        if read is None:
+            return None
+        src = best.source
+        span = read(question, [src.window])[0]
+        if span is None or span.score < self.calibration.span:
+            return None
+        offset = len(src.context) + 1 if src.context else 0
+        if span.start >= offset:
+            a0, a1 = src.start + span.start - offset, src.start + span.end - offset
+        elif span.end <= len(src.context) and src.context_start is not None:
+            a0, a1 = src.context_start + span.start, src.context_start + span.end
+        else:
+            return None
+        article_id = hits[src.hit].chunk.article_id
+        text = articles[article_id].text[a0:a1]
+        if text != span.text:
+            return None
+        cite = next((c for c in citations if c.article_id == article_id and c.start <= a0 and a1 <= c.end), None)
+        if cite is None:
+            return None
+        return ShortAnswer(text, article_id, a0, a1, cite.n, round(span.score, 4))
 
     @staticmethod
     def _citation(n: int, hit: Hit, src: SourceSentence, score: float,

@@ -74,6 +74,21 @@ class Claim:
                 "supported": self.supported, "score": self.score, "status": self.status}
 
 
+@dataclass(frozen=True)
+class ShortAnswer:
+    """The short answer the verifier reads in the best sentence ("Vladimir Putin"): its
+    exact offsets in the article, and the citation whose quote holds it."""
+    text: str
+    article_id: str
+    start: int
+    end: int
+    citation: int
+    score: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
 @dataclass
 class Answer:
     answer: str
@@ -88,10 +103,12 @@ class Answer:
     # The verifier's probability that the best passage sentence answers the question
     # (None when no passage was near enough to ask it).
     answerability: float | None = None
+    short_answer: ShortAnswer | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "answer": self.answer,
+            "short_answer": self.short_answer.to_dict() if self.short_answer else None,
             "abstained": self.abstained,
             "reason": self.reason,
             "answerability": None if self.answerability is None else round(self.answerability, 4),

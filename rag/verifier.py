@@ -4,9 +4,11 @@ It reads a question or a claim together with a passage, which word overlap canno
 - `answers(question, sentences)`: probability that each sentence answers the question
   (answer-sentence selection; used to re-rank evidence and decide answerability);
 - `support(pairs)`: for (claim, evidence) pairs, probabilities of entailed / neutral /
-  contradicted (used to check each answer sentence against its quote).
+  contradicted (used to check each answer sentence against its quote);
+- `spans(question, sentences)`: the short answer in each sentence ("Vladimir Putin"), with
+  its exact offsets (SQuAD's answer spans taught it).
 
-One MiniLM-L6 encoder (from the packaged all-MiniLM-L6-v2) with two small heads. The
+One MiniLM-L6 encoder (from the packaged all-MiniLM-L6-v2) with three small heads. The
 committed weights leave out the word-embedding table, which training kept frozen: it is
 read from the packaged embedder, so the repo carries 22 MB instead of 45.
 """
@@ -40,12 +42,25 @@ class Verifier(Protocol):
 
     def support(self, pairs: Sequence[tuple[str, str]]) -> np.ndarray: ...
 
+    def spans(self, question: str, sentences: Sequence[str]) -> list["Span | None"]: ...
+
 
 @dataclass(frozen=True)
 class Calibration:
     """Decision thresholds, calibrated on dev splits (see models/verifier/README.md)."""
     answerable: float = 0.5  # best sentence's answer probability below this: abstain
     supported: float = 0.5  # entailment probability a claim needs
+    span: float = 0.3  # a short answer read with less confidence is not shown
+
+
+@dataclass(frozen=True)
+class Span:
+    """The short answer the span head reads in a sentence: character offsets, its text,
+    and the probability of that start and end."""
+    start: int
+    end: int
+    text: str
+    score: float
 
 
 def sha256(path: Path) -> str:
@@ -70,13 +85,15 @@ def build_model(base_dir: str):
             self.dropout = nn.Dropout(0.1)
             self.answer_head = nn.Linear(hidden, 1)
             self.support_head = nn.Linear(hidden, 3)
+            self.span_head = nn.Linear(hidden, 2)  # start, end of the short answer
 
         def forward(self, input_ids, attention_mask, token_type_ids):
             h = self.encoder(input_ids=input_ids, attention_mask=attention_mask,
                              token_type_ids=token_type_ids).last_hidden_state
             m = attention_mask.unsqueeze(-1).to(h.dtype)
             pooled = self.dropout((h * m).sum(1) / m.sum(1).clamp(min=1.0))
-            return self.answer_head(pooled).squeeze(-1), self.support_head(pooled)
+            span = self.span_head(self.dropout(h))
+            return self.answer_head(pooled).squeeze(-1), self.support_head(pooled), span
 
     torch.manual_seed(0)
     return CrossEncoder()
@@ -97,6 +114,7 @@ class CrossEncoderVerifier:
         self._lock = threading.Lock()
         self._config: dict | None = None
         self._autocast = None  # a dtype to autocast to (a model still in training is fp32)
+        self._has_spans = True
 
     @classmethod
     def in_memory(cls, model, tokenizer, max_length: int, autocast=None,
@@ -141,6 +159,9 @@ class CrossEncoderVerifier:
             model = build_model(base)
             state = {k: v.float() for k, v in load_file(str(self.model_dir / WEIGHTS)).items()}
             missing, unexpected = model.load_state_dict(state, strict=False)
+            # Weights trained before the span head read no short answers, and still verify.
+            self._has_spans = not any(k.startswith("span_head.") for k in missing)
+            missing = [k for k in missing if not k.startswith("span_head.")]
             if unexpected or [k for k in missing if not k.endswith(FROZEN)]:
                 raise RuntimeError(f"verifier weights do not fit the model: missing {missing}, "
                                    f"unexpected {unexpected}")
@@ -155,31 +176,70 @@ class CrossEncoderVerifier:
             self._model = model
             return model
 
-    def _run(self, a: Sequence[str], b: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+    def _run(self, a: Sequence[str], b: Sequence[str],
+             want_spans: bool = False) -> tuple[np.ndarray, np.ndarray, list[Span | None]]:
         import torch
 
         model = self.load()
         if not a:
-            return np.zeros(0), np.zeros((0, 3))
+            return np.zeros(0), np.zeros((0, 3)), []
         order = sorted(range(len(a)), key=lambda i: len(a[i]) + len(b[i]))
         ans = np.zeros(len(a), dtype=np.float32)
         sup = np.zeros((len(a), 3), dtype=np.float32)
+        spans: list[Span | None] = [None] * len(a)
         with torch.inference_mode(), torch.autocast("cpu", dtype=self._autocast,
                                                      enabled=self._autocast is not None):
             for s in range(0, len(order), self.batch_size):
                 idx = order[s:s + self.batch_size]
                 enc = self._tok([a[i] for i in idx], [b[i] for i in idx], truncation="longest_first",
-                                max_length=self.max_length, padding=True, return_tensors="pt")
-                logit, logits3 = model(enc["input_ids"], enc["attention_mask"], enc["token_type_ids"])
+                                max_length=self.max_length, padding=True, return_tensors="pt",
+                                return_offsets_mapping=want_spans)
+                logit, logits3, span_logits = model(enc["input_ids"], enc["attention_mask"],
+                                                    enc["token_type_ids"])
                 ans[idx] = torch.sigmoid(logit.float()).numpy()
                 sup[idx] = torch.softmax(logits3.float(), -1).numpy()
-        return ans, sup
+                if want_spans and self._has_spans:
+                    for row, i in enumerate(idx):
+                        spans[i] = _best_span(enc, row, span_logits[row].float(), b[i])
+        return ans, sup, spans
 
     def answers(self, question: str, sentences: Sequence[str]) -> np.ndarray:
         return self._run([question] * len(sentences), list(sentences))[0]
 
     def support(self, pairs: Sequence[tuple[str, str]]) -> np.ndarray:
         return self._run([c for c, _ in pairs], [e for _, e in pairs])[1]
+
+    def spans(self, question: str, sentences: Sequence[str]) -> list[Span | None]:
+        return self.read(question, sentences)[1]
+
+    def read(self, question: str, sentences: Sequence[str]) -> tuple[np.ndarray, list[Span | None]]:
+        """answers() and spans() in one pass."""
+        ans, _, spans = self._run([question] * len(sentences), list(sentences), want_spans=True)
+        return ans, spans
+
+
+MAX_SPAN_TOKENS = 24
+
+
+def _best_span(enc, row: int, logits, text: str) -> Span | None:
+    """The most probable start <= end within the sentence's tokens, as character offsets."""
+    import torch
+
+    seq = enc.sequence_ids(row)
+    keep = torch.tensor([x == 1 for x in seq])
+    if not keep.any():
+        return None
+    start = torch.softmax(logits[:, 0].masked_fill(~keep, -1e4), -1)
+    end = torch.softmax(logits[:, 1].masked_fill(~keep, -1e4), -1)
+    joint = torch.triu(start[:, None] * end[None, :]) - torch.triu(
+        torch.ones(len(seq), len(seq)), diagonal=MAX_SPAN_TOKENS)
+    flat = int(joint.argmax())
+    s, e = divmod(flat, len(seq))
+    offsets = enc["offset_mapping"][row]
+    c0, c1 = int(offsets[s][0]), int(offsets[e][1])
+    if c1 <= c0:
+        return None
+    return Span(c0, c1, text[c0:c1], float(joint[s, e]))
 
 
 _TOKEN = re.compile(r"[a-z0-9]+")
@@ -210,6 +270,19 @@ class FakeVerifier:
             share = len(q & w) / len(q) if q else 0.0
             out.append(share if w - q else share / 2)
         return np.array(out, dtype=np.float32)
+
+    _RUN = re.compile(r"(?<!^)\b(?:[A-Z][\w-]+(?:\s+[A-Z][\w-]+)*|\d[\d,.]*)")
+
+    def spans(self, question: str, sentences: Sequence[str]) -> list[Span | None]:
+        """The first name or figure of the sentence that the question does not hold."""
+        self.calls.append(("spans", len(sentences)))
+        q = question.lower()
+        out: list[Span | None] = []
+        for s in sentences:
+            m = next((m for m in self._RUN.finditer(s)
+                      if not any(w.lower() in q for w in m.group(0).split())), None)
+            out.append(Span(m.start(), m.end(), m.group(0), 0.9) if m else None)
+        return out
 
     def support(self, pairs: Sequence[tuple[str, str]]) -> np.ndarray:
         self.calls.append(("support", len(pairs)))

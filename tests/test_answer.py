@@ -58,14 +58,27 @@ def test_model_refusal_falls_back_to_the_answering_sentence(settings):
     assert not a.abstained and a.grounded and len(p.generator.prompts) == 1
     (c,) = a.citations
     assert c.quote == "Sharif accepted an invitation to visit Russia in November."
-    assert a.answer == f"“{c.quote}” [1]"
+    # The short answer the verifier reads in it leads, at its exact offsets in the quote.
+    assert a.answer == f"November: “{c.quote}” [1]"
     assert a.claims[-1].status == "quoted"
+    s = a.short_answer
+    assert s.text == "November" and s.citation == 1 and s.article_id == c.article_id
+    assert c.start <= s.start < s.end <= c.end
+    assert p.store.articles[s.article_id].text[s.start:s.end] == "November"
+
+
+def test_extract_mode_answers_without_the_model(settings):
+    p = _summit_pipeline(settings.model_copy(update={"answer_mode": "extract"}), ("never asked",))
+    a = p.ask("When will Sharif visit Russia?")
+    assert not a.abstained and a.grounded and p.generator.prompts == []
+    assert a.answer.startswith("November: “Sharif accepted") and a.short_answer.text == "November"
+    assert "generate" not in a.timings_ms
 
 
 def test_unsupported_answer_falls_back_to_the_quote_and_reports_the_claim(settings):
     p = _summit_pipeline(settings, ("Sharif will visit Moscow with Xi Jinping in 2031 [1].",))
     a = p.ask("When will Sharif visit Russia?")
-    assert not a.abstained and a.answer.startswith("“Sharif accepted")
+    assert not a.abstained and a.answer.startswith("November: “Sharif accepted")
     assert a.claims[0].supported is False and a.claims[0].status in ("unsupported", "contradicted")
 
 

@@ -95,7 +95,9 @@ def test_extractive_fallback_quotes_verbatim(fake_pipeline):
     (c,) = out.citations
     assert c.quote == "Pakistan's prime minister Shehbaz Sharif met Russian president Vladimir Putin there."
     assert fake_pipeline.store.articles[c.article_id].text[c.start:c.end] == c.quote
-    assert out.answer == f"“{c.quote}” [1]"
+    assert out.answer == f"{out.short.text}: “{c.quote}” [1]"
+    assert out.short.citation == 1 and c.start <= out.short.start < out.short.end <= c.end
+    assert fake_pipeline.store.articles[c.article_id].text[out.short.start:out.short.end] == out.short.text
     assert grounder(answerable=0.99).extractive(q, g.rank(q, hits), hits, fake_pipeline.store.articles) is None
 
 

@@ -43,6 +43,7 @@ class Pair:
     a: str  # question or claim
     b: str  # sentence or evidence
     label: int  # answer: 0/1; support: ENTAILED / NEUTRAL / CONTRADICTED
+    span: tuple[int, int] | None = None  # answer: where in `b` the short answer is
 
 
 def _read(path: Path) -> Iterator[dict]:
@@ -118,9 +119,29 @@ def perturb_question(question: str, sentence: str, names_elsewhere: list[str],
     return None
 
 
+_FILLERS = ["", "it", "this", "someone", "something", "one of them", "that", "there"]
+
+
+def without_answer(text: str, a0: int, a1: int, rng: random.Random) -> str:
+    """The text with its answer taken out ("... held talks with someone"): it says the
+    question's words back and no longer answers it, as a small model's answer often does."""
+    return re.sub(r"\s+", " ", text[:a0] + rng.choice(_FILLERS) + text[a1:]).strip()
+
+
+def with_preamble(told: str, question: str) -> str:
+    """A sentence of the article said before the question, as a news quiz asks."""
+    words = told.split()
+    if len(words) > 30:
+        told = " ".join(words[:30]).rstrip(",;:") + "."
+    return f"{told.strip()} {question}"
+
+
 def answer_pairs(rows: list[dict], rng: random.Random, negatives: int = 2,
-                 other_paragraph: bool = True, perturbed: float = 0.0) -> list[Pair]:
-    """(question, sentence) pairs: the answer sentence and hard negatives."""
+                 other_paragraph: bool = True, perturbed: float = 0.0,
+                 removed: float = 0.0, preamble: float = 0.0) -> list[Pair]:
+    """(question, sentence) pairs: the answer sentence (with its answer span) and hard
+    negatives: other sentences, the answer sentence with its answer taken out, and, for a
+    question asked after a preamble, the sentence that states the preamble."""
     by_title: dict[str, list[str]] = {}
     for r in rows:
         by_title.setdefault(r["title"], [])
@@ -138,17 +159,33 @@ def answer_pairs(rows: list[dict], rng: random.Random, negatives: int = 2,
             ranked = sorted(sents, key=lambda s: -_overlap(q, s[2]))
             picks = ranked[:negatives + 1] + rng.sample(ranked[negatives + 1:], min(2, len(ranked[negatives + 1:])))
             out += [Pair("answer", q, s[2], 0) for s in picks]
+            if len(ranked) > 1 and rng.random() < preamble:  # a preamble does not make it answerable
+                told = ranked[-1][2]
+                out += [Pair("answer", with_preamble(told, q), s[2], 0) for s in ranked[:2] if s[2] != told]
             continue
         k = _answer_sentence(sents, r["start"])
         if k is None or r["answer"] not in sents[k][2]:
             continue
-        out.append(Pair("answer", q, sents[k][2], 1))
+        s0, _, sent = sents[k]
+        a0 = r["start"] - s0
+        span = (a0, a0 + len(r["answer"])) if sent[a0:a0 + len(r["answer"])] == r["answer"] else None
+        out.append(Pair("answer", q, sent, 1, span))
+        if span and rng.random() < removed:
+            out.append(Pair("answer", q, without_answer(sent, *span, rng), 0))
+        others_with = [s for j, s in enumerate(sents) if j != k and r["answer"] not in s[2]]
+        if others_with and rng.random() < preamble:
+            # A news quiz asks with a preamble ("X died this week at 94. Which team did he
+            # call games for?"): the sentence that states the preamble does not answer.
+            told = rng.choice(others_with)[2]
+            pq = with_preamble(told, q)
+            out.append(Pair("answer", pq, sent, 1, span))
+            out.append(Pair("answer", pq, told, 0))
         if perturbed and rng.random() < perturbed:
             names = [m.group(0) for c in by_title.get(r["title"], []) if c != r["context"]
                      for m in _NAME.finditer(c)]
-            changed = perturb_question(q, sents[k][2], names[:200], rng)
+            changed = perturb_question(q, sent, names[:200], rng)
             if changed and changed != q:
-                out.append(Pair("answer", changed, sents[k][2], 0))
+                out.append(Pair("answer", changed, sent, 0))
         others = [s for j, s in enumerate(sents) if j != k]
         others.sort(key=lambda s: -_overlap(q, s[2]))
         # The closest-looking other sentence, then a random one.
@@ -231,7 +268,9 @@ def support_pairs_squad(rows: list[dict], rng: random.Random) -> list[Pair]:
             continue
         claim = claim[0].upper() + claim[1:] + "."
         out.append(Pair("support", claim, sent, ENTAILED))
-        out.append(Pair("answer", r["question"], claim, 1))
+        out.append(Pair("answer", r["question"], claim, 1, (c0, c1)))
+        if rng.random() < 0.5:  # the claim without its answer does not answer
+            out.append(Pair("answer", r["question"], without_answer(claim, c0, c1, rng), 0))
         others = [s[2] for j, s in enumerate(sents) if j != k and r["answer"] not in s[2]]
         if others:
             other = rng.choice(others)
@@ -287,7 +326,8 @@ def build(data_dir: Path, seed: int = 13, squad11_questions: int = 13000,
     rng.shuffle(train11)
     qa11 = train11[:squad11_questions]
     sup11 = train11[squad11_questions:squad11_questions + 9000]
-    train = (answer_pairs(qa11, rng, perturbed=0.6) + answer_pairs(train20, rng, negatives=2)
+    train = (answer_pairs(qa11, rng, perturbed=0.6, removed=0.3, preamble=0.3)
+             + answer_pairs(train20, rng, negatives=2, removed=0.3, preamble=0.2)
              + support_pairs_squad(sup11 + [r for r in train20 if not r["impossible"]], rng)
              + snli_pairs(data_dir, holdout=False, share=heldout_share))
     rng.shuffle(train)

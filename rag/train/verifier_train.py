@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import math
 import random
+import re
 import time
 from pathlib import Path
 
@@ -33,6 +34,39 @@ def _batches(lengths: list[int], batch_size: int, rng: random.Random) -> list[li
     return out
 
 
+def _norm(text: str) -> str:
+    """SQuAD's answer normalisation: lower case, no punctuation, articles or extra spaces."""
+    text = re.sub(r"[^\w\s]", " ", text.lower())
+    return " ".join(w for w in text.split() if w not in ("a", "an", "the"))
+
+
+def _f1(got: str, gold: str) -> float:
+    g, t = _norm(got).split(), _norm(gold).split()
+    common = sum(min(g.count(w), t.count(w)) for w in set(g))
+    if not g or not t or not common:
+        return float(not g and not t)
+    p, r = common / len(g), common / len(t)
+    return 2 * p * r / (p + r)
+
+
+def token_span(enc, i: int, span: tuple[int, int] | None) -> tuple[int, int]:
+    """The first and last token of a character span of the second text; (-1, -1) when
+    there is none or truncation cut it."""
+    if span is None:
+        return (-1, -1)
+    a0, a1 = span
+    seq = enc.sequence_ids(i)
+    start = end = -1
+    for t, (o0, o1) in enumerate(enc["offset_mapping"][i]):
+        if seq[t] != 1 or o1 <= o0:
+            continue
+        if start < 0 and o1 > a0:
+            start = t
+        if o0 < a1:
+            end = t
+    return (start, end) if 0 <= start <= end else (-1, -1)
+
+
 def auc(pos: list[float], neg: list[float]) -> float:
     if not pos or not neg:
         return float("nan")
@@ -44,12 +78,12 @@ def auc(pos: list[float], neg: list[float]) -> float:
 def evaluate(verifier, splits: vd.Splits) -> dict:
     """Held-out figures: answer-sentence precision@1, answerability AUC (best sentence's
     score, answerable vs SQuAD 2.0 unanswerable), support accuracy per source."""
-    top1, best_pos, best_neg = [], [], []
+    top1, best_pos, best_neg, exact, f1, found = [], [], [], [], [], []
     for r in splits.heldout_questions:
         sents = vd.sentences(r["context"])
         if not sents:
             continue
-        p = verifier.answers(r["question"], [s[2] for s in sents])
+        p, spans = verifier.read(r["question"], [s[2] for s in sents])
         if r["impossible"]:
             best_neg.append(float(p.max()))
             continue
@@ -58,9 +92,17 @@ def evaluate(verifier, splits: vd.Splits) -> dict:
             continue
         best_pos.append(float(p.max()))
         top1.append(int(p.argmax()) == k)
+        got = spans[k].text if spans[k] else ""
+        exact.append(_norm(got) == _norm(r["answer"]))
+        f1.append(_f1(got, r["answer"]))
+        top = spans[int(p.argmax())]
+        found.append(bool(top) and _norm(r["answer"]) in _norm(top.text))
     out = {"answer_sentence_p_at_1": round(float(np.mean(top1)), 4), "questions": len(top1),
            "answerability_auc": round(auc(best_pos, best_neg), 4),
-           "unanswerable_questions": len(best_neg)}
+           "unanswerable_questions": len(best_neg),
+           "span_exact_in_answer_sentence": round(float(np.mean(exact)), 4),
+           "span_f1_in_answer_sentence": round(float(np.mean(f1)), 4),
+           "span_of_best_sentence_holds_answer": round(float(np.mean(found)), 4)}
     for name, pairs in splits.heldout_support.items():
         probs = verifier.support([(p.a, p.b) for p in pairs])
         pred = probs.argmax(1)
@@ -92,6 +134,9 @@ def train(data_dir: Path, out_dir: Path, *, seed: int = 13, epochs: float = 1.0,
     t0 = time.time()
     splits = vd.build(Path(data_dir), seed=seed, squad11_questions=squad11_questions)
     pairs = splits.train[:limit] if limit else splits.train
+    if limit:  # a quick check: a taste of the held-out sets too
+        splits = vd.Splits(pairs, splits.heldout_questions[:limit],
+                           {k: v[:limit] for k, v in splits.heldout_support.items()})
     counts = {}
     for p in pairs:
         counts[(p.task, p.label)] = counts.get((p.task, p.label), 0) + 1
@@ -100,8 +145,10 @@ def train(data_dir: Path, out_dir: Path, *, seed: int = 13, epochs: float = 1.0,
 
     tok = AutoTokenizer.from_pretrained(base)
     enc = tok([p.a for p in pairs], [p.b for p in pairs], truncation="longest_first",
-              max_length=max_length)
+              max_length=max_length, return_offsets_mapping=True)
     lengths = [len(x) for x in enc["input_ids"]]
+    span_tokens = torch.tensor([token_span(enc, i, p.span) for i, p in enumerate(pairs)])
+    log(f"{int((span_tokens[:, 0] >= 0).sum())} pairs teach the span head")
     model = build_model(base)
     model.encoder.embeddings.word_embeddings.weight.requires_grad_(False)
     dtype = torch.bfloat16 if has_native_bf16() else None
@@ -126,14 +173,21 @@ def train(data_dir: Path, out_dir: Path, *, seed: int = 13, epochs: float = 1.0,
                          "token_type_ids": [enc["token_type_ids"][i] for i in b]}, return_tensors="pt")
         idx = torch.tensor(b)
         with torch.autocast("cpu", dtype=dtype, enabled=dtype is not None):
-            x, y = model(feats["input_ids"], feats["attention_mask"], feats["token_type_ids"])
-        x, y = x.float(), y.float()
+            x, y, z = model(feats["input_ids"], feats["attention_mask"], feats["token_type_ids"])
+        x, y, z = x.float(), y.float(), z.float()
         qa, lab = is_answer[idx], labels[idx]
         loss = torch.zeros(())
         if qa.any():
             loss = loss + bce(x[qa], lab[qa].float())
         if (~qa).any():
             loss = loss + ce(y[~qa], lab[~qa])
+        tgt = span_tokens[idx]
+        has = tgt[:, 0] >= 0
+        if has.any():
+            # Start and end over the sentence's tokens only (the question's are masked).
+            in_b = (feats["token_type_ids"] == 1) & (feats["attention_mask"] == 1)
+            z = z.masked_fill(~in_b.unsqueeze(-1), -1e4)
+            loss = loss + 0.5 * (ce(z[has, :, 0], tgt[has, 0]) + ce(z[has, :, 1], tgt[has, 1]))
         loss.backward()
         torch.nn.utils.clip_grad_norm_(params, 1.0)
         opt.step()
@@ -154,7 +208,8 @@ def train(data_dir: Path, out_dir: Path, *, seed: int = 13, epochs: float = 1.0,
     old = json.loads(cfg_path.read_text()) if cfg_path.exists() else {}
     cfg = {"base": "packaged:all-MiniLM-L6-v2", "pooling": "mean", "max_length": max_length,
            "heads": {"answer": "sigmoid: the sentence answers the question",
-                     "support": ["entailed", "neutral", "contradicted"]},
+                     "support": ["entailed", "neutral", "contradicted"],
+                     "span": "start and end of the short answer in the sentence"},
            "calibration": old.get("calibration", {}),
            "training": {"seed": seed, "epochs": epochs, "batch_size": batch_size, "lr": lr,
                         "pairs": len(pairs), "squad11_questions": squad11_questions,
