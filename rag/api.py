@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import re
@@ -19,11 +18,13 @@ from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sse_starlette.sse import EventSourceResponse
 
+from . import openai_api
 from .answer import Pipeline, Turn
 from .config import Settings
 from .documents import check_unicode
-from .errors import (ArticleNotFound, BadInput, Busy, IndexUnavailable, ModelUnavailable,
-                     RagError, TooLarge)
+from .errors import (ArticleNotFound, BadInput, Busy, GeneratorUnavailable, IndexUnavailable,
+                     ModelUnavailable, RagError, TooLarge)
+from .streaming import run_in_thread
 
 log = logging.getLogger("rag.api")
 WEB_DIR = Path(__file__).resolve().parent.parent / "web"
@@ -130,7 +131,12 @@ def create_app(pipeline: Pipeline | None = None, settings: Settings | None = Non
         from .service import build_pipeline
         try:
             p = build_pipeline(settings, with_index=False)
-            p.warm_up()
+            try:
+                p.warm_up()
+            except GeneratorUnavailable as exc:
+                # A remote generator that is down now may be up later: serve anyway
+                # (/health says it is unreachable, answers that need it get a 503).
+                log.warning("generator not reachable at start-up: %s", exc)
             # Set before the index loads: an index built with other settings is
             # reported (503 naming `rag rebuild`) and POST /index/rebuild can fix it.
             state.pipeline = p
@@ -154,11 +160,15 @@ def create_app(pipeline: Pipeline | None = None, settings: Settings | None = Non
     app.state.rag = state
 
     @app.exception_handler(RagError)
-    async def rag_error(_: Request, exc: RagError):
+    async def rag_error(request: Request, exc: RagError):
+        if openai_api.is_v1(request):
+            return openai_api.rag_error_response(exc)
         return JSONResponse({"detail": str(exc)}, status_code=status_of(exc))
 
     @app.exception_handler(RequestValidationError)
-    async def invalid(_: Request, exc: RequestValidationError):
+    async def invalid(request: Request, exc: RequestValidationError):
+        if openai_api.is_v1(request):
+            return openai_api.invalid_response(exc)
         parts, too_long = [], False
         for e in exc.errors():
             loc = ".".join(str(x) for x in e.get("loc", ()) if x != "body")
@@ -202,8 +212,7 @@ def create_app(pipeline: Pipeline | None = None, settings: Settings | None = Non
     @_takes(AskRequest)
     def ask(req: AskRequest) -> dict:
         p = state.ready()
-        answer = p.ask(req.question, req.top_k, _turns(req.history))
-        metrics.observe_answer(answer, p.generator)
+        answer = metrics.ask(p, req.question, req.top_k, _turns(req.history))
         return answer.to_dict()
 
     @app.post("/ask/stream", summary="Answer as server-sent events", response_class=EventSourceResponse,
@@ -224,10 +233,16 @@ def create_app(pipeline: Pipeline | None = None, settings: Settings | None = Non
         if p is None or p.store is None:
             return JSONResponse({"status": "error" if state.error else "loading",
                                  "detail": state.error or "loading models and index"}, status_code=503)
-        return {"status": "ok", "embedder": p.embedder.name,
+        body = {"status": "ok", "embedder": p.embedder.name,
                 "generator": getattr(p.generator, "name", "?"),
                 "articles": len(p.store.articles), "chunks": len(p.store.chunks),
                 "index_version": p.store.version}
+        probe = getattr(p.generator, "check", None)  # a remote generator: is it reachable?
+        problem = probe() if callable(probe) else None
+        if problem:
+            return JSONResponse({**body, "status": "generator_unreachable", "detail": problem},
+                                status_code=503)
+        return body
 
     @app.get("/articles", responses=ERRORS)
     def articles() -> list[dict]:
@@ -248,6 +263,7 @@ def create_app(pipeline: Pipeline | None = None, settings: Settings | None = Non
     install(app, state, settings)  # POST/DELETE /articles, /index/rebuild, /index/status
     from .metrics import install as install_metrics
     metrics = install_metrics(app, state)  # GET /metrics (Prometheus), request counts
+    openai_api.install(app, state, settings)  # /v1: OpenAI-compatible chat completions
 
     if (WEB_DIR / "index.html").exists():
         app.mount("/static", StaticFiles(directory=WEB_DIR), name="static")
@@ -273,48 +289,26 @@ def _turns(history: list[HistoryTurn] | None) -> list[Turn]:
 
 
 async def _events(p: Pipeline, req, history: list[Turn], request: Request):
-    """Run the blocking pipeline in a thread; a client that goes away stops the model."""
-    loop = asyncio.get_running_loop()
-    queue: asyncio.Queue = asyncio.Queue()
-    stop = threading.Event()
-    metrics, t0, first = request.app.state.metrics, time.perf_counter(), True
+    """The pipeline's events as /ask/stream's server-sent events."""
+    metrics, t0, first, generated = request.app.state.metrics, time.perf_counter(), True, None
 
-    def work() -> None:
-        try:
-            for kind, payload in p.ask_stream(req.question, req.top_k, history, stop=stop):
-                loop.call_soon_threadsafe(queue.put_nowait, (kind, payload))
-        except RagError as exc:
-            loop.call_soon_threadsafe(queue.put_nowait, ("error", {"detail": str(exc), "status": status_of(exc)}))
-        except Exception as exc:  # noqa: BLE001 - reported to the client, logged here
-            log.exception("stream failed")
-            loop.call_soon_threadsafe(queue.put_nowait, ("error", {"detail": f"internal error: {type(exc).__name__}"}))
-        finally:
-            loop.call_soon_threadsafe(queue.put_nowait, None)
+    def produce(stop: threading.Event):
+        return p.ask_stream(req.question, req.top_k, history, stop=stop)
 
-    worker = threading.Thread(target=work, name="rag-stream", daemon=True)
-    worker.start()
-    try:
-        while True:
-            item = await queue.get()
-            if item is None:
-                break
-            kind, payload = item
-            if kind == "token":
-                if first:
-                    metrics.observe_first_token(time.perf_counter() - t0)
-                    first = False
-                yield {"event": "token", "data": json.dumps(payload)}
-            elif kind == "citations":
-                yield {"event": "citations", "data": json.dumps([c.to_dict() for c in payload])}
-            elif kind == "done":
-                body = payload.to_dict()
-                metrics.observe_answer(payload, p.generator)
-                yield {"event": "claims", "data": json.dumps(body["claims"])}
-                yield {"event": "done", "data": json.dumps(body)}
-            else:
-                yield {"event": "error", "data": json.dumps(payload)}
-            if await request.is_disconnected():
-                stop.set()
-                break
-    finally:
-        stop.set()  # the generator checks this between tokens
+    async for kind, payload in run_in_thread(produce, request, status_of):
+        if kind == "token":
+            if first:
+                metrics.observe_first_token(time.perf_counter() - t0)
+                first = False
+            yield {"event": "token", "data": json.dumps(payload)}
+        elif kind == "generated":
+            generated = payload
+        elif kind == "citations":
+            yield {"event": "citations", "data": json.dumps([c.to_dict() for c in payload])}
+        elif kind == "done":
+            body = payload.to_dict()
+            metrics.observe_answer(payload, generated)
+            yield {"event": "claims", "data": json.dumps(body["claims"])}
+            yield {"event": "done", "data": json.dumps(body)}
+        elif kind == "error":
+            yield {"event": "error", "data": json.dumps(payload)}

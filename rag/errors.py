@@ -31,3 +31,7 @@ class ModelUnavailable(RagError):
 
 class Busy(RagError):
     """Another writer holds the index (HTTP 409)."""
+
+
+class GeneratorUnavailable(ModelUnavailable):
+    """A remote generator did not answer in time, refused, or broke off (HTTP 503)."""

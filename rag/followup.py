@@ -83,5 +83,5 @@ def standalone_query(generator: Generator, question: str, history: Sequence[Turn
         return question
     if not needs_rewrite(question, history):
         return question
-    raw = generator.generate(rewrite_prompt(question, history), max_new_tokens)
+    raw = generator.generate(rewrite_prompt(question, history), max_new_tokens).text
     return accept(raw, question) or fallback_query(question, history)

@@ -1,4 +1,6 @@
-"""The answer writer: a local causal LM behind a small interface, plus a fake for tests."""
+"""The answer writer: a small interface (stream or write a reply to a prompt), its local
+adapter (a causal LM on CPU) and a fake for tests. The remote adapter, any
+OpenAI-compatible server, lives in remote_generator.py."""
 
 from __future__ import annotations
 
@@ -25,27 +27,81 @@ from rag.models import generator_path, set_offline  # noqa: E402
 class Prompt:
     system: str
     user: str
+    # Earlier (role, content) turns, oldest first: only plain chat completions through
+    # /v1 have them; the pipeline's prompts are one system and one user message.
+    history: tuple[tuple[str, str], ...] = ()
+
+    def messages(self) -> list[dict[str, str]]:
+        """The prompt as chat messages: system (if any), history, user."""
+        out = [{"role": "system", "content": self.system}] if self.system else []
+        out += [{"role": role, "content": content} for role, content in self.history]
+        return out + [{"role": "user", "content": self.user}]
+
+
+@dataclass
+class GenerationStats:
+    """Facts about one generation call, final once its reply is complete. None where the
+    adapter cannot tell (a remote server that reports no token counts)."""
+
+    prompt_tokens: int | None = None
+    new_tokens: int | None = None
+    prefill_ms: float | None = None  # to the first new token (for a remote: the network too)
+    decode_ms: float | None = None  # the rest
+    stopped: bool = False  # ended early by the caller's stop event or by closing the stream
+    # With TransformersGenerator.record_logprobs: each new token and its log-probability.
+    tokens: list[str] | None = None
+    token_logprobs: list[float | None] | None = None
+
+
+class TokenStream:
+    """The text pieces of one generation, as they are decoded. ``stats`` belongs to this
+    call alone and is final once iteration ends (or the stream is closed)."""
+
+    def __init__(self, pieces: Iterator[str], stats: GenerationStats):
+        self._pieces = pieces
+        self.stats = stats
+
+    def __iter__(self) -> TokenStream:
+        return self
+
+    def __next__(self) -> str:
+        return next(self._pieces)
+
+    def close(self) -> None:
+        """Abandon the generation (a gone client): the model stops within one step."""
+        close = getattr(self._pieces, "close", None)
+        if close is not None:
+            close()
+
+
+@dataclass(frozen=True)
+class Reply:
+    text: str
+    stats: GenerationStats
 
 
 @runtime_checkable
 class Generator(Protocol):
+    """What the pipeline calls. Per-call facts (timings, token counts) come back with
+    each call, never on a shared attribute: two requests may generate at once."""
+
     name: str
 
-    def generate(self, prompt: Prompt, max_new_tokens: int) -> str: ...
+    def generate(self, prompt: Prompt, max_new_tokens: int) -> Reply: ...
 
     def stream(self, prompt: Prompt, max_new_tokens: int,
-               stop: threading.Event | None = None) -> Iterator[str]: ...
-
-    def count_tokens(self, text: str) -> int: ...
+               stop: threading.Event | None = None) -> TokenStream: ...
 
 
 class FakeGenerator:
     """Canned replies for fast tests: a list used in turn (the last one repeats) or a function of the prompt."""
 
-    def __init__(self, replies: Sequence[str] | Callable[[Prompt], str] = ("...",), name: str = "fake"):
+    def __init__(self, replies: Sequence[str] | Callable[[Prompt], str] = ("...",), name: str = "fake",
+                 ms_per_token: float = 1.0):
         if not callable(replies) and not replies:
             raise ValueError("FakeGenerator needs at least one reply")
         self.name = name
+        self.ms_per_token = ms_per_token  # the timings its stats report (a word is a token)
         self.prompts: list[Prompt] = []
         self._replies = replies
         self._lock = threading.Lock()
@@ -57,30 +113,42 @@ class FakeGenerator:
                 return self._replies(prompt)
             return self._replies[min(len(self.prompts), len(self._replies)) - 1]
 
-    def generate(self, prompt: Prompt, max_new_tokens: int) -> str:
-        return self._reply(prompt)
+    def generate(self, prompt: Prompt, max_new_tokens: int) -> Reply:
+        text = self._reply(prompt)
+        return Reply(text, self._count(prompt, text, GenerationStats()))
 
     def stream(self, prompt: Prompt, max_new_tokens: int,
-               stop: threading.Event | None = None) -> Iterator[str]:
+               stop: threading.Event | None = None) -> TokenStream:
+        stats = GenerationStats()
+        return TokenStream(self._pieces(prompt, stop, stats), stats)
+
+    def _pieces(self, prompt: Prompt, stop: threading.Event | None, stats: GenerationStats) -> Iterator[str]:
         text = self._reply(prompt)
         # Pieces keep their trailing whitespace so that "".join(pieces) == text, as with the real model.
         start = 0
         for i in range(1, len(text) + 1):
             if stop is not None and stop.is_set():
-                return
+                stats.stopped = True
+                break
             if i == len(text) or (text[i - 1].isspace() and not text[i].isspace()):
                 yield text[start:i]
                 start = i
+        self._count(prompt, text[:start], stats)
 
-    def count_tokens(self, text: str) -> int:
-        return len(text.split())
+    def _count(self, prompt: Prompt, text: str, stats: GenerationStats) -> GenerationStats:
+        """Fixed figures: a word is a token, and each takes ms_per_token to write."""
+        words = len(text.split())
+        stats.prompt_tokens, stats.new_tokens = len(prompt.user.split()), words
+        stats.prefill_ms = self.ms_per_token if words else 0.0
+        stats.decode_ms = self.ms_per_token * max(words - 1, 0)
+        return stats
 
 
 class TransformersGenerator:
     """Any transformers causal LM (a packaged name, a local path or a cached hub name), run on CPU.
 
     Lazy: nothing loads until the first call or ``load()``. One forward pass
-    runs at a time; ``stats`` describes the last finished call.
+    runs at a time; each call returns its own GenerationStats.
     """
 
     def __init__(self, model: str, *, cache_dir: Path, quantize: bool = True, threads: int = 0,
@@ -89,9 +157,8 @@ class TransformersGenerator:
         self.prompt_lookup = prompt_lookup  # draft tokens copied from the prompt (0: off)
         self.quantize = quantize
         self.threads = threads or os.cpu_count() or 1
-        self.stats: dict[str, Any] = {}
-        # Note each generated token and its log-probability in `stats` (`rag eval
-        # --replay` records them); off when serving, where nothing reads them.
+        # Note each generated token and its log-probability in each call's stats (`rag
+        # eval --replay` records them); off when serving, where nothing reads them.
         self.record_logprobs = False
         self.load_ms: float | None = None
         self.loaded_from: str | None = None  # "int8-cache" or "checkpoint"
@@ -197,18 +264,17 @@ class TransformersGenerator:
 
     def render(self, prompt: Prompt) -> str:
         """The prompt as the model sees it, chat template applied."""
-        messages = [{"role": "user", "content": prompt.user}]
-        if prompt.system:
-            messages.insert(0, {"role": "system", "content": prompt.system})
-        return self._ensure_tokenizer().apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+        return self._ensure_tokenizer().apply_chat_template(prompt.messages(), tokenize=False,
+                                                            add_generation_prompt=True)
 
     def _inputs(self, prompt: Prompt) -> Any:
         return self._tokenizer(self.render(prompt), return_tensors="pt", add_special_tokens=False)
 
     def _run(self, inputs: Any, max_new_tokens: int, stop: threading.Event | _AnyEvent | None,
-             streamer: Any = None, started: threading.Event | None = None, lookup: bool = False) -> Any:
-        """One greedy generate() call under the model lock; fills ``stats``. ``lookup``:
-        draft tokens from the prompt (answers, which quote their sources)."""
+             stats: GenerationStats, streamer: Any = None, started: threading.Event | None = None,
+             lookup: bool = False) -> Any:
+        """One greedy generate() call under the model lock; fills this call's ``stats``.
+        ``lookup``: draft tokens from the prompt (answers, which quote their sources)."""
         import torch
         from transformers import GenerationConfig, LogitsProcessorList, StoppingCriteriaList
 
@@ -218,10 +284,10 @@ class TransformersGenerator:
         clock = _Clock(stop)
         scorer = _TokenLogProbs() if self.record_logprobs else None
         n_prompt = int(inputs["input_ids"].shape[1])
+        stats.prompt_tokens = n_prompt
         with self._gen_lock, torch.inference_mode():
             if stop is not None and stop.is_set():  # abandoned while queued: skip even the prefill
-                self.stats = {"prompt_tokens": n_prompt, "new_tokens": 0, "prefill_ms": 0.0,
-                              "decode_ms": 0.0, "stopped": True}
+                stats.new_tokens, stats.prefill_ms, stats.decode_ms, stats.stopped = 0, 0.0, 0.0, True
                 if streamer is not None:
                     streamer.end()
                 return inputs["input_ids"]
@@ -233,29 +299,37 @@ class TransformersGenerator:
                                        logits_processor=LogitsProcessorList([scorer] if scorer else []))
         end = time.perf_counter()
         first = clock.first or end
-        self.stats = {"prompt_tokens": n_prompt, "new_tokens": int(out.shape[1]) - n_prompt,
-                      "prefill_ms": (first - clock.start) * 1000, "decode_ms": (end - first) * 1000,
-                      "stopped": clock.halted}
+        stats.new_tokens = int(out.shape[1]) - n_prompt
+        stats.prefill_ms, stats.decode_ms = (first - clock.start) * 1000, (end - first) * 1000
+        stats.stopped = clock.halted
         if scorer is not None:
-            self.stats.update(scorer.result(out[0, n_prompt:].tolist(), n_prompt, self._tokenizer))
+            scored = scorer.result(out[0, n_prompt:].tolist(), n_prompt, self._tokenizer)
+            stats.tokens, stats.token_logprobs = scored["tokens"], scored["token_logprobs"]
         return out
 
-    def generate(self, prompt: Prompt, max_new_tokens: int) -> str:
+    def generate(self, prompt: Prompt, max_new_tokens: int) -> Reply:
         """The whole reply at once (follow-up rewriting, warm-up): decoded token by token,
         without prompt lookup, whose drafts only pay off on replies that quote the prompt."""
         self.load()
         inputs = self._inputs(prompt)
-        out = self._run(inputs, max_new_tokens, None)
-        return self._tokenizer.decode(out[0, inputs["input_ids"].shape[1]:], skip_special_tokens=True)
+        stats = GenerationStats()
+        out = self._run(inputs, max_new_tokens, None, stats)
+        return Reply(self._tokenizer.decode(out[0, inputs["input_ids"].shape[1]:], skip_special_tokens=True),
+                     stats)
 
     def stream(self, prompt: Prompt, max_new_tokens: int,
-               stop: threading.Event | None = None) -> Iterator[str]:
-        """Yield text pieces as they are decoded.
+               stop: threading.Event | None = None) -> TokenStream:
+        """Text pieces as they are decoded; the stream's stats are final when it ends.
 
         Generation runs in a background thread. It ends promptly when ``stop``
-        is set or when the consumer abandons this iterator (closing it, e.g.
-        on client disconnect), so a gone client never keeps the model busy.
+        is set or when the consumer abandons the stream (closing it, e.g. on
+        client disconnect), so a gone client never keeps the model busy.
         """
+        stats = GenerationStats()
+        return TokenStream(self._stream(prompt, max_new_tokens, stop, stats), stats)
+
+    def _stream(self, prompt: Prompt, max_new_tokens: int, stop: threading.Event | None,
+                stats: GenerationStats) -> Iterator[str]:
         from transformers import TextIteratorStreamer
 
         self.load()
@@ -267,7 +341,7 @@ class TransformersGenerator:
 
         def work() -> None:
             try:
-                self._run(inputs, max_new_tokens, halt, streamer, started, lookup=True)
+                self._run(inputs, max_new_tokens, halt, stats, streamer, started, lookup=True)
             except BaseException as exc:  # re-raised in the consumer, which would otherwise wait forever
                 failure.append(exc)
                 streamer.end()
@@ -359,9 +433,13 @@ def _stop_token_ids(tokenizer: Any, model: Any) -> list[int]:
 
 
 def load_generator(settings: Settings) -> Generator:
-    """The generator named by ``settings.generator`` ("fake" gives a FakeGenerator, for demos and tests)."""
+    """The generator named by ``settings.generator``: "openai:<base_url>#<model>" for an
+    OpenAI-compatible server, "fake" for a FakeGenerator (demos and tests), else a local model."""
     if settings.generator == "fake":
         return FakeGenerator()
+    if settings.generator.startswith("openai:"):
+        from rag.remote_generator import OpenAIGenerator
+        return OpenAIGenerator.from_settings(settings)
     return TransformersGenerator(settings.generator, cache_dir=settings.model_cache_dir,
                                  quantize=settings.quantize, threads=settings.threads,
                                  prompt_lookup=settings.prompt_lookup_tokens)

@@ -50,24 +50,30 @@ class Metrics:
         store = getattr(p, "store", None)
         return float(len(getattr(store, what))) if store is not None else 0.0
 
-    def observe_answer(self, answer: Answer, generator: Any = None) -> None:
-        """Record one answer's stage timings; ``generator.stats`` gives its token count.
-
-        The stats are the last generation's: read right after the answer, they are this
-        answer's unless another request finished generating in between (rare, and only
-        the token figures would be off).
-        """
+    def observe_answer(self, answer: Answer, generated: Any = None) -> None:
+        """Record one answer's stage timings, and the tokens the model wrote for it
+        (``generated``: that call's GenerationStats, None when no model was called)."""
         self.answers.labels("abstained" if answer.abstained else "answered").inc()
         for stage, ms in answer.timings_ms.items():
             self.stage_seconds.labels(stage).observe(ms / 1000.0)
         decode_ms = answer.timings_ms.get("decode")
-        stats = getattr(generator, "stats", None) or {}
-        new = stats.get("new_tokens")
+        new = getattr(generated, "new_tokens", None)
         if decode_ms is None or not new:
             return
         self.tokens.inc(new)
         if new > 1 and decode_ms > 0:  # the first token is prefill's
             self.tokens_per_second.observe((new - 1) / (decode_ms / 1000.0))
+
+    def ask(self, pipeline: Any, question: str, top_k: int | None = None, history: Any = None) -> Answer:
+        """The pipeline's answer, recorded with the tokens its model call wrote."""
+        generated = None
+        for kind, payload in pipeline.ask_stream(question, top_k, history):
+            if kind == "generated":
+                generated = payload
+            elif kind == "done":
+                self.observe_answer(payload, generated)
+                return payload
+        raise RuntimeError("pipeline ended without an answer")  # pragma: no cover
 
     def observe_first_token(self, seconds: float) -> None:
         self.first_token_seconds.observe(seconds)

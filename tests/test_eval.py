@@ -114,14 +114,15 @@ def test_recorded_generator_replays_without_the_model(tmp_path):
     assert inner.record_logprobs  # the recording keeps the model's token log-probabilities
     p1, p2 = Prompt("s", "q1"), Prompt("s", "q2")
     assert "".join(rec.stream(p1, 10)) == "first answer [1]."
-    assert rec.generate(p2, 10) == "second answer [1]."
+    assert rec.generate(p2, 10).text == "second answer [1]."
     assert (rec.hits, rec.misses) == (0, 2)
     # A new wrapper reads the file: both replies replay, the model is not called again.
     again = ev.RecordedGenerator(FakeGenerator(("never",)), path)
-    assert "".join(again.stream(p1, 10)) == "first answer [1]." and again.generate(p2, 10) == "second answer [1]."
+    replayed = again.stream(p1, 10)
+    assert "".join(replayed) == "first answer [1]." and again.generate(p2, 10).text == "second answer [1]."
     assert (again.hits, again.misses) == (2, 0) and again.inner.prompts == []
-    assert again.stats["replayed"] is True
-    assert again.generate(p1, 11) == "never"  # another token budget is another prompt
+    assert replayed.stats.prefill_ms == replayed.stats.decode_ms == 0.0  # no model time
+    assert again.generate(p1, 11).text == "never"  # another token budget is another prompt
 
 
 def test_cli_eval_offset_must_not_be_negative(tmp_path, capsys):

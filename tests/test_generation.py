@@ -29,14 +29,14 @@ P = Prompt(system="Be brief.", user="Where was the summit held?")
 
 def test_fake_replies_in_turn_and_records_prompts():
     g = FakeGenerator(["one", "two"])
-    assert [g.generate(P, 5) for _ in range(3)] == ["one", "two", "two"]
+    assert [g.generate(P, 5).text for _ in range(3)] == ["one", "two", "two"]
     assert g.prompts == [P, P, P]
     assert isinstance(g, Generator)
 
 
 def test_fake_reply_function_sees_the_prompt():
     g = FakeGenerator(lambda p: p.user.upper(), name="upper")
-    assert g.generate(P, 5) == "WHERE WAS THE SUMMIT HELD?"
+    assert g.generate(P, 5).text == "WHERE WAS THE SUMMIT HELD?"
     assert g.name == "upper"
 
 
@@ -47,13 +47,22 @@ def test_fake_stream_yields_words_that_join_to_the_reply():
     assert list(FakeGenerator([""]).stream(P, 5)) == []
 
 
+def test_fake_stats_come_back_with_each_call():
+    g = FakeGenerator(["one two three"], ms_per_token=10.0)
+    run = g.stream(P, 50)
+    assert "".join(run) == "one two three"
+    assert (run.stats.new_tokens, run.stats.prefill_ms, run.stats.decode_ms) == (3, 10.0, 20.0)
+    assert g.generate(P, 5).stats.new_tokens == 3 and not hasattr(g, "stats")
+
+
 def test_fake_stream_honours_stop():
     stop = threading.Event()
     pieces = []
-    for piece in FakeGenerator(["a b c d e f"]).stream(P, 50, stop):
+    run = FakeGenerator(["a b c d e f"]).stream(P, 50, stop)
+    for piece in run:
         pieces.append(piece)
         stop.set()
-    assert pieces == ["a "]
+    assert pieces == ["a "] and run.stats.stopped and run.stats.new_tokens == 1
 
 
 def test_load_generator_is_lazy(tmp_path):
@@ -212,12 +221,14 @@ def tiny(request, tiny_model_dir, tmp_path_factory) -> TransformersGenerator:
 
 
 def test_tiny_generate_stream_and_stats(tiny):
-    text = tiny.generate(P, 12)
-    assert tiny.stats["new_tokens"] == 12 and len(text) == 12
-    assert tiny.stats["prompt_tokens"] == tiny.count_tokens(tiny.render(P)) > len(P.user)
-    assert tiny.stats["prefill_ms"] > 0 and tiny.stats["decode_ms"] > 0 and not tiny.stats["stopped"]
-    pieces = list(tiny.stream(P, 12))
-    assert "".join(pieces) == text and tiny.stats["new_tokens"] == 12
+    reply = tiny.generate(P, 12)
+    text, stats = reply.text, reply.stats
+    assert stats.new_tokens == 12 and len(text) == 12
+    assert stats.prompt_tokens == tiny.count_tokens(tiny.render(P)) > len(P.user)
+    assert stats.prefill_ms > 0 and stats.decode_ms > 0 and not stats.stopped
+    run = tiny.stream(P, 12)
+    assert "".join(run) == text and run.stats.new_tokens == 12
+    assert not hasattr(tiny, "stats")  # per call, never shared
 
 
 def test_tiny_chat_template_has_both_roles(tiny):
@@ -237,10 +248,11 @@ def slow(tiny):
 def test_tiny_stop_event_ends_generation(slow):
     stop = threading.Event()
     pieces = []
-    for piece in slow.stream(P, 500, stop):
+    run = slow.stream(P, 500, stop)
+    for piece in run:
         pieces.append(piece)
         stop.set()
-    assert slow.stats["stopped"] and slow.stats["new_tokens"] < 100
+    assert run.stats.stopped and run.stats.new_tokens < 100
     assert not slow._gen_lock.locked()
 
 
@@ -248,20 +260,21 @@ def test_tiny_abandoned_stream_stops_the_model(slow):
     it = slow.stream(P, 500)
     next(it)
     it.close()  # what a disconnecting client's server does
-    assert slow.stats["stopped"] and slow.stats["new_tokens"] < 100
+    assert it.stats.stopped and it.stats.new_tokens < 100
     assert slow.generate(P, 3) is not None  # the lock was released
 
 
 def test_tiny_stop_set_before_start_skips_the_model(tiny):
     stop = threading.Event()
     stop.set()
-    assert list(tiny.stream(P, 50, stop)) == []
-    assert tiny.stats["new_tokens"] == 0 and tiny.stats["stopped"]
+    run = tiny.stream(P, 50, stop)
+    assert list(run) == []
+    assert run.stats.new_tokens == 0 and run.stats.stopped
 
 
 def test_tiny_concurrent_calls_are_serialized(tiny):
     results: list[str] = []
-    threads = [threading.Thread(target=lambda: results.append(tiny.generate(P, 8))) for _ in range(3)]
+    threads = [threading.Thread(target=lambda: results.append(tiny.generate(P, 8).text)) for _ in range(3)]
     for t in threads:
         t.start()
     for t in threads:

@@ -82,7 +82,7 @@ def test_second_load_comes_from_the_cache_with_identical_outputs(model_dir, tmp_
     assert torch.equal(logits(first._model), logits(second._model))
     assert greedy(first._model) == greedy(second._model)
     p = Prompt(system="Be brief.", user="Where?")
-    assert first.generate(p, 6) == second.generate(p, 6)
+    assert first.generate(p, 6).text == second.generate(p, 6).text
     assert second._model.generation_config.eos_token_id == first._model.generation_config.eos_token_id
     assert not any(t.is_meta for t in [*second._model.parameters(), *second._model.buffers()])
 

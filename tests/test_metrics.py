@@ -21,9 +21,8 @@ def scrape(client) -> dict[tuple[str, tuple], float]:
 
 @pytest.fixture
 def client(fake_pipeline):
-    # What the real generator reports after a call: 11 tokens, the 10 after the first in 0.5 s.
-    fake_pipeline.generator.stats = {"prompt_tokens": 200, "new_tokens": 11, "prefill_ms": 120.0,
-                                     "decode_ms": 500.0}
+    # The fake's reply has 7 words (tokens): the first in 50 ms, the 6 after it in 0.3 s.
+    fake_pipeline.generator.ms_per_token = 50.0
     with TestClient(create_app(fake_pipeline)) as c:
         yield c
 
@@ -35,9 +34,9 @@ def test_ask_is_counted_with_stage_latencies_and_tokens(client, fake_pipeline):
     assert m[("rag_answers_total", (("outcome", "answered"),))] == 1
     for stage in ("retrieve", "prefill", "decode", "ground", "total"):
         assert m[("rag_stage_seconds_count", (("stage", stage),))] == 1
-    assert m[("rag_stage_seconds_sum", (("stage", "decode"),))] == pytest.approx(0.5)
-    assert m[("rag_stage_seconds_sum", (("stage", "prefill"),))] == pytest.approx(0.12)
-    assert m[("rag_generated_tokens_total", ())] == 11
+    assert m[("rag_stage_seconds_sum", (("stage", "decode"),))] == pytest.approx(0.3)
+    assert m[("rag_stage_seconds_sum", (("stage", "prefill"),))] == pytest.approx(0.05)
+    assert m[("rag_generated_tokens_total", ())] == 7
     assert m[("rag_decode_tokens_per_second_sum", ())] == pytest.approx(20.0)
     assert m[("rag_decode_tokens_per_second_bucket", (("le", "15.0"),))] == 0
     assert m[("rag_decode_tokens_per_second_bucket", (("le", "20.0"),))] == 1
@@ -70,7 +69,7 @@ def test_stream_records_first_token_and_answer(client):
 def test_abstention_counts_no_tokens():
     metrics = Metrics()
     metrics.observe_answer(Answer(answer="no", abstained=True, query="q", timings_ms={"retrieve": 3.0}),
-                           generator=None)
+                           generated=None)
     text = metrics.render()[0].decode()
     m = {(s.name, tuple(sorted(s.labels.items()))): s.value
          for f in text_string_to_metric_families(text) for s in f.samples}

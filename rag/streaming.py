@@ -1,0 +1,60 @@
+"""Blocking event producers (the pipeline, a generator) run in a thread and read from
+async routes: shared by /ask/stream and /v1/chat/completions.
+
+A client that goes away sets the producer's stop event (the model stops within one
+step); a domain error becomes an ("error", {...}) event; any other failure is logged and
+reported without its internals.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+from collections.abc import AsyncIterator, Callable, Iterator
+
+from fastapi import Request
+
+from .errors import RagError
+
+log = logging.getLogger("rag.api")
+
+Produce = Callable[[threading.Event], Iterator[tuple[str, object]]]
+
+
+async def run_in_thread(produce: Produce, request: Request,
+                        status_of: Callable[[RagError], int]) -> AsyncIterator[tuple[str, object]]:
+    """Yield the producer's (kind, payload) events as they come; a failure ends the
+    events with ("error", {"detail", "status"})."""
+    loop = asyncio.get_running_loop()
+    queue: asyncio.Queue = asyncio.Queue()
+    stop = threading.Event()
+
+    def put(item) -> None:
+        loop.call_soon_threadsafe(queue.put_nowait, item)
+
+    def work() -> None:
+        try:
+            for event in produce(stop):
+                put(event)
+                if stop.is_set():
+                    break
+        except RagError as exc:
+            put(("error", {"detail": str(exc), "status": status_of(exc)}))
+        except Exception as exc:  # noqa: BLE001 - reported to the client, logged here
+            log.exception("stream failed")
+            put(("error", {"detail": f"internal error: {type(exc).__name__}", "status": 500}))
+        finally:
+            put(None)
+
+    threading.Thread(target=work, name="rag-stream", daemon=True).start()
+    try:
+        while True:
+            item = await queue.get()
+            if item is None:
+                break
+            yield item
+            if await request.is_disconnected():
+                break
+    finally:
+        stop.set()  # the producer checks this between tokens
