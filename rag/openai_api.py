@@ -38,7 +38,7 @@ ERRORS = {code: {"model": OpenAIError} for code in (400, 404, 413, 503)}
 _STATUS = [(TooLarge, 413), (BadInput, 400), (ArticleNotFound, 404), (Busy, 409),
            (IndexUnavailable, 503), (ModelUnavailable, 503)]
 _SSE_CHUNK = {"type": "object", "required": ["data"], "properties": {
-    "event": {"enum": ["error"]}, "data": {"type": "string", "description": "a chat.completion.chunk "
+    "event": {"enum": ["message", "error"]}, "data": {"type": "string", "description": "a chat.completion.chunk "
                                            "as JSON, or [DONE] at the end"}}}
 
 

@@ -31,7 +31,10 @@ async def run_in_thread(produce: Produce, request: Request,
     stop = threading.Event()
 
     def put(item) -> None:
-        loop.call_soon_threadsafe(queue.put_nowait, item)
+        try:
+            loop.call_soon_threadsafe(queue.put_nowait, item)
+        except RuntimeError:  # the loop is gone (server shut down): no one is listening
+            stop.set()
 
     def work() -> None:
         try:
