@@ -8,8 +8,9 @@ is not checked yet); the checked answer follows as `content`, and the last chunk
 carries the references. The draft cannot be the content: grounding may drop sentences,
 renumber markers or quote the source instead.
 
-The generator's own id is a plain chat completion (no retrieval, greedy), so that
-another rag server can use this one as its remote generator (RAG_GENERATOR=openai:...).
+Under /v1/generator the generator alone answers: plain chat completions (no articles,
+greedy), so that another rag server can use this one as its remote generator
+(RAG_GENERATOR=openai:http://host:8000/v1/generator#<id from /v1/generator/models>).
 
 Errors use OpenAI's shape, `{"error": {message, type, param, code}}`, plus `detail`.
 """
@@ -29,8 +30,8 @@ from .errors import (ArticleNotFound, BadInput, Busy, GeneratorUnavailable, Inde
                      ModelUnavailable, RagError, TooLarge)
 from .followup import Turn
 from .generation import Prompt
-from .openai_schema import (RAG_MODEL, ChatCompletion, ModelList, OpenAIError, chat_request,
-                            error_body)
+from .openai_schema import (RAG_MODEL, TURN_CHARS, ChatCompletion, ModelList, OpenAIError,
+                            chat_request, error_body)
 from .streaming import run_in_thread
 
 V1 = "/v1/"
@@ -126,54 +127,69 @@ def _error_event(payload: dict) -> dict:
     return {"event": "error", "data": json.dumps(error_body(status, payload["detail"], code=code))}
 
 
+def _card(model_id: str) -> dict:
+    return {"id": model_id, "object": "model", "created": int(time.time()), "owned_by": "rag-news"}
+
+
 def install(app: FastAPI, state, settings: Settings) -> None:
     ChatRequest = chat_request(settings)
+    # A plain completion's user message carries the sources too: up to an earlier turn's length.
+    PlainRequest = chat_request(settings, user_chars=TURN_CHARS)
     router = APIRouter(prefix="/v1", tags=["OpenAI-compatible"])
+    ok = {"model": ChatCompletion, "description": "A chat.completion; with `stream: true`, server-sent "
+          "chat.completion.chunk events ending with `data: [DONE]` (an `error` event instead when it "
+          "fails mid-way)", "content": {"text/event-stream": {"schema": _SSE_CHUNK}}}
 
-    def raw_id() -> str:
-        """The generator's id: a plain completion by the model, without the articles."""
+    def generator_id() -> str:
         if state.pipeline is not None:
             return state.pipeline.generator.name
         from .remote_generator import PREFIX, parse
         return parse(settings.generator)[1] if settings.generator.startswith(PREFIX) else settings.generator
 
-    @router.get("/models", response_model=ModelList, summary="The models: rag-news and the raw generator")
+    @router.get("/models", response_model=ModelList, summary="The model that answers from the articles")
     def models() -> dict:
-        now = int(time.time())
-        return {"object": "list", "data": [
-            {"id": RAG_MODEL, "object": "model", "created": now, "owned_by": "rag-news"},
-            {"id": raw_id(), "object": "model", "created": now, "owned_by": "rag-news"}]}
+        return {"object": "list", "data": [_card(RAG_MODEL)]}
 
-    @router.post("/chat/completions", summary="Chat completions, OpenAI-compatible, with references",
-                 responses={**ERRORS, 200: {
-                     "model": ChatCompletion,
-                     "description": "A chat.completion; with `stream: true`, server-sent "
-                                    "chat.completion.chunk events ending with `data: [DONE]` "
-                                    "(an `error` event instead when it fails mid-way)",
-                     "content": {"text/event-stream": {"schema": _SSE_CHUNK}}}})
+    @router.post("/chat/completions", summary="Answers from the articles, OpenAI-compatible, with references",
+                 responses={**ERRORS, 200: ok})
     async def chat(req: ChatRequest, request: Request):
-        question, history, system = conversation(req.messages)
-        p = state.pipeline
-        if p is None:
-            raise IndexUnavailable(state.error or "still loading models and index; try again shortly")
-        if req.model == p.generator.name:
-            limit = min(req.max_completion_tokens or req.max_tokens or settings.max_new_tokens,
-                        settings.max_new_tokens)
-            prompt = Prompt(system, question, tuple((t.role, t.content) for t in history))
-            return await _complete(p.generator, prompt, limit, req, request)
-        if req.model != RAG_MODEL:
-            return JSONResponse(error_body(404, f"no model {req.model!r}: use {RAG_MODEL!r} or {raw_id()!r}",
-                                           "model", "model_not_found"), status_code=404)
+        question, history, _ = conversation(req.messages)
+        if req.model not in (None, RAG_MODEL):
+            return _no_model(req.model, RAG_MODEL)
         p = state.ready()
         p.check(question, None, history)  # a 4xx before any streaming starts
-        reply = _Reply(req.model)
+        reply = _Reply(RAG_MODEL)
         if req.stream:
             return EventSourceResponse(_rag_chunks(p, question, history, reply, request))
         answer = await run_in_threadpool(request.app.state.metrics.ask, p, question, None, history)
         return JSONResponse(reply.completion(_answer_fields(answer)))
 
+    @router.get("/generator/models", response_model=ModelList, summary="The generator, for plain completions")
+    def generator_models() -> dict:
+        return {"object": "list", "data": [_card(generator_id())]}
+
+    @router.post("/generator/chat/completions", responses={**ERRORS, 200: ok},
+                 summary="Plain chat completions by the generator: no articles, no checks")
+    async def plain(req: PlainRequest, request: Request):
+        """For another rag server's RAG_GENERATOR=openai:<this server>/v1/generator#<id>."""
+        question, history, system = conversation(req.messages)
+        p = state.pipeline
+        if p is None:
+            raise IndexUnavailable(state.error or "still loading the models; try again shortly")
+        if req.model not in (None, p.generator.name):
+            return _no_model(req.model, p.generator.name)
+        limit = min(req.max_completion_tokens or req.max_tokens or settings.max_new_tokens,
+                    settings.max_new_tokens)
+        prompt = Prompt(system, question, tuple((t.role, t.content) for t in history))
+        return await _complete(p.generator, prompt, limit, req, request)
+
     app.include_router(router)
     app.add_middleware(OpenAIErrors)  # added last: outermost, so it sees every /v1 error
+
+
+def _no_model(asked: str, served: str) -> JSONResponse:
+    return JSONResponse(error_body(404, f"no model {asked!r} here: this endpoint serves {served!r}",
+                                   "model", "model_not_found"), status_code=404)
 
 
 async def _rag_chunks(p, question: str, history: list[Turn], reply: _Reply, request: Request):
@@ -203,7 +219,7 @@ async def _rag_chunks(p, question: str, history: list[Turn], reply: _Reply, requ
 
 async def _complete(generator, prompt: Prompt, limit: int, req, request: Request):
     """A plain chat completion by the generator: no retrieval, no grounding."""
-    reply = _Reply(req.model)
+    reply = _Reply(req.model or generator.name)
     include_usage = bool(req.stream_options and req.stream_options.include_usage)
     if not req.stream:
         out = await run_in_threadpool(generator.generate, prompt, limit)

@@ -16,8 +16,8 @@ from .config import Settings
 from .documents import check_unicode
 from .errors import BadInput
 
-# The model id that answers from the articles (retrieval, verifier, citations). The
-# generator's own id (GET /v1/models lists it) is a plain chat completion instead.
+# The model id that answers from the articles (retrieval, verifier, citations) at /v1.
+# Plain completions by the generator alone are served under /v1/generator.
 RAG_MODEL = "rag-news"
 # An earlier turn of the conversation may be this long (as /ask's history turns).
 TURN_CHARS = 20_000
@@ -63,13 +63,15 @@ class StreamOptions(BaseModel):
     include_usage: bool = False
 
 
-def chat_request(settings: Settings) -> type[BaseModel]:
+def chat_request(settings: Settings, user_chars: int | None = None) -> type[BaseModel]:
     """The body of POST /v1/chat/completions. A user message may be as long as a /ask
-    question; there may be as many earlier messages as /ask takes history turns."""
+    question (plain completions: ``user_chars``, as they carry the sources); there may be
+    as many earlier messages as /ask takes history turns."""
 
     class UserMessage(_Message):
         role: Literal["user"]
-        content: str = Field(min_length=1, max_length=settings.max_question_chars, pattern=NOT_BLANK)
+        content: str = Field(min_length=1, max_length=user_chars or settings.max_question_chars,
+                             pattern=NOT_BLANK)
 
         @field_validator("content")
         @classmethod
@@ -82,8 +84,9 @@ def chat_request(settings: Settings) -> type[BaseModel]:
 
     class ChatRequest(BaseModel):
         model_config = ConfigDict(strict=True)
-        model: str = Field(RAG_MODEL, description=f"`{RAG_MODEL}`: answers from the articles, cited. "
-                           "The generator's id (see GET /v1/models): a plain chat completion.")
+        model: str | None = Field(RAG_MODEL if user_chars is None else None, description=(
+            f"`{RAG_MODEL}`: answers from the articles, cited." if user_chars is None else
+            "The generator's id (GET /v1/generator/models); the default is it."))
         messages: list[Message] = Field(
             min_length=1, max_length=settings.max_history_turns + 1,
             json_schema_extra={"contains": _HAS_USER},
@@ -104,8 +107,8 @@ def chat_request(settings: Settings) -> type[BaseModel]:
 
         @field_validator("model")
         @classmethod
-        def _model_text(cls, v: str) -> str:
-            return _text(v, "model")
+        def _model_text(cls, v: str | None) -> str | None:
+            return v if v is None else _text(v, "model")
 
         @model_validator(mode="after")
         def _has_question(self):

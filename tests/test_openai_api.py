@@ -37,16 +37,16 @@ def quotes_match(client, refs: list[dict]) -> bool:
     return bool(refs) and all(texts[r["article_id"]][r["start"]:r["end"]] == r["quote"] for r in refs)
 
 
-def stream(client, body: dict) -> list[tuple[str | None, str]]:
-    with client.stream("POST", "/v1/chat/completions", json={**body, "stream": True}) as r:
+def stream(client, body: dict, path: str = "/v1/chat/completions") -> list[tuple[str | None, str]]:
+    with client.stream("POST", path, json={**body, "stream": True}) as r:
         assert r.status_code == 200 and r.headers["content-type"].startswith("text/event-stream")
         return sse_events(r.iter_lines())
 
 
-def test_models_lists_the_rag_model_and_the_generator(client):
+def test_models_list_the_rag_model_and_under_generator_the_generator(client):
     body = client.get("/v1/models").json()
-    assert body["object"] == "list"
-    assert [m["id"] for m in body["data"]] == [RAG_MODEL, "fake"]
+    assert body["object"] == "list" and [m["id"] for m in body["data"]] == [RAG_MODEL]
+    assert [m["id"] for m in client.get("/v1/generator/models").json()["data"]] == ["fake"]
     assert all(m["object"] == "model" for m in body["data"])
 
 
@@ -166,17 +166,17 @@ def test_reads_protected_with_a_token(settings):
         assert ok.status_code == 200
 
 
-def test_the_generator_id_is_a_plain_completion(client, fake_pipeline):
+def test_under_generator_a_plain_completion(client, fake_pipeline):
     body = {"model": "fake", "messages": [{"role": "system", "content": "Be brief."}, user("Say hi."),
                                            {"role": "assistant", "content": "Hi."}, user("Again.")],
             "max_tokens": 50}
-    r = client.post("/v1/chat/completions", json=body).json()
+    r = client.post("/v1/generator/chat/completions", json=body).json()
     assert r["choices"][0]["message"] == {"role": "assistant", "content": ANSWER}
     assert r["usage"] == {"prompt_tokens": 1, "completion_tokens": 7, "total_tokens": 8}
     prompt = fake_pipeline.generator.prompts[-1]
     assert (prompt.system, prompt.user) == ("Be brief.", "Again.")
     assert prompt.history == (("user", "Say hi."), ("assistant", "Hi."))  # no retrieval, no sources
-    events = stream(client, {**body, "stream_options": {"include_usage": True}})
+    events = stream(client, {**body, "stream_options": {"include_usage": True}}, "/v1/generator/chat/completions")
     got = chunks(events)
     assert "".join(c["choices"][0]["delta"].get("content", "") for c in got if c["choices"]) == ANSWER
     assert got[-2]["choices"][0]["finish_reason"] == "stop"
@@ -189,7 +189,7 @@ def test_openai_sdk_against_a_real_server(fake_pipeline):
 
     with ThreadServer(create_app(fake_pipeline)) as server:
         sdk = openai.OpenAI(base_url=f"{server.url}/v1", api_key="unused", max_retries=0)
-        assert [m.id for m in sdk.models.list().data] == [RAG_MODEL, "fake"]
+        assert [m.id for m in sdk.models.list().data] == [RAG_MODEL]
         out = sdk.chat.completions.create(model=RAG_MODEL, messages=[user(Q)])
         msg = out.choices[0].message
         assert msg.content == ANSWER and msg.model_extra["references"][0]["quote"].endswith("Tianjin.")
@@ -213,3 +213,11 @@ def test_schema_states_the_limits(client):
     messages = schema["components"]["schemas"][ref]["properties"]["messages"]
     assert messages["maxItems"] == 21 and messages["contains"]["properties"]["role"] == {"const": "user"}
     assert json.dumps(schema)  # serialisable
+
+
+def test_plain_completions_take_long_prompts_and_only_the_generator(client):
+    long = {"messages": [user("Sources: " + "x" * 3000)], "max_tokens": 5}
+    assert client.post("/v1/generator/chat/completions", json=long).status_code == 200
+    assert client.post("/v1/chat/completions", json=long).status_code == 413
+    r = client.post("/v1/generator/chat/completions", json={"model": RAG_MODEL, "messages": [user("hi")]})
+    assert r.status_code == 404 and r.json()["error"]["code"] == "model_not_found"

@@ -28,14 +28,14 @@ P = Prompt(system="Be brief.", user="Where was the summit held?")
 
 @pytest.fixture
 def remote(fake_pipeline):
-    """This project's server on the fake pipeline: its /v1 with model "fake" is a plain completion."""
+    """This project's server on the fake pipeline: /v1/generator is the fake model's plain completions."""
     with ThreadServer(create_app(fake_pipeline)) as server:
         yield server
 
 
 def front(fake_pipeline, url: str, timeout_s: float = 5.0) -> Pipeline:
     """A pipeline like the fake one, whose model is the remote's."""
-    settings = fake_pipeline.settings.model_copy(update={"generator": f"openai:{url}/v1#fake",
+    settings = fake_pipeline.settings.model_copy(update={"generator": f"openai:{url}/v1/generator#fake",
                                                          "generator_timeout_s": timeout_s})
     return Pipeline(settings, FakeEmbedder(), load_generator(settings), FakeVerifier(), fake_pipeline.store)
 
@@ -55,7 +55,7 @@ def test_a_bad_spec_says_what_is_expected(spec):
 
 
 def test_generate_and_stream_through_http(remote, fake_pipeline):
-    g = OpenAIGenerator(f"{remote.url}/v1", "fake", timeout_s=5)
+    g = OpenAIGenerator(f"{remote.url}/v1/generator", "fake", timeout_s=5)
     reply = g.generate(P, 20)
     assert reply.text == ANSWER and reply.stats.new_tokens == 7
     run = g.stream(P, 20)
@@ -104,7 +104,7 @@ def test_a_slow_remote_times_out(settings):
     slow_pipeline = Pipeline(settings, FakeEmbedder(), FakeGenerator(slow, name="slow"), FakeVerifier())
     try:
         with ThreadServer(create_app(slow_pipeline)) as server:
-            g = OpenAIGenerator(f"{server.url}/v1", "slow", timeout_s=0.5)
+            g = OpenAIGenerator(f"{server.url}/v1/generator", "slow", timeout_s=0.5)
             t0 = time.monotonic()
             with pytest.raises(GeneratorUnavailable, match="no reply within 0.5 s"):
                 list(g.stream(P, 5))
