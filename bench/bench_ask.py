@@ -1,6 +1,6 @@
 """/ask latency, time to first token, server start and memory: current pipeline against a baseline, in one run.
 
-    .venv/bin/python bench/bench_ask.py [--questions N] [--no-server] [--no-baseline]
+    .venv/bin/python bench/bench_ask.py [--questions N] [--no-server] [--no-baseline] [--remote]
 
 Baseline (measured in the same run, questions interleaved so both see the same
 load): the plain tutorial RAG the issue compares with: fp32 generator and fp32
@@ -14,6 +14,10 @@ vector is dropped from the cache before every call, so no figure is a repeat's.
 Server start is timed from process start to the first 200 from /health (models
 already converted and cached) and its resident memory read after three answers.
 On a shared machine all figures move with the load average, printed with them.
+
+--remote adds a third pipeline, interleaved with the others: the current one whose
+generator is another process (`rag serve` started here, reached over HTTP through its
+/v1/generator: RAG_GENERATOR=openai:...), and prints the overhead of that hop.
 """
 
 from __future__ import annotations
@@ -83,12 +87,13 @@ class BaselinePipeline(Pipeline):
         prompt = Prompt(SYSTEM, f"Sources:\n{sources}\n\nQuestion: {question}\n\n{INSTRUCTION}")
         t1 = time.perf_counter()
         pieces = []
-        for piece in self.generator.stream(prompt, self.settings.max_new_tokens, stop=stop):
+        run = self.generator.stream(prompt, self.settings.max_new_tokens, stop=stop)
+        for piece in run:
             pieces.append(piece)
             yield "token", piece
         timings["generate"] = (time.perf_counter() - t1) * 1000
-        timings["prefill"] = self.generator.stats["prefill_ms"]
-        timings["decode"] = self.generator.stats["decode_ms"]
+        timings["prefill"] = run.stats.prefill_ms
+        timings["decode"] = run.stats.decode_ms
         t2 = time.perf_counter()
         g = self.grounder.ground("".join(pieces), question, hits, store.articles, source_sentences(hits))
         timings["ground"] = (time.perf_counter() - t2) * 1000
@@ -96,6 +101,21 @@ class BaselinePipeline(Pipeline):
         yield "citations", g.citations
         yield "done", Answer(answer=g.answer, abstained=not g.grounded, query=question, citations=g.citations,
                              passages=hits, claims=g.claims, grounded=g.grounded, timings_ms=timings)
+
+
+class Recorder:
+    """Keeps the stats of the last answer's generation (the bench asks one question at a time)."""
+
+    def __init__(self, inner):
+        self.inner, self.name, self.last = inner, inner.name, None
+
+    def generate(self, prompt, max_new_tokens):
+        return self.inner.generate(prompt, max_new_tokens)
+
+    def stream(self, prompt, max_new_tokens, stop=None):
+        run = self.inner.stream(prompt, max_new_tokens, stop)
+        self.last = run.stats
+        return run
 
 
 def build(settings: Settings, baseline: bool) -> Pipeline:
@@ -113,12 +133,39 @@ def build(settings: Settings, baseline: bool) -> Pipeline:
     generator = TransformersGenerator(settings.generator, cache_dir=settings.model_cache_dir,
                                       quantize=settings.quantize, threads=settings.threads, progress=False,
                                       prompt_lookup=0 if baseline else settings.prompt_lookup_tokens)
-    p = build_pipeline(settings, embedder=embedder, generator=generator)
+    p = build_pipeline(settings, embedder=embedder, generator=Recorder(generator))
     ensure_index(p)
     if baseline:
-        p = BaselinePipeline(settings, embedder, generator, p.verifier, p.store)
+        p = BaselinePipeline(settings, embedder, p.generator, p.verifier, p.store)
     p.warm_up()
     return p
+
+
+def build_remote(settings: Settings, current: Pipeline, tmp: Path):
+    """The current pipeline with its generator in another process (`rag serve`)."""
+    from rag.remote_generator import OpenAIGenerator
+
+    port = free_port()
+    env = {**os.environ, "RAG_DATA_DIR": str(tmp / "remote"), "RAG_SEEDS_DIR": str(ROOT / "seeds")}
+    env.pop("RAG_GENERATOR", None)
+    proc = subprocess.Popen([sys.executable, "-m", "rag.cli", "serve", "--port", str(port)], env=env, cwd=ROOT,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    t0 = time.perf_counter()
+    while True:
+        if proc.poll() is not None or time.perf_counter() - t0 > 300:
+            proc.kill()
+            raise RuntimeError("the remote generator's server did not start")
+        try:
+            with urllib.request.urlopen(url + "/health", timeout=2) as r:
+                if r.status == 200:
+                    break
+        except OSError:
+            time.sleep(0.2)
+    remote = OpenAIGenerator(f"{url}/v1/generator", current.generator.name, timeout_s=120)
+    p = Pipeline(settings, current.embedder, Recorder(remote), current.verifier, current.store)
+    p.warm_up()
+    return p, proc
 
 
 def forget(p: Pipeline, question: str) -> None:
@@ -130,10 +177,12 @@ def forget(p: Pipeline, question: str) -> None:
 def ask_once(client, p: Pipeline, question: str) -> dict:
     forget(p, question)
     t = time.perf_counter()
+    p.generator.last = None
     r = client.post("/ask", json={"question": question})
     wall = (time.perf_counter() - t) * 1000
     body = r.json()
-    stats = dict(getattr(p.generator, "stats", {}))
+    last = getattr(p.generator, "last", None)
+    stats = {k: v for k, v in vars(last).items() if v is not None} if last is not None else {}
     forget(p, question)
     t = time.perf_counter()
     ttft = None
@@ -221,6 +270,8 @@ def main() -> None:
     ap.add_argument("--no-server", action="store_true", help="skip the server start / memory rows")
     ap.add_argument("--no-baseline", action="store_true", help="current pipeline only")
     ap.add_argument("--show", action="store_true", help="print every answer")
+    ap.add_argument("--remote", action="store_true", help="also the current pipeline with its generator "
+                    "in another process over HTTP (RAG_GENERATOR=openai:...)")
     args = ap.parse_args()
     from fastapi.testclient import TestClient
 
@@ -235,6 +286,9 @@ def main() -> None:
         current = build(settings, baseline=False)
         baseline = None if args.no_baseline else build(settings, baseline=True)
         pipelines = {"current": current} | ({"baseline": baseline} if baseline else {})
+        remote_proc = None
+        if args.remote:
+            pipelines["remote"], remote_proc = build_remote(settings, current, tmp)
         clients = {k: TestClient(create_app(p)) for k, p in pipelines.items()}
         runs: dict[str, list[dict]] = {k: [] for k in pipelines}
         for i, q in enumerate(QUESTIONS[:args.questions]):
@@ -246,6 +300,11 @@ def main() -> None:
             print(f"{i + 1}/{args.questions} {q}  " + "  ".join(f"{k} {runs[k][-1]['ms']:.0f} ms" for k in runs),
                   file=sys.stderr)
         stats = {k: summarise(v) for k, v in runs.items()}
+        if remote_proc is not None:
+            same = sum(a["answer"] == b["answer"] for a, b in zip(runs["current"], runs["remote"]))
+            stats["remote"]["same_answers"] = same
+            remote_proc.terminate()
+            remote_proc.wait(timeout=30)
         srv = {}
         if not args.no_server:
             del clients, pipelines, current, baseline  # free the models before the servers load theirs
@@ -283,6 +342,15 @@ def report(stats: dict, srv: dict, settings: Settings, loads: list[float]) -> No
         bs = "-" if b is None else f"{b:,.1f}"
         print(f"{name:<24}{bs:>12}{c:>12,.1f}{ratio:>9}  {target}")
     print("(ratio: how many times better current is; p95 of few questions is close to their max)")
+    remote = stats.get("remote")
+    if remote:
+        print(f"\nremote generator (another process, over HTTP) vs local, same questions interleaved; "
+              f"identical answers: {remote['same_answers']}/{remote['n']}")
+        print(f"{'metric':<24}{'local':>12}{'remote':>12}{'overhead':>10}")
+        for name, key in (("/ask p50 (ms)", "p50"), ("/ask p95 (ms)", "p95"), ("first token p50 (ms)", "ttft50"),
+                          ("prefill p50 (ms)", "prefill"), ("grounded answers", "grounded")):
+            c, r = cur[key], remote[key]
+            print(f"{name:<24}{c:>12,.1f}{r:>12,.1f}{(r / c if c else float('nan')):>9.2f}x")
 
 
 if __name__ == "__main__":

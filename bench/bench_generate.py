@@ -55,18 +55,17 @@ def measure(g: TransformersGenerator, prompt: Prompt, repeat: int, decode_tokens
     prefill, prefill_cpu = [], []
     for _ in range(repeat):
         c0 = time.process_time()
-        g.generate(prompt, 1)
+        stats = g.generate(prompt, 1).stats
         prefill_cpu.append((time.process_time() - c0) * 1000)
-        prefill.append(g.stats["prefill_ms"])
+        prefill.append(stats.prefill_ms)
     rates, cpu_rates = [], []
     for _ in range(repeat):
         c0 = time.process_time()
-        g.generate(DECODE, decode_tokens)
+        s = g.generate(DECODE, decode_tokens).stats
         cpu = time.process_time() - c0
-        s = g.stats
-        if s["new_tokens"] > 1:
-            rates.append((s["new_tokens"] - 1) / (s["decode_ms"] / 1000))
-            cpu_rates.append(s["new_tokens"] / cpu)
+        if s.new_tokens > 1:
+            rates.append((s.new_tokens - 1) / (s.decode_ms / 1000))
+            cpu_rates.append(s.new_tokens / cpu)
     return {"load_ms": g.load_ms or 0.0, "prompt_tokens": g.count_tokens(g.render(prompt)),
             "prefill_ms": statistics.median(prefill), "prefill_cpu_ms": statistics.median(prefill_cpu),
             "decode_tok_s": statistics.median(rates) if rates else 0.0,
