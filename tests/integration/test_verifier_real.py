@@ -31,16 +31,18 @@ def test_committed_weights_are_the_ones_the_model_card_names():
 
 
 KNOWN_MISS = pytest.mark.xfail(strict=True, reason="a known miss of the shipped verifier (evals/README.md, "
-                                                   "round 5); strict: it fails the suite once fixed")
+                                                   "round 6); strict: it fails the suite once fixed")
 
 
 @pytest.mark.parametrize("question,needle", [
     pytest.param("Which world leader did Shehbaz Sharif hold talks with at the summit?", "Vladimir Putin",
-                 marks=KNOWN_MISS),  # right sentence first, but scored 0.26, under the threshold
+                 marks=KNOWN_MISS),  # right sentence first, but scored 0.64, under the threshold 0.65
     ("Where was the summit?", "Tianjin"),
-    pytest.param("When will Sharif travel to Russia?", "November", marks=KNOWN_MISS),
+    pytest.param("When will Sharif travel to Russia?", "November",
+                 marks=KNOWN_MISS),  # right sentence first, but scored 0.54
+
     ("Which anniversary did the parade mark?", "80th anniversary"),
-    pytest.param("Which news agencies reported the talks?", "TASS", marks=KNOWN_MISS),
+    pytest.param("Which news agencies reported the talks?", "TASS", marks=KNOWN_MISS),  # right sentence, 0.38
     ("Who did Sharif meet?", "Putin"),
 ])
 def test_the_sentence_that_answers_scores_best(verifier, question, needle):
@@ -113,9 +115,12 @@ def test_on_topic_question_the_article_does_not_answer_abstains_without_the_mode
 
 
 @pytest.mark.parametrize("history,question,needle", [
-    ([Turn("user", "Who did Sharif meet at the summit?"),
-      Turn("assistant", "Sharif met Russian President Vladimir Putin [1].")],
-     "What did he invite Sharif to do?", "visit Russia"),
+    pytest.param([Turn("user", "Who did Sharif meet at the summit?"),
+                  Turn("assistant", "Sharif met Russian President Vladimir Putin [1].")],
+                 "What did he invite Sharif to do?", "visit Russia",
+                 # rewritten "What did Sharif invite to do?": the right sentence ranks first
+                 # but scores 0.646, under the threshold 0.65
+                 marks=KNOWN_MISS),
     ([Turn("user", "Which news agencies reported Sharif's interest in expanding ties?"),
       Turn("assistant", "Russia's state-run TASS news agency and Radio Pakistan reported it [1].")],
      "Which of those is run by the Russian state?", "TASS"),
@@ -124,3 +129,43 @@ def test_follow_ups_are_answered(real_pipeline, history, question, needle):
     a = real_pipeline.ask(question, history=history)
     assert not a.abstained, (a.query, a.answer)
     assert needle in a.answer, (a.query, a.answer)
+
+
+@pytest.mark.parametrize("question,short", [
+    ("Which world leader did Shehbaz Sharif hold talks with at the summit?", "Vladimir Putin"),
+    ("Where was the summit?", "Tianjin"),
+    ("Which anniversary did the parade mark?", "80th anniversary"),
+    # A news quiz's way of asking: a preamble, then the question.
+    ("Shehbaz Sharif travelled to China for a summit this week. "
+     "Which world leader did he hold talks with there?", "Putin"),
+    ("Pakistan's prime minister attended a summit in China this week. "
+     "In which city was the summit held?", "Tianjin"),
+])
+def test_the_span_head_reads_the_short_answer_at_its_offsets(verifier, question, short):
+    p, spans = verifier.read(question, SENTENCES)
+    k = int(p.argmax())
+    assert spans[k] is not None and short in spans[k].text, (SENTENCES[k], spans[k])
+    assert len(spans[k].text) <= 3 * len(short)  # a short answer, not the sentence
+    assert SENTENCES[k][spans[k].start:spans[k].end] == spans[k].text
+
+
+def test_a_sentence_with_its_answer_taken_out_does_not_answer(verifier):
+    q = "Which world leader did Shehbaz Sharif hold talks with at the summit?"
+    p = verifier.answers(q, ["Shehbaz Sharif held talks with a world leader at the summit.",
+                             _sentence("Vladimir Putin")])
+    assert p[0] < verifier.calibration.answerable and p[1] - p[0] > 0.5
+
+
+def test_extract_mode_answers_with_the_short_answer_and_no_model(real_pipeline):
+    from rag.answer import Pipeline
+
+    p = real_pipeline
+    fast = Pipeline(p.settings.model_copy(update={"answer_mode": "extract"}), p.embedder, p.generator,
+                    p.verifier, p.store)
+    a = fast.ask("Who did Sharif meet?")
+    assert not a.abstained and "generate" not in a.timings_ms
+    s = a.short_answer
+    assert s is not None and "Putin" in s.text and a.answer.startswith(f"{s.text}: “")
+    assert p.store.articles[s.article_id].text[s.start:s.end] == s.text
+    (c,) = a.citations
+    assert c.start <= s.start < s.end <= c.end

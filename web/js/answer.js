@@ -46,9 +46,16 @@ export function renderAssistant(msg, open) {
 
 function answerText(r, open) {
   const p = h("div", { class: "answer", "data-testid": "answer" });
-  for (const para of (r.answer || "").split(/\n{2,}/)) {
+  // A quoted answer leads with the short answer the verifier read in the quote.
+  const short = r.short_answer && r.short_answer.text;
+  const lead = short && (r.answer || "").startsWith(`${short}: `) ? short : null;
+  for (const [i, para] of (r.answer || "").split(/\n{2,}/).entries()) {
     const out = h("p");
     let last = 0;
+    if (i === 0 && lead) {
+      out.append(h("strong", { class: "short-answer", "data-testid": "short-answer" }, lead), ": ");
+      last = lead.length + 2;
+    }
     for (const m of para.matchAll(MARKER)) {
       out.append(para.slice(last, m.index));
       for (const n of m[1].split(/\s*,\s*/).map(Number)) out.append(chip(r, n, open));
