@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from rag.generation import Prompt, TransformersGenerator
+from rag.generation import GenerationStats, Prompt, TransformersGenerator
 
 PROMPTS = [
     Prompt("Answer the question using only the numbered sources. Be brief.",
@@ -20,7 +20,7 @@ PROMPTS = [
 
 def token_ids(g: TransformersGenerator, prompt: Prompt) -> list[int]:
     inputs = g._inputs(prompt)
-    return g._run(inputs, 48, None)[0, inputs["input_ids"].shape[1]:].tolist()
+    return g._run(inputs, 48, None, GenerationStats())[0, inputs["input_ids"].shape[1]:].tolist()
 
 
 @pytest.fixture(scope="module")
