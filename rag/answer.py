@@ -3,7 +3,9 @@
 The verifier (rag/verifier.py) decides three things the word lists used to guess at:
 which retrieved sentences answer the question (they become the passages and the
 evidence the model sees, best first), whether any does (if not, abstain without calling
-the model), and whether each sentence of the model's answer is backed by its quote.
+the model), and whether each sentence of the model's answer is backed by its quote. Its
+span head reads the short answer in the best sentence; with answer_mode "extract" that
+short answer and its sentence, quoted, are the answer and the model is never called.
 """
 
 from __future__ import annotations
