@@ -5,14 +5,14 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
 import pytest
+
+from ..servers import free_port, wait_healthy
 
 ROOT = Path(__file__).resolve().parents[2]
 SEEDS = ROOT / "seeds"
@@ -23,12 +23,6 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
                  "--disable-component-update"]
 ADMIN_TOKEN = "browser-test-token"
 START_TIMEOUT_S = 240  # models load, seeds are indexed, the generator warms up
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class Server:
@@ -46,7 +40,7 @@ class Server:
 
 @pytest.fixture(scope="session")
 def server(tmp_path_factory):
-    port = _free_port()
+    port = free_port()
     data = tmp_path_factory.mktemp("browser-data")
     OUT.mkdir(exist_ok=True)
     log_path = OUT / "browser-server.log"
@@ -58,7 +52,7 @@ def server(tmp_path_factory):
                                 stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     try:
-        _wait_healthy(proc, url, log_path)
+        wait_healthy(proc, url, log_path, START_TIMEOUT_S)
         srv = Server(url, ADMIN_TOKEN)
         yield srv
         srv.http.close()
@@ -70,20 +64,6 @@ def server(tmp_path_factory):
             proc.kill()
             proc.wait()
         shutil.rmtree(data, ignore_errors=True)
-
-
-def _wait_healthy(proc: subprocess.Popen, url: str, log_path: Path) -> None:
-    deadline = time.monotonic() + START_TIMEOUT_S
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            pytest.fail(f"server exited with {proc.returncode}:\n{log_path.read_text()[-3000:]}")
-        try:
-            if httpx.get(f"{url}/health", timeout=2).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.5)
-    pytest.fail(f"server not healthy after {START_TIMEOUT_S}s:\n{log_path.read_text()[-3000:]}")
 
 
 @pytest.fixture(scope="session")

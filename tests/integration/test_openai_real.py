@@ -15,7 +15,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
@@ -26,7 +25,7 @@ from rag.api import create_app
 from rag.generation import load_generator
 
 from ..conftest import SEEDS
-from ..servers import ThreadServer, free_port, sse_events
+from ..servers import ThreadServer, free_port, sse_events, wait_healthy
 
 ROOT = Path(__file__).resolve().parents[2]
 START_TIMEOUT_S = 240
@@ -49,17 +48,7 @@ class Remote:
         with open(self.log, "ab") as log:
             self.proc = subprocess.Popen([sys.executable, "-m", "rag.cli", "serve"], cwd=ROOT, env=env,
                                          stdout=log, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + START_TIMEOUT_S
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                pytest.fail(f"remote exited with {self.proc.returncode}:\n{self.log.read_text()[-3000:]}")
-            try:
-                if httpx.get(f"{self.url}/health", timeout=2).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.5)
-        pytest.fail(f"remote not healthy after {START_TIMEOUT_S}s:\n{self.log.read_text()[-3000:]}")
+        wait_healthy(self.proc, self.url, self.log, START_TIMEOUT_S)
 
     def kill(self) -> None:
         if self.proc is not None and self.proc.poll() is None:
