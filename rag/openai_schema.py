@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from .config import Settings
 from .documents import check_unicode
 from .errors import BadInput
+from .types import Citation
 
 # The model id that answers from the articles (retrieval, verifier, citations) at /v1.
 # Plain completions by the generator alone are served under /v1/generator.
@@ -121,24 +122,10 @@ def chat_request(settings: Settings, user_chars: int | None = None) -> type[Base
 
 # -- responses (documented; the routes build plain dicts) ----------------------------
 
-class Reference(BaseModel):
-    """As a citation of /ask: `quote == article.text[start:end]`."""
-    n: int
-    article_id: str
-    chunk_id: str
-    title: str
-    url: str | None
-    published: str | None
-    quote: str
-    start: int
-    end: int
-    score: float
-
-
 class ReplyMessage(BaseModel):
     role: Literal["assistant"]
     content: str
-    references: list[Reference] | None = Field(None, description=f"`{RAG_MODEL}`: the sources the "
+    references: list[Citation] | None = Field(None, description=f"`{RAG_MODEL}`: the sources the "
                                                "[n] markers in content point to.")
     abstained: bool | None = Field(None, description=f"`{RAG_MODEL}`: true when the articles don't "
                                    "say (content then says so).")

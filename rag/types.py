@@ -44,6 +44,7 @@ class Hit:
 
 @dataclass(frozen=True)
 class Citation:
+    """A source an answer's [n] marker points to: `quote == article.text[start:end]`."""
     n: int
     article_id: str
     chunk_id: str
