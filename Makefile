@@ -8,7 +8,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: run test install install-test chromium unit bench clean models
+.PHONY: run test install install-test chromium unit fuzz bench clean models
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -37,6 +37,10 @@ run: install
 
 test: install-test
 	$(PY) -m pytest -q
+
+# Fuzzes the API with new random inputs (the suite's fuzzing repeats the same draws).
+fuzz: install-test
+	HYPOTHESIS_PROFILE=explore $(PY) -m pytest -q tests/test_fuzz_api.py
 
 unit: install-test
 	$(PY) -m pytest -q -m "not integration and not browser"

@@ -21,7 +21,7 @@ from sse_starlette.sse import EventSourceResponse
 from . import openai_api
 from .answer import Pipeline, Turn
 from .config import Settings
-from .documents import check_unicode
+from .documents import NOT_BLANK, check_unicode
 from .errors import (ArticleNotFound, BadInput, Busy, GeneratorUnavailable, IndexUnavailable,
                      ModelUnavailable, RagError, TooLarge)
 from .streaming import run_in_thread
@@ -52,8 +52,6 @@ def _valid_text(v: str, name: str) -> str:
     return v
 
 
-# A question needs a character that is not white space (JSON Schema: unanchored search).
-NOT_BLANK = r"\S"
 
 
 def ask_request(settings: Settings) -> type[BaseModel]:
@@ -80,10 +78,7 @@ def ask_request(settings: Settings) -> type[BaseModel]:
         @field_validator("question")
         @classmethod
         def _unicode(cls, v: str) -> str:
-            v = _valid_text(v, "question")
-            if not v.strip():  # str.isspace() knows more blanks than the pattern's \S
-                raise ValueError("question is empty")
-            return v
+            return _valid_text(v, "question")
 
     return AskRequest
 

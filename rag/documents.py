@@ -173,6 +173,23 @@ def derive_title(text: str) -> str:
 _SURROGATE_RE = re.compile("[\ud800-\udfff]")
 
 
+def _blank_class() -> str:
+    """A regex class of every character str.isspace() calls blank, written as \\uXXXX
+    ranges, so that JSON Schema (ECMA), pydantic (Rust) and Python agree on it: their
+    own \\s differ (U+0085, U+001C..U+001F, U+FEFF)."""
+    blanks = [c for c in range(0x10000) if chr(c).isspace()]
+    ranges, start = [], blanks[0]
+    for a, b in zip(blanks, blanks[1:] + [None]):
+        if b != a + 1:
+            ranges.append(f"\\u{start:04x}" + (f"-\\u{a:04x}" if a != start else ""))
+            start = b
+    return "".join(ranges)
+
+
+# A text with at least one character that is not blank (JSON Schema: unanchored search).
+NOT_BLANK = f"[^{_blank_class()}]"
+
+
 def check_unicode(value: Any, name: str) -> None:
     """BadInput when a string holds a lone UTF-16 surrogate: valid in JSON ("\\ud800"),
     but not Unicode text, so it can be neither stored (UTF-8) nor searched."""

@@ -68,6 +68,8 @@ def invalid_response(exc: RequestValidationError) -> JSONResponse:
             msg = "holds a lone UTF-16 surrogate: not valid Unicode text"
         elif e.get("type") == "json_invalid":
             loc, msg = "", "the body is not valid JSON"
+        elif e.get("type") in ("string_too_short", "string_pattern_mismatch"):
+            msg = "is empty"
         elif not loc and msg.startswith("messages"):
             loc = "messages"
         parts.append(f"{loc}: {msg}" if loc and not msg.startswith(loc) else msg)

@@ -13,7 +13,7 @@ from typing import Annotated, Any, Literal, Union
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from .config import Settings
-from .documents import check_unicode
+from .documents import NOT_BLANK, check_unicode
 from .errors import BadInput
 from .types import Citation
 
@@ -22,7 +22,6 @@ from .types import Citation
 RAG_MODEL = "rag-news"
 # An earlier turn of the conversation may be this long (as /ask's history turns).
 TURN_CHARS = 20_000
-NOT_BLANK = r"\S"
 _HAS_USER = {"type": "object", "required": ["role"], "properties": {"role": {"const": "user"}}}
 
 
@@ -73,13 +72,6 @@ def chat_request(settings: Settings, user_chars: int | None = None) -> type[Base
         role: Literal["user"]
         content: str = Field(min_length=1, max_length=user_chars or settings.max_question_chars,
                              pattern=NOT_BLANK)
-
-        @field_validator("content")
-        @classmethod
-        def _not_blank(cls, v: str) -> str:
-            if not v.strip():  # str.isspace() knows more blanks than the pattern's \S
-                raise ValueError("a user message is empty")
-            return v
 
     Message = Annotated[Union[SystemMessage, UserMessage, AssistantMessage], Field(discriminator="role")]
 

@@ -10,6 +10,15 @@ import pytest
 os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ["TRANSFORMERS_OFFLINE"] = "1"
 
+from hypothesis import settings as hypothesis_settings  # noqa: E402
+
+# The suite gates every commit, so its fuzzing is the same on every run (a failure
+# reproduces; CI cannot fail on a draw it never made before). `make fuzz` explores
+# new inputs with random draws and more examples.
+hypothesis_settings.register_profile("gate", max_examples=100, derandomize=True, database=None)
+hypothesis_settings.register_profile("explore", max_examples=1000)
+hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "gate"))
+
 from rag.answer import Pipeline  # noqa: E402
 from rag.config import Settings  # noqa: E402
 from rag.embedding import FakeEmbedder  # noqa: E402

@@ -1,4 +1,5 @@
 import json
+import re
 
 import pytest
 from fastapi.testclient import TestClient
@@ -106,6 +107,7 @@ def test_a_lone_surrogate_in_a_question_is_a_422_not_a_500(client):
     ({"question": "Where?", "history": [{"role": "user", "content": "x", "extra": 1}]}, "extra"),
     ({"question": " \t "}, "empty"),
     ({"question": "\x1c"}, "empty"),
+    ({"question": "\x85\u3000"}, "empty"),
 ])
 def test_unknown_fields_and_wrong_types_are_refused(client, payload, fragment):
     for path in ("/ask", "/ask/stream"):
@@ -123,6 +125,10 @@ def test_over_a_limit_is_still_413_and_the_schema_states_the_limits(client, fake
     q = schema["properties"]["question"]
     assert q["minLength"] == 1 and q["maxLength"] == s.max_question_chars and q["pattern"]
     assert schema["additionalProperties"] is False
+    # The schema's pattern (ECMA regex, as a client or fuzzer reads it) calls exactly the
+    # characters str.isspace() knows blank: U+0085 is blank to Python, not to ECMA's \s.
+    blank = re.compile(q["pattern"])
+    assert all(bool(blank.search(chr(c))) != chr(c).isspace() for c in range(0x3001))
 
 
 def test_stream_is_documented_as_server_sent_events(client):

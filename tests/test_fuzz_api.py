@@ -47,7 +47,7 @@ schema = schemathesis.openapi.from_asgi("/openapi.json", _app(), config=_CONFIG)
 
 
 @schema.parametrize()
-@hsettings(max_examples=100, deadline=None, suppress_health_check=list(HealthCheck))
+@hsettings(deadline=None, suppress_health_check=list(HealthCheck))
 def test_api_conforms_to_its_schema(case):
     # Every built-in check: no 5xx, only documented status codes, content types and
     # response bodies, valid data accepted and invalid data rejected, undocumented
