@@ -105,14 +105,14 @@ def main() -> int:
     ap.add_argument("data_dir", help="a copy of a kept index (it is changed)")
     args = ap.parse_args()
 
-    from rag.answer import Pipeline
+    from rag.answering.pipeline import Pipeline
     from rag.config import PACKAGED_EMBEDDER, Settings
     from rag.documents import make_article
-    from rag.embedding import load_embedder
-    from rag.generation import FakeGenerator
-    from rag.indexing import chunking_of, ingest, open_index
-    from rag.service import offline
-    from rag.store import ArticleStore
+    from rag.components.embedding import load_embedder
+    from rag.components.generation import FakeGenerator
+    from rag.index.handle import chunking_of, ingest, open_index
+    from rag.assemble import offline
+    from rag.index.faiss_snapshot import ArticleStore
 
     offline()
     settings = Settings(data_dir=Path(args.data_dir))
@@ -120,7 +120,7 @@ def main() -> int:
     embedder.embed(["warm up"])
     extra = {}
     if "verifier" in inspect.signature(Pipeline).parameters:  # only retrieval is measured
-        from rag.verifier import FakeVerifier
+        from rag.components.verifier import FakeVerifier
         extra["verifier"] = FakeVerifier()
     p = Pipeline(settings, embedder, FakeGenerator(("",)), **extra)
     t = time.perf_counter()

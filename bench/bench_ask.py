@@ -39,11 +39,11 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from rag.answer import Pipeline  # noqa: E402
+from rag.answering.pipeline import Pipeline  # noqa: E402
 from rag.config import Settings  # noqa: E402
-from rag.generation import Prompt  # noqa: E402
-from rag.grounding import source_sentences  # noqa: E402
-from rag.prompts import INSTRUCTION, SYSTEM  # noqa: E402
+from rag.components.generation import Prompt  # noqa: E402
+from rag.answering.grounding import source_sentences  # noqa: E402
+from rag.answering.prompts import INSTRUCTION, SYSTEM  # noqa: E402
 from rag.types import Answer, Hit  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -119,16 +119,16 @@ class Recorder:
 
 
 def build(settings: Settings, baseline: bool) -> Pipeline:
-    from rag.embedding import SentenceTransformerEmbedder
-    from rag.generation import TransformersGenerator
-    from rag.service import build_pipeline, ensure_index
+    from rag.components.embedding import SentenceTransformerEmbedder
+    from rag.components.generation import TransformersGenerator
+    from rag.assemble import build_pipeline, ensure_index
 
     if baseline:
         settings = settings.model_copy(update={"quantize": False, "data_dir": settings.data_dir.parent / "baseline"})
         embedder = SentenceTransformerEmbedder(settings.embedder.removesuffix("+int8"), threads=settings.threads,
                                                cache_size=0, dtype="float32")
     else:
-        from rag.embedding import load_embedder
+        from rag.components.embedding import load_embedder
         embedder = load_embedder(settings.embedder, threads=settings.threads, dtype=settings.embedder_dtype)
     generator = TransformersGenerator(settings.generator, cache_dir=settings.model_cache_dir,
                                       quantize=settings.quantize, threads=settings.threads, progress=False,
@@ -143,12 +143,12 @@ def build(settings: Settings, baseline: bool) -> Pipeline:
 
 def build_remote(settings: Settings, current: Pipeline, tmp: Path):
     """The current pipeline with its generator in another process (`rag serve`)."""
-    from rag.remote_generator import OpenAIGenerator
+    from rag.components.remote_generator import OpenAIGenerator
 
     port = free_port()
     env = {**os.environ, "RAG_DATA_DIR": str(tmp / "remote"), "RAG_SEEDS_DIR": str(ROOT / "seeds")}
     env.pop("RAG_GENERATOR", None)
-    proc = subprocess.Popen([sys.executable, "-m", "rag.cli", "serve", "--port", str(port)], env=env, cwd=ROOT,
+    proc = subprocess.Popen([sys.executable, "-m", "rag.cli.main", "serve", "--port", str(port)], env=env, cwd=ROOT,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
     t0 = time.perf_counter()
@@ -232,7 +232,7 @@ def server(data_dir: Path, env_extra: dict) -> dict:
     port = free_port()
     env = {**os.environ, "RAG_DATA_DIR": str(data_dir), "RAG_SEEDS_DIR": str(data_dir / "no-seeds"), **env_extra}
     t0 = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, "-m", "rag.cli", "serve", "--port", str(port)], env=env, cwd=ROOT,
+    proc = subprocess.Popen([sys.executable, "-m", "rag.cli.main", "serve", "--port", str(port)], env=env, cwd=ROOT,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
     try:
@@ -275,8 +275,8 @@ def main() -> None:
     args = ap.parse_args()
     from fastapi.testclient import TestClient
 
-    from rag.api import create_app
-    from rag.service import offline
+    from rag.server.app import create_app
+    from rag.assemble import offline
 
     offline()
     tmp = Path(tempfile.mkdtemp(prefix="bench-ask-"))

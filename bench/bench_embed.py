@@ -29,8 +29,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from rag.chunking import chunk_article  # noqa: E402
 from rag.config import Settings  # noqa: E402
 from rag.documents import load_paths  # noqa: E402
-from rag.embedding import SentenceTransformerEmbedder, has_native_bf16  # noqa: E402
-from rag.service import offline  # noqa: E402
+from rag.components.embedding import SentenceTransformerEmbedder, has_native_bf16  # noqa: E402
+from rag.assemble import offline  # noqa: E402
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "realtimeqa"  # ../shared/data/realtimeqa
 
@@ -141,7 +141,7 @@ def main() -> None:
         variants += [("int8 batch 64", cores, int8_b64.embed),
                      ("fp32 b64 unsorted", cores, unsorted_batches(fp32)),
                      ("int8 b16, 1 thread", 1, int8.embed)]
-    from rag.models import embedder_path
+    from rag.components.models import embedder_path
     onnx, why_not = onnx_variant(embedder_path(fp32.model_name))
     if onnx is not None:
         variants.append(("onnx (fp32)", cores, onnx))

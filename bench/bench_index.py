@@ -53,15 +53,15 @@ class TimedEmbedder:
 
 
 def one_corpus(path: str, limit: int | None, stand_in: bool, keep: str | None = None) -> dict:
-    from rag.answer import Pipeline
+    from rag.answering.pipeline import Pipeline
     from rag.config import PACKAGED_EMBEDDER, Settings
     from rag.documents import load_paths, make_article
-    from rag.embedding import FakeEmbedder, load_embedder
-    from rag.generation import FakeGenerator
-    from rag.verifier import FakeVerifier
-    from rag.indexing import chunking_of, ingest
-    from rag.service import offline
-    from rag.store import current_version, load_store
+    from rag.components.embedding import FakeEmbedder, load_embedder
+    from rag.components.generation import FakeGenerator
+    from rag.components.verifier import FakeVerifier
+    from rag.index.handle import chunking_of, ingest
+    from rag.assemble import offline
+    from rag.index.faiss_snapshot import current_version, load_store
 
     offline()
     data = Path(keep) if keep else Path(tempfile.mkdtemp(prefix="bench-index-"))
@@ -101,7 +101,7 @@ def one_corpus(path: str, limit: int | None, stand_in: bool, keep: str | None = 
         adds.append(time.perf_counter() - t)
 
     if keep:  # the index of the corpus alone, for `rag eval --index-dir`
-        from rag.indexing import delete_many
+        from rag.index.handle import delete_many
         delete_many(p, [f"bench-new-{i}" for i in range(3)])
     else:
         shutil.rmtree(data, ignore_errors=True)

@@ -25,7 +25,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from rag import vector_index  # noqa: E402
+from rag.index import faiss_vectors as vector_index  # noqa: E402
 
 DIM = 384
 
@@ -65,8 +65,8 @@ def p(xs: list[float], q: float) -> float:
 
 def hybrid_p50(x: np.ndarray, qs: np.ndarray, rng: np.random.Generator, n_queries: int) -> tuple[float, str]:
     """Retriever.search over a store of synthetic texts, with the index vector_index picks."""
-    from rag.retrieval import Retriever
-    from rag.store import ArticleStore, Chunking
+    from rag.answering.retrieval import Retriever
+    from rag.index.faiss_snapshot import ArticleStore, Chunking
     from rag.types import Article, Chunk
 
     vocab = [f"w{i}" for i in range(5000)]

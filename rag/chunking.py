@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from .types import Article, Chunk
+from rag.types import Article, Chunk
 
 # Tokens that end with a period but rarely end a sentence.
 _ABBREVIATIONS = {

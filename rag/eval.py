@@ -24,9 +24,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from .eval_data import EvalItem, EvalSet
-from .errors import BadInput
-from .types import Answer
+from rag.eval_data import EvalItem, EvalSet
+from rag.errors import BadInput
+from rag.types import Answer
 
 
 def fold(text: str) -> str:
@@ -198,8 +198,8 @@ def eval_data_dir(settings, ev: EvalSet):
 def open_pipeline(settings, ev: EvalSet, index_dir=None, show_progress: bool = False):
     """The pipeline to evaluate: the current index, or one holding the set's corpus
     (built on first use; later runs embed only articles not indexed yet)."""
-    from .indexing import ingest
-    from .service import build_pipeline, ensure_index
+    from rag.index.handle import ingest
+    from rag.assemble import build_pipeline, ensure_index
 
     if ev.articles:
         data_dir = Path(index_dir) if index_dir else eval_data_dir(settings, ev)
@@ -242,7 +242,7 @@ class RecordedGenerator:
 
     def _lookup(self, prompt, max_new_tokens: int):
         """The recorded reply with replay stats (no model time), or None."""
-        from .generation import GenerationStats
+        from rag.components.generation import GenerationStats
 
         rec = self._cache.get(self.key(prompt, max_new_tokens))
         if rec is None:
@@ -262,7 +262,7 @@ class RecordedGenerator:
             f.write(json.dumps(rec, ensure_ascii=False) + "\n")
 
     def generate(self, prompt, max_new_tokens: int):
-        from .generation import Reply
+        from rag.components.generation import Reply
 
         found = self._lookup(prompt, max_new_tokens)
         if found is not None:
@@ -272,7 +272,7 @@ class RecordedGenerator:
         return reply
 
     def stream(self, prompt, max_new_tokens: int, stop=None):
-        from .generation import GenerationStats, TokenStream
+        from rag.components.generation import GenerationStats, TokenStream
 
         found = self._lookup(prompt, max_new_tokens)
         if found is not None:

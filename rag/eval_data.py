@@ -14,9 +14,9 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .documents import load_paths, make_article
-from .errors import BadInput
-from .types import Article
+from rag.documents import load_paths, make_article
+from rag.errors import BadInput
+from rag.types import Article
 
 
 @dataclass(frozen=True)

@@ -19,12 +19,12 @@ hypothesis_settings.register_profile("gate", max_examples=100, derandomize=True,
 hypothesis_settings.register_profile("explore", max_examples=1000)
 hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "gate"))
 
-from rag.answer import Pipeline  # noqa: E402
+from rag.answering.pipeline import Pipeline  # noqa: E402
 from rag.config import Settings  # noqa: E402
-from rag.embedding import FakeEmbedder  # noqa: E402
-from rag.generation import FakeGenerator  # noqa: E402
-from rag.verifier import FakeVerifier  # noqa: E402
-from rag.indexing import ingest  # noqa: E402
+from rag.components.embedding import FakeEmbedder  # noqa: E402
+from rag.components.generation import FakeGenerator  # noqa: E402
+from rag.components.verifier import FakeVerifier  # noqa: E402
+from rag.index.handle import ingest  # noqa: E402
 from rag.documents import make_article  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -1,8 +1,8 @@
 import pytest
 
-from rag import followup
-from rag.answer import Turn
-from rag.generation import FakeGenerator
+from rag.answering import followup
+from rag.answering.pipeline import Turn
+from rag.components.generation import FakeGenerator
 from rag.errors import BadInput, IndexUnavailable, TooLarge
 
 from .conftest import make_pipeline
@@ -30,7 +30,7 @@ def test_irrelevant_question_abstains_without_calling_the_model(fake_pipeline):
 
 def _ingest_summit(p):
     from rag.documents import make_article
-    from rag.indexing import ingest
+    from rag.index.handle import ingest
 
     from .conftest import SUMMIT
     ingest(p, [make_article(SUMMIT, id="s")])
@@ -43,7 +43,7 @@ def _summit_pipeline(settings, replies):
 
 
 def test_question_no_sentence_answers_abstains_before_the_model(settings):
-    from rag.verifier import Calibration, FakeVerifier
+    from rag.components.verifier import Calibration, FakeVerifier
     p = make_pipeline(settings, ("12000 people [1].",), FakeVerifier(Calibration(answerable=0.99)))
     _ingest_summit(p)
     a = p.ask("How many people attended the summit?")  # on topic, but no sentence answers
@@ -91,7 +91,7 @@ def test_supported_answer_to_another_question_is_not_shown(settings):
 
 def test_the_verifier_re_ranks_the_passages(settings):
     from rag.documents import make_article
-    from rag.indexing import ingest
+    from rag.index.handle import ingest
     from .conftest import SUMMIT, WEATHER
     p = make_pipeline(settings, ("Sharif will visit Russia in November [1].",))
     ingest(p, [make_article(WEATHER, id="w"), make_article(SUMMIT, id="s")])
@@ -102,7 +102,7 @@ def test_the_verifier_re_ranks_the_passages(settings):
 
 def test_markers_pointing_nowhere_are_dropped(settings):
     from rag.documents import make_article
-    from rag.indexing import ingest
+    from rag.index.handle import ingest
 
     from .conftest import SUMMIT
     p = make_pipeline(settings, replies=("The summit was held in Tianjin [7].",))
@@ -185,7 +185,7 @@ def test_token_log_probs_keep_the_last_scoring_of_each_position():
 
     import torch
 
-    from rag.generation import _TokenLogProbs
+    from rag.components.generation import _TokenLogProbs
 
     rec = _TokenLogProbs()
     prompt = torch.zeros((1, 3), dtype=torch.long)

@@ -4,7 +4,7 @@ import re
 import pytest
 from fastapi.testclient import TestClient
 
-from rag.api import create_app
+from rag.server.app import create_app
 
 
 @pytest.fixture

@@ -2,12 +2,12 @@ import json
 
 import pytest
 
-from rag.cli import main
+from rag.cli.main import main
 from rag.config import PACKAGED_EMBEDDER
 from rag.documents import make_article
-from rag.embedding import FakeEmbedder
-from rag.indexing import ingest
-from rag.store import load_store
+from rag.components.embedding import FakeEmbedder
+from rag.index.handle import ingest
+from rag.index.faiss_snapshot import load_store
 
 from .conftest import SUMMIT, WEATHER, make_pipeline
 
@@ -56,8 +56,8 @@ def test_articles_delete(data_dir, capsys):
 
 def test_ingest_with_a_lone_surrogate_is_one_line_and_exit_2(data_dir, tmp_path, capsys, monkeypatch):
     # Issue #12: the CLI printed a traceback from the JSON writer and exited 1.
-    monkeypatch.setattr("rag.service.load_embedder", lambda *a, **kw: FakeEmbedder(name=PACKAGED_EMBEDDER))
-    monkeypatch.setattr("rag.service.load_verifier", lambda s: None)
+    monkeypatch.setattr("rag.assemble.load_embedder", lambda *a, **kw: FakeEmbedder(name=PACKAGED_EMBEDDER))
+    monkeypatch.setattr("rag.assemble.load_verifier", lambda s: None)
     bad = tmp_path / "bad.json"
     bad.write_text('{"id": "bad", "title": "x\\ud800", "text": "A perfectly ordinary article about the weather."}')
     assert main(["--data-dir", str(data_dir), "ingest", str(bad)]) == 2
@@ -68,14 +68,14 @@ def test_ingest_with_a_lone_surrogate_is_one_line_and_exit_2(data_dir, tmp_path,
 
 def test_rag_ask_with_a_question_that_is_not_valid_text_is_one_line_exit_2(tmp_path, capsys, monkeypatch):
     # A command-line argument that is not UTF-8 reaches Python as lone surrogates.
-    from rag import cli
-    from rag.generation import FakeGenerator
-    from rag.verifier import FakeVerifier
-    from rag.embedding import FakeEmbedder
+    from rag.cli.main import main as cli
+    from rag.components.generation import FakeGenerator
+    from rag.components.verifier import FakeVerifier
+    from rag.components.embedding import FakeEmbedder
 
-    monkeypatch.setattr("rag.service.load_embedder", lambda name, **kw: FakeEmbedder())
-    monkeypatch.setattr("rag.service.load_generator", lambda s: FakeGenerator(("ok",)))
-    monkeypatch.setattr("rag.service.load_verifier", lambda s: FakeVerifier())
-    assert cli.main(["--data-dir", str(tmp_path / "d"), "ask", "Where \udcff was it?"]) == 2
+    monkeypatch.setattr("rag.assemble.load_embedder", lambda name, **kw: FakeEmbedder())
+    monkeypatch.setattr("rag.assemble.load_generator", lambda s: FakeGenerator(("ok",)))
+    monkeypatch.setattr("rag.assemble.load_verifier", lambda s: FakeVerifier())
+    assert cli(["--data-dir", str(tmp_path / "d"), "ask", "Where \udcff was it?"]) == 2
     err = capsys.readouterr().err
     assert err.startswith("rag: error: question holds a lone UTF-16 surrogate") and err.count("\n") == 1

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from rag.config import PACKAGED_EMBEDDER
-from rag.embedding import CACHED_BATCH, SentenceTransformerEmbedder, load_embedder
+from rag.components.embedding import CACHED_BATCH, SentenceTransformerEmbedder, load_embedder
 
 
 class Counting(SentenceTransformerEmbedder):

@@ -3,7 +3,7 @@ import json
 import pytest
 
 from rag import eval as ev
-from rag.cli import main
+from rag.cli.main import main
 from rag.errors import BadInput
 from rag.eval_data import EvalItem, EvalSet, load_eval_set
 
@@ -105,7 +105,7 @@ def test_run_takes_an_offset(fake_pipeline):
 
 
 def test_recorded_generator_replays_without_the_model(tmp_path):
-    from rag.generation import FakeGenerator, Prompt
+    from rag.components.generation import FakeGenerator, Prompt
 
     path = tmp_path / "gen.jsonl"
     inner = FakeGenerator(("first answer [1].", "second answer [1]."))

@@ -11,10 +11,10 @@ from schemathesis.config import SchemathesisConfig
 from schemathesis.specs.openapi.checks import negative_data_rejection
 from hypothesis import HealthCheck, settings as hsettings
 
-from rag.api import create_app
+from rag.server.app import create_app
 from rag.config import Settings
 from rag.documents import make_article
-from rag.indexing import ingest
+from rag.index.handle import ingest
 
 from .conftest import SEEDS, SUMMIT, WEATHER, make_pipeline
 

@@ -17,10 +17,10 @@ from pathlib import Path
 
 import pytest
 
-from rag import models
+from rag.components import models
 from rag.config import PACKAGED_EMBEDDER, PACKAGED_GENERATOR, PACKAGED_GENERATOR_LARGE, Settings
 from rag.errors import ModelUnavailable
-from rag.generation import FakeGenerator, Generator, Prompt, TransformersGenerator, load_generator
+from rag.components.generation import FakeGenerator, Generator, Prompt, TransformersGenerator, load_generator
 
 P = Prompt(system="Be brief.", user="Where was the summit held?")
 

@@ -4,11 +4,11 @@ model's own decisions are tested in tests/integration/test_verifier_real.py)."""
 import numpy as np
 import pytest
 
-from rag.grounding import (Grounder, added_names, figures, figures_match, is_summary, source_sentences,
+from rag.answering.grounding import (Grounder, added_names, figures, figures_match, is_summary, source_sentences,
                            split_claims)
-from rag.retrieval import Retriever
+from rag.answering.retrieval import Retriever
 from rag.types import Article, Chunk, Hit
-from rag.verifier import Calibration, FakeVerifier
+from rag.components.verifier import Calibration, FakeVerifier
 
 
 def hits_for(p, q, k=2):

@@ -3,10 +3,10 @@ import threading
 import pytest
 
 from rag.documents import content_hash, make_article
-from rag.embedding import FakeEmbedder
+from rag.components.embedding import FakeEmbedder
 from rag.errors import ArticleNotFound, BadInput, Busy, IndexMismatch
-from rag.indexing import delete, delete_many, ingest, open_index, plan, rebuild, writer_lock
-from rag.store import current_version, load_articles, load_store
+from rag.index.handle import delete, delete_many, ingest, open_index, plan, rebuild, writer_lock
+from rag.index.faiss_snapshot import current_version, load_articles, load_store
 
 from .conftest import SUMMIT, WEATHER, make_pipeline
 

@@ -1,7 +1,7 @@
 from rag.documents import content_hash, make_article
-from rag.embedding import FakeEmbedder
-from rag.lexical import MAX_SEGMENTS, LexicalIndex
-from rag.store import Chunking, empty_store
+from rag.components.embedding import FakeEmbedder
+from rag.index.bm25 import MAX_SEGMENTS, LexicalIndex
+from rag.index.faiss_snapshot import Chunking, empty_store
 
 
 def ids_of(index, query, positions, k=5):

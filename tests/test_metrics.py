@@ -6,8 +6,8 @@ import pytest
 from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 
-from rag.api import create_app
-from rag.metrics import Metrics
+from rag.server.app import create_app
+from rag.server.metrics import Metrics
 from rag.types import Answer
 
 

@@ -11,7 +11,7 @@ import pytest
 torch = pytest.importorskip("torch")
 transformers = pytest.importorskip("transformers")
 
-from rag.model_memory import HalfEmbedding, half_input_embeddings, release_freed_memory  # noqa: E402
+from rag.components.model_memory import HalfEmbedding, half_input_embeddings, release_freed_memory  # noqa: E402
 
 IDS = [[1, 5, 7, 9, 42, 3]]
 
@@ -60,7 +60,7 @@ def test_release_freed_memory_is_safe_to_call():
 
 
 def test_limit_malloc_arenas_leaves_an_explicit_setting_alone(monkeypatch):
-    from rag.heap import limit_malloc_arenas
+    from rag.components.heap import limit_malloc_arenas
 
     monkeypatch.setenv("MALLOC_ARENA_MAX", "4")
     assert limit_malloc_arenas(2) is False

@@ -10,10 +10,10 @@ import json
 import pytest
 from fastapi.testclient import TestClient
 
-from rag.api import create_app
-from rag.followup import Turn
-from rag.openai_api import conversation
-from rag.openai_schema import RAG_MODEL
+from rag.server.app import create_app
+from rag.answering.followup import Turn
+from rag.server.openai_api import conversation
+from rag.server.openai_schema import RAG_MODEL
 
 from .conftest import make_pipeline
 from .servers import ThreadServer, chunks, sse_events
@@ -84,7 +84,7 @@ def test_stream_sends_draft_then_checked_answer_then_references(client):
 def test_abstention_is_an_assistant_message_with_a_flag(settings):
     p = make_pipeline(settings)  # nothing indexed but an unrelated article
     from rag.documents import make_article
-    from rag.indexing import ingest
+    from rag.index.handle import ingest
     from .conftest import WEATHER
     ingest(p, [make_article(WEATHER, id="weather")])
     with TestClient(create_app(p)) as c:
@@ -98,9 +98,9 @@ def test_abstention_is_an_assistant_message_with_a_flag(settings):
 
 
 def test_earlier_messages_are_the_history():
-    from rag.openai_schema import AssistantMessage, SystemMessage
+    from rag.server.openai_schema import AssistantMessage, SystemMessage
     from rag.config import Settings
-    from rag.openai_schema import chat_request
+    from rag.server.openai_schema import chat_request
     Req = chat_request(Settings())
     req = Req.model_validate({"messages": [
         {"role": "system", "content": "Be brief."}, user("Who met Putin?"),

@@ -11,14 +11,14 @@ import time
 import pytest
 from fastapi.testclient import TestClient
 
-from rag.answer import Pipeline
-from rag.api import create_app
+from rag.answering.pipeline import Pipeline
+from rag.server.app import create_app
 from rag.config import Settings
-from rag.embedding import FakeEmbedder
+from rag.components.embedding import FakeEmbedder
 from rag.errors import BadInput, GeneratorUnavailable
-from rag.generation import FakeGenerator, Generator, Prompt, load_generator
-from rag.remote_generator import OpenAIGenerator, parse
-from rag.verifier import FakeVerifier
+from rag.components.generation import FakeGenerator, Generator, Prompt, load_generator
+from rag.components.remote_generator import OpenAIGenerator, parse
+from rag.components.verifier import FakeVerifier
 
 from .servers import ThreadServer, free_port, sse_events
 
@@ -126,7 +126,7 @@ def test_the_next_request_after_the_remote_is_back_works(fake_pipeline):
 
 def test_the_server_starts_while_the_remote_is_down(settings, monkeypatch):
     """Warm-up cannot reach the model: the server still serves, /health says why."""
-    from rag import service
+    from rag import assemble as service
 
     s = settings.model_copy(update={"generator": f"openai:http://127.0.0.1:{free_port()}/v1#m",
                                     "generator_timeout_s": 2})

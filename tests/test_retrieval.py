@@ -1,4 +1,4 @@
-from rag.retrieval import Retriever
+from rag.answering.retrieval import Retriever
 
 
 def test_hybrid_finds_the_right_article(fake_pipeline):

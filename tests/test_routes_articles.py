@@ -4,15 +4,15 @@ import time
 
 import pytest
 
-from rag.verifier import FakeVerifier
+from rag.components.verifier import FakeVerifier
 from fastapi.testclient import TestClient
 
-from rag.api import create_app
+from rag.server.app import create_app
 from rag.documents import make_article
-from rag.embedding import FakeEmbedder
-from rag.generation import FakeGenerator
-from rag.indexing import ingest
-from rag.store import current_version
+from rag.components.embedding import FakeEmbedder
+from rag.components.generation import FakeGenerator
+from rag.index.handle import ingest
+from rag.index.faiss_snapshot import current_version
 
 from .conftest import SUMMIT, WEATHER, make_pipeline
 
@@ -212,9 +212,9 @@ def test_startup_with_mismatched_index_reports_then_rebuild_fixes(settings, monk
     old.embedder = FakeEmbedder(name="old-embedder")
     ingest(old, [make_article(SUMMIT, id="summit"), make_article(WEATHER, id="weather")])
     # The server's own loader runs, with fakes in place of the packaged models.
-    monkeypatch.setattr("rag.service.load_embedder", lambda name, **kw: FakeEmbedder())
-    monkeypatch.setattr("rag.service.load_generator", lambda s: FakeGenerator(("ok",)))
-    monkeypatch.setattr("rag.service.load_verifier", lambda s: FakeVerifier())
+    monkeypatch.setattr("rag.assemble.load_embedder", lambda name, **kw: FakeEmbedder())
+    monkeypatch.setattr("rag.assemble.load_generator", lambda s: FakeGenerator(("ok",)))
+    monkeypatch.setattr("rag.assemble.load_verifier", lambda s: FakeVerifier())
     with TestClient(create_app(settings=settings)) as c:
         _wait_for(lambda: c.get("/health").json()["status"] != "loading")
         h = c.get("/health")
@@ -250,7 +250,7 @@ def test_reads_can_be_protected_too(settings):
 
 def test_serving_beyond_loopback_needs_a_token(settings, capsys, monkeypatch):
     monkeypatch.delenv("RAG_ADMIN_TOKEN", raising=False)
-    from rag.cli import check_bind, main
+    from rag.cli.main import check_bind, main
 
     assert main(["serve", "--host", "0.0.0.0", "--port", "1"]) == 2
     assert "RAG_ADMIN_TOKEN" in capsys.readouterr().err

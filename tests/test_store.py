@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 
 from rag.documents import content_hash, make_article
-from rag.embedding import FakeEmbedder
+from rag.components.embedding import FakeEmbedder
 from rag.errors import IndexMismatch, IndexUnavailable
-from rag.store import (Chunking, current_version, empty_store, index_exists, is_newer, load_articles,
+from rag.index.faiss_snapshot import (Chunking, current_version, empty_store, index_exists, is_newer, load_articles,
                        load_store)
 
 from .conftest import SUMMIT, WEATHER
@@ -162,8 +162,8 @@ def test_embedder_with_wrong_dimension_is_refused(tmp_path):
 def test_adding_articles_extends_the_vector_index_instead_of_rebuilding(monkeypatch):
     """Above the exact-search size an added article's vectors go into a copy of the
     existing IVF index (same clusters); its chunks are found; the old snapshot is untouched."""
-    import rag.store as store_mod
-    from rag import vector_index
+    import rag.index.faiss_snapshot as store_mod
+    from rag.index import faiss_vectors as vector_index
 
     monkeypatch.setattr(vector_index, "EXACT_MAX", 50)
     e = FakeEmbedder()
@@ -206,8 +206,8 @@ def test_chunks_saved_as_columns_and_older_row_files_still_load(tmp_path):
 
 def test_loading_uses_the_saved_vector_index_as_it_is(tmp_path, monkeypatch):
     """No k-means again at start-up: the IVF index read from disk is the one searched."""
-    from rag import vector_index
-    import rag.store as store_mod
+    from rag.index import faiss_vectors as vector_index
+    import rag.index.faiss_snapshot as store_mod
 
     monkeypatch.setattr(vector_index, "EXACT_MAX", 50)
     e = FakeEmbedder()
@@ -224,8 +224,8 @@ def test_loading_uses_the_saved_vector_index_as_it_is(tmp_path, monkeypatch):
 
 
 def test_bm25_segments_are_saved_reused_by_hard_link_and_rebuilt_when_damaged(tmp_path, monkeypatch):
-    import rag.store as store_mod
-    from rag.lexical import LexicalIndex
+    import rag.index.faiss_snapshot as store_mod
+    from rag.index.bm25 import LexicalIndex
 
     store, e = build(tmp_path)
     v1 = tmp_path / "versions" / current_version(tmp_path)
@@ -266,7 +266,7 @@ def test_bm25_also_matches_the_article_title():
 
 def test_start_up_removes_a_killed_writers_leftovers_under_the_lock(tmp_path):
     # Issue #12: they stayed until the next successful save.
-    from rag.indexing import clean_up, writer_lock
+    from rag.index.handle import clean_up, writer_lock
 
     store, e = build(tmp_path)
     versions = tmp_path / "versions"
@@ -283,7 +283,8 @@ def test_start_up_removes_a_killed_writers_leftovers_under_the_lock(tmp_path):
 
 
 def test_the_server_and_cli_clean_up_when_they_start(tmp_path, monkeypatch):
-    from rag import indexing, service
+    from rag.index import handle as indexing
+    from rag import assemble as service
     calls = []
     monkeypatch.setattr(indexing, "clean_up", lambda d: calls.append(("open_index", d)) or [])
     monkeypatch.setattr(service, "clean_up", lambda d: calls.append(("build_pipeline", d)) or [])

@@ -5,8 +5,8 @@ from __future__ import annotations
 import faiss
 import numpy as np
 
-from rag import vector_index
-from rag.store import ArticleStore, Chunking
+from rag.index import faiss_vectors as vector_index
+from rag.index.faiss_snapshot import ArticleStore, Chunking
 from rag.types import Article, Chunk
 
 
@@ -47,7 +47,7 @@ def test_ivf_is_deterministic():
 
 
 def test_store_above_the_threshold_keeps_its_own_vectors(monkeypatch):
-    monkeypatch.setattr("rag.store.build_index", lambda v, d: vector_index.build_index(v, d, exact_max=100))
+    monkeypatch.setattr("rag.index.faiss_snapshot.build_index", lambda v, d: vector_index.build_index(v, d, exact_max=100))
     x = unit(300)
     chunks = [Chunk(f"a{i}#0", f"a{i}", f"text {i}", 0, 6) for i in range(300)]
     articles = {c.article_id: Article(c.article_id, c.article_id, c.text) for c in chunks}

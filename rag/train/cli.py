@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..errors import BadInput
+from rag.errors import BadInput
 
 
 def add_parsers(sub) -> None:
@@ -23,8 +23,8 @@ def add_parsers(sub) -> None:
 
 
 def cmd_train_verifier(args) -> int:
-    from .verifier_data import SNLI, SQUAD11, SQUAD20
-    from .verifier_train import train
+    from rag.train.verifier_data import SNLI, SQUAD11, SQUAD20
+    from rag.train.verifier_train import train
 
     data = Path(args.data)
     missing = [n for n in (SQUAD11, SQUAD20, SNLI) if not (data / n).is_file()]

@@ -3,7 +3,7 @@
     .venv/bin/python -m rag.train.model_card
 """
 import json
-from rag.verifier import default_dir
+from rag.components.verifier import default_dir
 d = default_dir()
 c = json.loads((d / "config.json").read_text())
 h, t, cal = c["heldout"], c["training"], c.get("calibration", {})

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
-from ..chunking import split_sentences
+from rag.chunking import split_sentences
 
 ENTAILED, NEUTRAL, CONTRADICTED = 0, 1, 2
 NLI_LABELS = {"entailment": ENTAILED, "neutral": NEUTRAL, "contradiction": CONTRADICTED}

@@ -17,8 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..verifier import CONFIG, FROZEN, WEIGHTS, CrossEncoderVerifier, build_model, sha256
-from . import verifier_data as vd
+from rag.components.verifier import CONFIG, FROZEN, WEIGHTS, CrossEncoderVerifier, build_model, sha256
+from rag.train import verifier_data as vd
 
 
 def _batches(lengths: list[int], batch_size: int, rng: random.Random) -> list[list[int]]:
@@ -122,8 +122,8 @@ def train(data_dir: Path, out_dir: Path, *, seed: int = 13, epochs: float = 1.0,
     from tqdm import tqdm
     from transformers import AutoTokenizer, get_linear_schedule_with_warmup
 
-    from ..embedding import has_native_bf16
-    from ..models import embedder_path
+    from rag.components.embedding import has_native_bf16
+    from rag.components.models import embedder_path
 
     random.seed(seed)
     np.random.seed(seed)

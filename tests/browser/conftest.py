@@ -48,7 +48,7 @@ def server(tmp_path_factory):
            "RAG_SEEDS_DIR": str(SEEDS), "RAG_ADMIN_TOKEN": ADMIN_TOKEN,
            "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
     with open(log_path, "wb") as log:
-        proc = subprocess.Popen([sys.executable, "-m", "rag.cli", "serve"], cwd=ROOT, env=env,
+        proc = subprocess.Popen([sys.executable, "-m", "rag.cli.main", "serve"], cwd=ROOT, env=env,
                                 stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     try:

@@ -7,9 +7,9 @@ import shutil
 import pytest
 
 from rag.config import Settings
-from rag.embedding import SentenceTransformerEmbedder
-from rag.generation import load_generator
-from rag.service import build_pipeline, ensure_index, offline
+from rag.components.embedding import SentenceTransformerEmbedder
+from rag.components.generation import load_generator
+from rag.assemble import build_pipeline, ensure_index, offline
 
 from ..conftest import SEEDS
 

@@ -18,13 +18,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from rag import store as embed_mod  # noqa: E402
-from rag import versions as store_mod  # noqa: E402
+from rag.index import faiss_snapshot as embed_mod  # noqa: E402
+from rag.index import faiss_versions as store_mod  # noqa: E402
 from rag.config import Settings  # noqa: E402
 from rag.documents import load_paths  # noqa: E402
-from rag.generation import FakeGenerator  # noqa: E402
-from rag.indexing import ingest, rebuild  # noqa: E402
-from rag.service import build_pipeline  # noqa: E402
+from rag.components.generation import FakeGenerator  # noqa: E402
+from rag.index.handle import ingest, rebuild  # noqa: E402
+from rag.assemble import build_pipeline  # noqa: E402
 
 PAUSE_S = float(os.environ.get("LIFECYCLE_PAUSE_S", "0.5"))
 

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 
 from rag.documents import make_article
-from rag.embedding import SentenceTransformerEmbedder, has_native_bf16
+from rag.components.embedding import SentenceTransformerEmbedder, has_native_bf16
 from rag.errors import IndexMismatch
-from rag.store import Chunking, build_store, load_store
+from rag.index.faiss_snapshot import Chunking, build_store, load_store
 
 SENTENCES = [
     "Pakistan's Prime Minister Shehbaz Sharif met Russian President Vladimir Putin in Tianjin.",
@@ -96,8 +96,8 @@ def test_default_model_runs_without_sentence_transformers_and_matches_it():
 
     from sentence_transformers import SentenceTransformer
 
-    from rag.mean_pooling import MeanPoolingEncoder, supports
-    from rag.models import embedder_path
+    from rag.components.mean_pooling import MeanPoolingEncoder, supports
+    from rag.components.models import embedder_path
 
     path = embedder_path("packaged:all-MiniLM-L6-v2")
     assert supports(path)
@@ -106,7 +106,7 @@ def test_default_model_runs_without_sentence_transformers_and_matches_it():
     ref = SentenceTransformer(path, device="cpu").encode(texts, batch_size=3, normalize_embeddings=True)
     ours = ours / np.linalg.norm(ours, axis=1, keepdims=True)
     assert ours.shape == ref.shape and np.sum(ours * ref, axis=1).min() > 0.99999
-    code = ("import sys; from rag.embedding import SentenceTransformerEmbedder as E; "
+    code = ("import sys; from rag.components.embedding import SentenceTransformerEmbedder as E; "
             "E('packaged:all-MiniLM-L6-v2').embed(['hi']); print('sentence_transformers' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip().splitlines()[-1] == "False"

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from rag.generation import GenerationStats, Prompt, TransformersGenerator
+from rag.components.generation import GenerationStats, Prompt, TransformersGenerator
 
 PROMPTS = [
     Prompt("Answer the question using only the numbered sources. Be brief.",

@@ -9,7 +9,7 @@ from __future__ import annotations
 import threading
 import time
 
-from rag.generation import Prompt, TransformersGenerator
+from rag.components.generation import Prompt, TransformersGenerator
 
 SYSTEM = "Answer the question using only the numbered sources. Be brief."
 TIANJIN = Prompt(system=SYSTEM, user="Source [1]: The summit was held in Tianjin.\n\n"

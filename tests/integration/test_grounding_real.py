@@ -1,9 +1,9 @@
 """Grounding decisions, follow-up rewriting and prompt injection on the real models."""
 
 import pytest
-from rag.answer import Turn
+from rag.answering.pipeline import Turn
 from rag.documents import load_paths, make_article
-from rag.indexing import ingest
+from rag.index.handle import ingest
 
 from ..conftest import SEEDS
 

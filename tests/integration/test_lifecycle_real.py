@@ -16,12 +16,12 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from rag.api import create_app
+from rag.server.app import create_app
 from rag.documents import make_article
 from rag.errors import IndexMismatch
-from rag.indexing import chunking_of, ingest, open_index, rebuild
-from rag.service import build_pipeline
-from rag.store import current_version, load_store
+from rag.index.handle import chunking_of, ingest, open_index, rebuild
+from rag.assemble import build_pipeline
+from rag.index.faiss_snapshot import current_version, load_store
 
 ROOT = Path(__file__).resolve().parents[2]
 WORKER = Path(__file__).with_name("lifecycle_worker.py")
@@ -206,7 +206,7 @@ def test_concurrent_ingests_and_asks_lose_nothing(tmp_path, real_settings, real_
             time.sleep(0.05)
 
     env = {**os.environ, "HF_HUB_OFFLINE": "1"}
-    cli = subprocess.Popen([sys.executable, "-m", "rag.cli", "--data-dir", str(data), "ingest", str(cli_batch)],
+    cli = subprocess.Popen([sys.executable, "-m", "rag.cli.main", "--data-dir", str(data), "ingest", str(cli_batch)],
                            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     threads = [guard(writer(s)) for s in (200, 300, 400)] + [guard(asker), guard(reader)]
     for t in threads:
@@ -250,9 +250,9 @@ def test_article_routes_on_real_models(fresh_real_pipeline):
 
 
 def test_cli_ingest_mismatch_rebuild(tmp_path, real_embedder, monkeypatch, capsys):
-    from rag.cli import main
+    from rag.cli.main import main
 
-    monkeypatch.setattr("rag.service.load_embedder", lambda name, **kw: real_embedder)
+    monkeypatch.setattr("rag.assemble.load_embedder", lambda name, **kw: real_embedder)
     data, a = str(tmp_path / "data"), str(write_jsonl(tmp_path / "a.jsonl", FACTS))
     assert main(["--data-dir", data, "ingest", a]) == 0
     assert "4 added" in capsys.readouterr().out

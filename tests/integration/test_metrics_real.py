@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 
-from rag.api import create_app
+from rag.server.app import create_app
 
 
 def test_metrics_after_a_real_answer(real_pipeline):

@@ -20,9 +20,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from rag.answer import Pipeline
-from rag.api import create_app
-from rag.generation import load_generator
+from rag.answering.pipeline import Pipeline
+from rag.server.app import create_app
+from rag.components.generation import load_generator
 
 from ..conftest import SEEDS
 from ..servers import ThreadServer, free_port, sse_events, wait_healthy
@@ -46,7 +46,7 @@ class Remote:
                "TOKENIZERS_PARALLELISM": "false"}
         env.pop("RAG_GENERATOR", None)
         with open(self.log, "ab") as log:
-            self.proc = subprocess.Popen([sys.executable, "-m", "rag.cli", "serve"], cwd=ROOT, env=env,
+            self.proc = subprocess.Popen([sys.executable, "-m", "rag.cli.main", "serve"], cwd=ROOT, env=env,
                                          stdout=log, stderr=subprocess.STDOUT)
         wait_healthy(self.proc, self.url, self.log, START_TIMEOUT_S)
 

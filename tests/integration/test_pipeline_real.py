@@ -1,6 +1,6 @@
 """The whole path on the real packaged models: seeds -> index -> cited answer."""
 
-from rag.answer import Turn
+from rag.answering.pipeline import Turn
 
 
 def _check_citations(pipeline, answer):

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from rag.answer import Turn
+from rag.answering.pipeline import Turn
 from rag.chunking import split_sentences
-from rag.verifier import CONFIG, ENTAILED, WEIGHTS, CrossEncoderVerifier, default_dir, sha256
+from rag.components.verifier import CONFIG, ENTAILED, WEIGHTS, CrossEncoderVerifier, default_dir, sha256
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTICLE = next((ROOT / "seeds").glob("*.txt")).read_text(encoding="utf-8")
@@ -157,7 +157,7 @@ def test_a_sentence_with_its_answer_taken_out_does_not_answer(verifier):
 
 
 def test_extract_mode_answers_with_the_short_answer_and_no_model(real_pipeline):
-    from rag.answer import Pipeline
+    from rag.answering.pipeline import Pipeline
 
     p = real_pipeline
     fast = Pipeline(p.settings.model_copy(update={"answer_mode": "extract"}), p.embedder, p.generator,

@@ -18,11 +18,11 @@ from typing import Iterable, Iterator
 
 import numpy as np
 
-from .documents import content_hash
-from .errors import ArticleNotFound, BadInput, Busy
-from .store import ArticleStore, Chunking, Progress, build_store, empty_store
-from .versions import current_version, load_articles, load_store, remove_leftovers
-from .types import Article
+from rag.documents import content_hash
+from rag.errors import ArticleNotFound, BadInput, Busy
+from rag.index.faiss_snapshot import ArticleStore, Chunking, Progress, build_store, empty_store
+from rag.index.faiss_versions import current_version, load_articles, load_store, remove_leftovers
+from rag.types import Article
 
 log = logging.getLogger("rag")
 
@@ -237,7 +237,7 @@ def open_index(pipeline, show_progress: bool = False) -> None:
     s = pipeline.settings
     clean_up(s.data_dir)
     if current_version(s.data_dir) is None:
-        from .service import ensure_index
+        from rag.assemble import ensure_index
 
         ensure_index(pipeline, show_progress=show_progress)
     else:

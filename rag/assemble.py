@@ -5,14 +5,14 @@ from __future__ import annotations
 import logging
 import os
 
-from .answer import Pipeline
-from .config import Settings
-from .embedding import Embedder, load_embedder
-from .errors import IndexUnavailable
-from .generation import Generator, load_generator
-from .indexing import chunking_of, clean_up, ingest
-from .store import index_exists, load_store
-from .verifier import CrossEncoderVerifier, Verifier
+from rag.answering.pipeline import Pipeline
+from rag.config import Settings
+from rag.components.embedding import Embedder, load_embedder
+from rag.errors import IndexUnavailable
+from rag.components.generation import Generator, load_generator
+from rag.index.handle import chunking_of, clean_up, ingest
+from rag.index.faiss_snapshot import index_exists, load_store
+from rag.components.verifier import CrossEncoderVerifier, Verifier
 
 log = logging.getLogger("rag")
 
@@ -58,7 +58,7 @@ def ensure_index(pipeline: Pipeline, show_progress: bool = False) -> None:
     """Build the index from the seeds folder when there is none yet."""
     if pipeline.store is not None:
         return
-    from .documents import load_paths
+    from rag.documents import load_paths
 
     seeds = pipeline.settings.seeds_dir
     if not seeds.exists():

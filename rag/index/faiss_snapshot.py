@@ -15,12 +15,12 @@ from typing import Callable, Iterable
 import faiss
 import numpy as np
 
-from .chunking import chunk_article
-from .embedding import Embedder
-from .errors import IndexMismatch
-from .lexical import LexicalIndex
-from .vector_index import build_index, extend_index, is_exact
-from .types import Article, Chunk
+from rag.chunking import chunk_article
+from rag.components.embedding import Embedder
+from rag.errors import IndexMismatch
+from rag.index.bm25 import LexicalIndex
+from rag.index.faiss_vectors import build_index, extend_index, is_exact
+from rag.types import Article, Chunk
 
 EMBED_BATCH = 256  # chunks per embedder call: small enough for steady progress reports
 Progress = Callable[[int, int], None]  # (chunks embedded so far, chunks to embed)
@@ -83,7 +83,7 @@ class ArticleStore:
 
     def save(self, data_dir: Path) -> Path:
         """Publish this snapshot as a new version (see versions.save_version)."""
-        from .versions import save_version
+        from rag.index.faiss_versions import save_version
 
         return save_version(self, data_dir)
 
@@ -208,5 +208,5 @@ def _kw(c: Chunking) -> dict:
 
 
 # Loading and version helpers live in versions.py; re-exported for callers of this module.
-from .versions import (current_version, index_exists, is_newer, load_articles, load_manifest,  # noqa: E402,F401
+from rag.index.faiss_versions import (current_version, index_exists, is_newer, load_articles, load_manifest,  # noqa: E402,F401
                        load_store)

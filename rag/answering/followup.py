@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 from typing import Sequence
 
-from .generation import Generator, Prompt
+from rag.components.generation import Generator, Prompt
 
 # Words that point back into the conversation; without one, a question stands alone.
 _REFERS = re.compile(r"\b(he|she|it|they|him|her|them|his|hers|its|their|theirs|this|that|these|"

@@ -14,13 +14,13 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from starlette.datastructures import UploadFile
 
-from .auth import admin_guard, install_read_guard
-from .config import Settings
-from .documents import MAX_INT_ID, MIN_TEXT_CHARS, SUPPORTED_EXTENSIONS, LoadResult, parse_bytes
-from .errors import BadInput, IndexUnavailable, TooLarge
-from .indexing import delete, ingest
-from .jobs import IndexWatcher, Jobs
-from .limits import ChunkedBodyLimit
+from rag.server.auth import admin_guard, install_read_guard
+from rag.config import Settings
+from rag.documents import MAX_INT_ID, MIN_TEXT_CHARS, SUPPORTED_EXTENSIONS, LoadResult, parse_bytes
+from rag.errors import BadInput, IndexUnavailable, TooLarge
+from rag.index.handle import delete, ingest
+from rag.index.jobs import IndexWatcher, Jobs
+from rag.server.limits import ChunkedBodyLimit
 
 # How long a request waits for another writer before answering 409.
 WRITE_WAIT_S = 30.0

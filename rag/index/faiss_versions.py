@@ -22,12 +22,12 @@ from typing import TYPE_CHECKING, Iterable
 import faiss
 import orjson
 
-from .errors import IndexMismatch, IndexUnavailable
-from .lexical import LexicalIndex
-from .types import Article, Chunk
+from rag.errors import IndexMismatch, IndexUnavailable
+from rag.index.bm25 import LexicalIndex
+from rag.types import Article, Chunk
 
 if TYPE_CHECKING:
-    from .store import ArticleStore, Chunking
+    from rag.index.faiss_snapshot import ArticleStore, Chunking
 
 FORMAT = 1
 log = logging.getLogger("rag")
@@ -120,7 +120,7 @@ def load_articles(data_dir: Path) -> tuple[dict[str, Article], dict[str, str], d
         raise IndexUnavailable(f"index in {data_dir} is unreadable ({exc})") from exc
     hashes = manifest.get("hashes") or {}
     if set(hashes) != set(articles):
-        from .documents import content_hash  # an older or hand-edited manifest: recompute
+        from rag.documents import content_hash  # an older or hand-edited manifest: recompute
 
         hashes = {aid: content_hash(a.text) for aid, a in articles.items()}
     return articles, hashes, manifest
@@ -152,7 +152,7 @@ def _load_version(data_dir: Path, version: str, embedder_name: str | None,
         manifest = _read_manifest(root)
         if manifest.get("format") != FORMAT:
             raise IndexMismatch(f"index format {manifest.get('format')} is not {FORMAT}: run `rag rebuild`")
-        from .store import Chunking
+        from rag.index.faiss_snapshot import Chunking
 
         built = Chunking(**manifest["chunking"])
         if embedder_name and manifest["embedder"] != embedder_name:
@@ -173,7 +173,7 @@ def _load_version(data_dir: Path, version: str, embedder_name: str | None,
         raise
     except (OSError, ValueError, KeyError, TypeError, RuntimeError) as exc:
         raise IndexUnavailable(f"index in {data_dir} is unreadable ({exc}): run `rag rebuild`") from exc
-    from .store import ArticleStore
+    from rag.index.faiss_snapshot import ArticleStore
 
     store = ArticleStore(manifest["embedder"], manifest["dim"], built, articles,
                          manifest.get("hashes", {}), chunks, vectors, loaded_index=index,

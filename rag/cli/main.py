@@ -8,8 +8,8 @@ import logging
 import sys
 import textwrap
 
-from .config import Settings
-from .errors import BadInput, RagError
+from rag.config import Settings
+from rag.errors import BadInput, RagError
 
 EXIT_BAD_INPUT = 2
 EXIT_ERROR = 1
@@ -23,9 +23,9 @@ def _settings(args) -> Settings:
 
 
 def cmd_ingest(args) -> int:
-    from .documents import load_paths
-    from .indexing import ingest
-    from .service import build_pipeline
+    from rag.documents import load_paths
+    from rag.index.handle import ingest
+    from rag.assemble import build_pipeline
 
     settings = _settings(args)
     result = load_paths(args.paths, max_bytes=settings.max_upload_bytes)
@@ -40,7 +40,7 @@ def cmd_ingest(args) -> int:
 
 
 def cmd_ask(args) -> int:
-    from .service import build_pipeline, ensure_index
+    from rag.assemble import build_pipeline, ensure_index
 
     settings = _settings(args)
     pipeline = build_pipeline(settings)
@@ -64,8 +64,8 @@ def cmd_ask(args) -> int:
 
 
 def cmd_eval(args) -> int:
-    from . import eval as ev_mod
-    from .eval_data import load_eval_set
+    from rag import eval as ev_mod
+    from rag.eval_data import load_eval_set
 
     settings = _settings(args)
     if args.top_k is not None:
@@ -97,7 +97,7 @@ def cmd_eval(args) -> int:
 def cmd_serve(args) -> int:
     import uvicorn
 
-    from .api import create_app
+    from rag.server.app import create_app
 
     settings = _settings(args)
     if args.host:
@@ -117,7 +117,7 @@ def check_bind(settings: Settings) -> None:
 
 def _no_generator():
     """Ingest never generates: a placeholder avoids loading the language model."""
-    from .generation import FakeGenerator
+    from rag.components.generation import FakeGenerator
 
     return FakeGenerator(("",), name="none")
 
@@ -155,9 +155,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--port", type=int)
     p.set_defaults(func=cmd_serve)
 
-    from .cli_index import add_parsers
+    from rag.cli.index_commands import add_parsers
     add_parsers(sub)  # rebuild, articles list|show|delete
-    from .train.cli import add_parsers as add_train_parsers
+    from rag.train.cli import add_parsers as add_train_parsers
     add_train_parsers(sub)  # train verifier
 
     args = parser.parse_args(argv)

@@ -20,9 +20,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .chunking import split_sentences
-from .types import Article, Citation, Claim, Hit, ShortAnswer
-from .verifier import CONTRADICTED, ENTAILED, NEUTRAL, Calibration, Verifier
+from rag.chunking import split_sentences
+from rag.types import Article, Citation, Claim, Hit, ShortAnswer
+from rag.components.verifier import CONTRADICTED, ENTAILED, NEUTRAL, Calibration, Verifier
 
 _MARKER = re.compile(r"\s*\[(\d+(?:\s*[,;]\s*\d+)*)\]")
 _WORD = re.compile(r"[\w’'-]+")

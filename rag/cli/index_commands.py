@@ -32,15 +32,15 @@ def add_parsers(sub) -> None:
 
 
 def _settings(args):
-    from .cli import _settings
+    from rag.cli.main import _settings
 
     return _settings(args)
 
 
 def _writer(settings, with_index: bool):
     """A pipeline that can change the index; the language model is never loaded."""
-    from .cli import _no_generator
-    from .service import build_pipeline
+    from rag.cli.main import _no_generator
+    from rag.assemble import build_pipeline
 
     return build_pipeline(settings, generator=_no_generator(), with_index=with_index)
 
@@ -48,7 +48,7 @@ def _writer(settings, with_index: bool):
 def cmd_rebuild(args) -> int:
     from tqdm import tqdm
 
-    from .indexing import rebuild
+    from rag.index.handle import rebuild
 
     settings = _settings(args)
     pipeline = _writer(settings, with_index=False)  # the old index may not match the settings
@@ -71,7 +71,7 @@ def cmd_rebuild(args) -> int:
 
 
 def cmd_articles_list(args) -> int:
-    from .versions import load_articles
+    from rag.index.faiss_versions import load_articles
 
     articles, _, _ = load_articles(_settings(args).data_dir)
     for a in articles.values():
@@ -86,8 +86,8 @@ def cmd_articles_list(args) -> int:
 
 
 def cmd_articles_show(args) -> int:
-    from .errors import ArticleNotFound
-    from .versions import load_articles
+    from rag.errors import ArticleNotFound
+    from rag.index.faiss_versions import load_articles
 
     articles, _, _ = load_articles(_settings(args).data_dir)
     a = articles.get(args.id)
@@ -107,7 +107,7 @@ def cmd_articles_show(args) -> int:
 
 
 def cmd_articles_delete(args) -> int:
-    from .indexing import delete_many
+    from rag.index.handle import delete_many
 
     report, missing = delete_many(_writer(_settings(args), with_index=True), args.ids)
     for article_id in missing:

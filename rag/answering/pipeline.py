@@ -15,18 +15,18 @@ import time
 from dataclasses import replace
 from typing import Iterator, Sequence
 
-from .config import Settings
-from .documents import check_unicode
-from .embedding import Embedder
-from .errors import BadInput, IndexUnavailable, TooLarge
-from .generation import Generator, Prompt
-from .followup import Turn, standalone_query
-from .grounding import Grounded, Grounder, Ranked
-from .prompts import build_prompt, is_refusal
-from .retrieval import Retriever
-from .store import ArticleStore
-from .types import Answer, Hit
-from .verifier import Calibration, Verifier
+from rag.config import Settings
+from rag.documents import check_unicode
+from rag.components.embedding import Embedder
+from rag.errors import BadInput, IndexUnavailable, TooLarge
+from rag.components.generation import Generator, Prompt
+from rag.answering.followup import Turn, standalone_query
+from rag.answering.grounding import Grounded, Grounder, Ranked
+from rag.answering.prompts import build_prompt, is_refusal
+from rag.answering.retrieval import Retriever
+from rag.index.faiss_snapshot import ArticleStore
+from rag.types import Answer, Hit
+from rag.components.verifier import Calibration, Verifier
 
 NO_PASSAGES = "The articles don't say: nothing in them is relevant to this question."
 NOT_ANSWERED = ("The articles don't say: the closest passages, listed below, are about this "

@@ -18,16 +18,16 @@ from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sse_starlette.sse import EventSourceResponse
 
-from . import openai_api
-from .answer import Pipeline, Turn
-from .config import Settings
-from .documents import NOT_BLANK, check_unicode
-from .errors import (ArticleNotFound, BadInput, Busy, GeneratorUnavailable, IndexUnavailable,
+from rag.server import openai_api
+from rag.answering.pipeline import Pipeline, Turn
+from rag.config import Settings
+from rag.documents import NOT_BLANK, check_unicode
+from rag.errors import (ArticleNotFound, BadInput, Busy, GeneratorUnavailable, IndexUnavailable,
                      ModelUnavailable, RagError, TooLarge)
-from .streaming import run_in_thread
+from rag.server.streaming import run_in_thread
 
-log = logging.getLogger("rag.api")
-WEB_DIR = Path(__file__).resolve().parent.parent / "web"
+log = logging.getLogger("rag.server.app")
+WEB_DIR = Path(__file__).resolve().parents[2] / "web"
 
 STATUS = {TooLarge: 413, BadInput: 422, ArticleNotFound: 404, Busy: 409,
           IndexUnavailable: 503, ModelUnavailable: 503}
@@ -122,8 +122,8 @@ def create_app(pipeline: Pipeline | None = None, settings: Settings | None = Non
     state = AppState(pipeline)
 
     def load() -> None:
-        from .indexing import open_index
-        from .service import build_pipeline
+        from rag.index.handle import open_index
+        from rag.assemble import build_pipeline
         try:
             p = build_pipeline(settings, with_index=False)
             try:
@@ -143,7 +143,7 @@ def create_app(pipeline: Pipeline | None = None, settings: Settings | None = Non
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         if state.pipeline is None:
-            from .heap import limit_malloc_arenas
+            from rag.components.heap import limit_malloc_arenas
             limit_malloc_arenas()  # before the loader and request threads start: see heap.py
             # Load in the background: /health answers 503 until the models are ready.
             threading.Thread(target=load, name="rag-loader", daemon=True).start()
@@ -254,9 +254,9 @@ def create_app(pipeline: Pipeline | None = None, settings: Settings | None = Non
             raise ArticleNotFound(f"no article with id {article_id!r}")
         return {**a.to_dict(), "chunks": [c.to_dict() for c in store.article_chunks(a.id)]}
 
-    from .routes_articles import install
+    from rag.server.routes_articles import install
     install(app, state, settings)  # POST/DELETE /articles, /index/rebuild, /index/status
-    from .metrics import install as install_metrics
+    from rag.server.metrics import install as install_metrics
     metrics = install_metrics(app, state)  # GET /metrics (Prometheus), request counts
     openai_api.install(app, state, settings)  # /v1: OpenAI-compatible chat completions
 

@@ -11,7 +11,7 @@ import hmac
 from fastapi import Depends, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from .config import Settings
+from rag.config import Settings
 
 _bearer = HTTPBearer(auto_error=False, scheme_name="AdminToken",
                      description="`Authorization: Bearer <RAG_ADMIN_TOKEN>`; required when the "

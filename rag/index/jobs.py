@@ -9,11 +9,11 @@ import time
 import uuid
 from dataclasses import dataclass, field
 
-from .errors import BadInput, Busy, IndexUnavailable, RagError
-from .indexing import chunking_of, rebuild
-from .versions import current_version, is_newer, load_store
+from rag.errors import BadInput, Busy, IndexUnavailable, RagError
+from rag.index.handle import chunking_of, rebuild
+from rag.index.faiss_versions import current_version, is_newer, load_store
 
-log = logging.getLogger("rag.jobs")
+log = logging.getLogger("rag.index.jobs")
 
 
 @dataclass

@@ -20,7 +20,7 @@ from typing import Any
 
 import torch
 
-from rag.heap import release_freed_memory  # noqa: F401 - re-exported: the loader calls it from here
+from rag.components.heap import release_freed_memory  # noqa: F401 - re-exported: the loader calls it from here
 
 
 def half_input_embeddings(model: Any) -> bool:

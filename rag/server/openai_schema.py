@@ -12,10 +12,10 @@ from typing import Annotated, Any, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from .config import Settings
-from .documents import NOT_BLANK, check_unicode
-from .errors import BadInput
-from .types import Citation
+from rag.config import Settings
+from rag.documents import NOT_BLANK, check_unicode
+from rag.errors import BadInput
+from rag.types import Citation
 
 # The model id that answers from the articles (retrieval, verifier, citations) at /v1.
 # Plain completions by the generator alone are served under /v1/generator.

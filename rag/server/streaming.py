@@ -15,9 +15,9 @@ from collections.abc import AsyncIterator, Callable, Iterator
 
 from fastapi import Request
 
-from .errors import RagError
+from rag.errors import RagError
 
-log = logging.getLogger("rag.api")
+log = logging.getLogger("rag.server.app")
 
 Produce = Callable[[threading.Event], Iterator[tuple[str, object]]]
 

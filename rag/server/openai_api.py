@@ -25,14 +25,14 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sse_starlette.sse import EventSourceResponse
 
-from .config import Settings
-from .errors import (ArticleNotFound, BadInput, Busy, GeneratorUnavailable, IndexUnavailable,
+from rag.config import Settings
+from rag.errors import (ArticleNotFound, BadInput, Busy, GeneratorUnavailable, IndexUnavailable,
                      ModelUnavailable, RagError, TooLarge)
-from .followup import Turn
-from .generation import Prompt
-from .openai_schema import (RAG_MODEL, TURN_CHARS, ChatCompletion, ModelList, OpenAIError,
+from rag.answering.followup import Turn
+from rag.components.generation import Prompt
+from rag.server.openai_schema import (RAG_MODEL, TURN_CHARS, ChatCompletion, ModelList, OpenAIError,
                             chat_request, error_body)
-from .streaming import run_in_thread
+from rag.server.streaming import run_in_thread
 
 V1 = "/v1/"
 ERRORS = {code: {"model": OpenAIError} for code in (400, 404, 413, 503)}
@@ -145,7 +145,7 @@ def install(app: FastAPI, state, settings: Settings) -> None:
     def generator_id() -> str:
         if state.pipeline is not None:
             return state.pipeline.generator.name
-        from .remote_generator import PREFIX, parse
+        from rag.components.remote_generator import PREFIX, parse
         return parse(settings.generator)[1] if settings.generator.startswith(PREFIX) else settings.generator
 
     @router.get("/models", response_model=ModelList, summary="The model that answers from the articles")

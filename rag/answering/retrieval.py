@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from .embedding import Embedder
-from .store import ArticleStore
-from .types import Hit
+from rag.components.embedding import Embedder
+from rag.index.faiss_snapshot import ArticleStore
+from rag.types import Hit
 
 
 class Retriever:

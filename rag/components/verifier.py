@@ -25,7 +25,7 @@ from typing import Protocol, Sequence
 
 import numpy as np
 
-from .errors import ModelUnavailable
+from rag.errors import ModelUnavailable
 
 ENTAILED, NEUTRAL, CONTRADICTED = 0, 1, 2
 WEIGHTS = "model.safetensors"
@@ -34,7 +34,7 @@ FROZEN = "embeddings.word_embeddings.weight"  # not saved: taken from the base m
 
 
 def default_dir() -> Path:
-    return Path(__file__).resolve().parent.parent / "models" / "verifier"
+    return Path(__file__).resolve().parents[2] / "models" / "verifier"
 
 
 class Verifier(Protocol):
@@ -151,7 +151,7 @@ class CrossEncoderVerifier:
             from safetensors.torch import load_file
             from transformers import AutoTokenizer
 
-            from .models import embedder_path
+            from rag.components.models import embedder_path
 
             base = self._base_dir or embedder_path(self.config.get("base", "packaged:all-MiniLM-L6-v2"))
             if self.threads:
@@ -168,7 +168,7 @@ class CrossEncoderVerifier:
             model.eval()
             use_bf16 = self.dtype == "bfloat16"
             if self.dtype == "auto":
-                from .embedding import has_native_bf16
+                from rag.components.embedding import has_native_bf16
                 use_bf16 = has_native_bf16()
             if use_bf16:
                 model = model.to(torch.bfloat16)

@@ -15,9 +15,9 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
-from .config import Settings
-from .errors import BadInput, GeneratorUnavailable
-from .generation import GenerationStats, Prompt, Reply, TokenStream
+from rag.config import Settings
+from rag.errors import BadInput, GeneratorUnavailable
+from rag.components.generation import GenerationStats, Prompt, Reply, TokenStream
 
 PREFIX = "openai:"
 # /health asks the remote for its models with this timeout at most: a health check must be quick.

@@ -20,7 +20,7 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 from rag.config import Settings  # noqa: E402
 from rag.errors import ModelUnavailable  # noqa: E402
-from rag.models import generator_path, set_offline  # noqa: E402
+from rag.components.models import generator_path, set_offline  # noqa: E402
 
 
 @dataclass(frozen=True)
@@ -210,7 +210,7 @@ class TransformersGenerator:
 
     def _int8_cache(self) -> tuple[Path, str] | None:
         """Where the quantized model is cached and its key; None for models not in a local directory."""
-        from rag.generator_cache import cache_key, cache_path
+        from rag.components.generator_cache import cache_key, cache_path
         path = Path(self._resolve())
         if not path.is_dir():  # a hub name: its files are not ours to key on
             return None
@@ -218,7 +218,7 @@ class TransformersGenerator:
         return cache_path(self._cache_dir, self.name, key), key
 
     def _load_cached_int8(self) -> Any:
-        from rag.generator_cache import load_cached
+        from rag.components.generator_cache import load_cached
         where = self._int8_cache()
         if where is None:
             return None
@@ -247,12 +247,12 @@ class TransformersGenerator:
             model = torch.ao.quantization.quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8,
                                                            inplace=True)
         # 3.6 -> 1.3 GB resident, outputs unchanged (see model_memory.py).
-        from rag.model_memory import half_input_embeddings, release_freed_memory
+        from rag.components.model_memory import half_input_embeddings, release_freed_memory
         half_input_embeddings(model)
         release_freed_memory()
         where = self._int8_cache()
         if where is not None:
-            from rag.generator_cache import save_cached
+            from rag.components.generator_cache import save_cached
             save_cached(model, *where)
             release_freed_memory()
         return model
@@ -438,7 +438,7 @@ def load_generator(settings: Settings) -> Generator:
     if settings.generator == "fake":
         return FakeGenerator()
     if settings.generator.startswith("openai:"):
-        from rag.remote_generator import OpenAIGenerator
+        from rag.components.remote_generator import OpenAIGenerator
         return OpenAIGenerator.from_settings(settings)
     return TransformersGenerator(settings.generator, cache_dir=settings.model_cache_dir,
                                  quantize=settings.quantize, threads=settings.threads,

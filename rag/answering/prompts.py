@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import re
 
-from .generation import Prompt
-from .grounding import SourceSentence
+from rag.components.generation import Prompt
+from rag.answering.grounding import SourceSentence
 
 REFUSAL = "NOT IN SOURCES"
 
