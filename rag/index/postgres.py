@@ -1,0 +1,390 @@
+"""The index in PostgreSQL: articles, chunks, pgvector vectors (HNSW, inner product)
+and full-text search (BM25 over tsvector lexemes) in one database.
+
+Tables are per *generation* (postgres_schema.py); `index_state` names the published
+one and counts versions. A write is one transaction under an advisory lock; a rebuild
+fills a new generation beside the live one (`staging`) and a writer flips
+`index_state` to it (`swap_in`), after which the old generation's tables are dropped.
+Readers run each query on a pooled autocommit connection.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from contextlib import contextmanager
+from typing import Iterable, Iterator, Sequence
+
+import numpy as np
+import psycopg
+from pgvector.psycopg import register_vector
+from psycopg_pool import ConnectionPool
+
+from ..errors import Busy, IndexMismatch, IndexUnavailable
+from ..types import Article, Chunk
+from .postgres_schema import (STAGING_LOCK, WRITE_LOCK, create_generation, create_hnsw,
+                              drop_generation, migrate, table)
+from .protocols import Chunking, Layout
+
+K1 = 1.2  # BM25 term-frequency saturation (no length normalisation: b = 0)
+_ARTICLE_COLS = "id, title, text, url, published, source"
+_CHUNK_COLS = 'id, article_id, text, start, "end"'
+
+
+def _layout(embedder: str, dim: int, chunking: dict) -> Layout:
+    return Layout(embedder, dim, Chunking(**chunking))
+
+
+class _Db:
+    """Runs a query on the writer's connection (inside its transaction), or on a pooled
+    autocommit connection (a reader)."""
+
+    def __init__(self, pool: ConnectionPool | None = None, conn: psycopg.Connection | None = None):
+        self.pool, self.conn = pool, conn
+
+    def rows(self, sql: str, params: Sequence = (), ef_search: int | None = None) -> list[tuple]:
+        if self.conn is not None:
+            return self._run(self.conn, sql, params, ef_search)
+        try:
+            with self.pool.connection() as conn:
+                if ef_search is None:
+                    return conn.execute(sql, params).fetchall()
+                with conn.transaction():  # for set_config(..., is_local)
+                    return self._run(conn, sql, params, ef_search)
+        except psycopg.errors.UndefinedTable:
+            raise IndexUnavailable("the index was replaced by a rebuild meanwhile; try again") from None
+
+    @staticmethod
+    def _run(conn, sql, params, ef_search):
+        if ef_search:
+            conn.execute("SELECT set_config('hnsw.ef_search', %s, true)", (str(ef_search),))
+        return conn.execute(sql, params).fetchall()
+
+
+class _Vectors:
+    def __init__(self, db: _Db, gen: int, dim: int):
+        self._db, self._c, self._dim = db, table("chunks", gen), dim
+
+    def __len__(self) -> int:
+        return self._db.rows(f"SELECT count(*) FROM {self._c}")[0][0]
+
+    def search(self, query: np.ndarray, k: int) -> list[tuple[str, float]]:
+        q = np.asarray(query, dtype=np.float32).reshape(-1)
+        rows = self._db.rows(f"SELECT id, embedding <#> %s AS d FROM {self._c} ORDER BY d LIMIT %s",
+                             (q, k), ef_search=max(100, 2 * k))
+        return [(cid, -float(d)) for cid, d in rows]
+
+    def vectors(self, ids: Sequence[str]) -> np.ndarray:
+        got = dict(self._db.rows(f"SELECT id, embedding FROM {self._c} WHERE id = ANY(%s)", (list(ids),)))
+        out = np.zeros((len(ids), self._dim), dtype=np.float32)
+        for i, cid in enumerate(ids):
+            out[i] = got[cid].to_numpy()
+        return out
+
+    def add(self, ids, vectors) -> None:
+        raise NotImplementedError("write through PostgresBackend.writing()")
+
+    delete = add
+
+    def persist(self, path) -> None:
+        pass
+
+
+class _Lexical:
+    def __init__(self, db: _Db, gen: int):
+        self._db, self._c, self._t = db, table("chunks", gen), table("terms", gen)
+
+    def __len__(self) -> int:
+        return self._db.rows(f"SELECT count(*) FROM {self._c}")[0][0]
+
+    def search(self, query: str, k: int) -> list[tuple[str, float]]:
+        """BM25 (b = 0): the sum over the query's lexemes in a chunk of idf x saturated
+        term frequency; chunks holding any of them (an OR of the lexemes)."""
+        rows = self._db.rows(f"""
+            WITH q AS (
+                SELECT t.lexeme, ln(1 + (n.df - t.df + 0.5) / (t.df + 0.5)) AS idf
+                FROM {self._t} t, {self._t} n
+                WHERE n.lexeme = '' AND t.lexeme = ANY(
+                    tsvector_to_array(to_tsvector('english', %(q)s))) AND t.df > 0),
+            m AS (
+                SELECT c.id, c.seq, c.tsv FROM {self._c} c WHERE c.tsv @@ (
+                    SELECT string_agg(quote_literal(lexeme), ' | ')::tsquery FROM q))
+            SELECT m.id, sum(q.idf * (1 + {K1}) * cardinality(u.positions)
+                             / (cardinality(u.positions) + {K1})) AS score
+            FROM m, unnest(m.tsv) u JOIN q ON q.lexeme = u.lexeme
+            GROUP BY m.id, m.seq ORDER BY score DESC, m.seq LIMIT %(k)s""", {"q": query, "k": k})
+        return [(cid, float(s)) for cid, s in rows]
+
+    add = delete = _Vectors.add
+    persist = _Vectors.persist
+
+
+class PgSnapshot:
+    """A read view of one generation. Each method is one query: a request that reads
+    while a writer commits sees the newer rows in its later reads."""
+
+    def __init__(self, db: _Db, gen: int, layout: Layout, version: str):
+        self._db, self.version, self.layout, self.generation = db, version, layout, gen
+        self._a, self._c = table("articles", gen), table("chunks", gen)
+        self.vectors = _Vectors(db, gen, layout.dim)
+        self.lexical = _Lexical(db, gen)
+
+    @property
+    def article_count(self) -> int:
+        return self._db.rows(f"SELECT count(*) FROM {self._a}")[0][0]
+
+    @property
+    def chunk_count(self) -> int:
+        return self._db.rows(f"SELECT count(*) FROM {self._c}")[0][0]
+
+    def hashes(self, ids: Iterable[str] | None = None) -> dict[str, str]:
+        if ids is None:
+            return dict(self._db.rows(f"SELECT id, hash FROM {self._a}"))
+        return dict(self._db.rows(f"SELECT id, hash FROM {self._a} WHERE id = ANY(%s)", (list(ids),)))
+
+    def ids_by_hash(self, hashes: Iterable[str]) -> dict[str, str]:
+        return dict(self._db.rows(f"SELECT DISTINCT ON (hash) hash, id FROM {self._a} "
+                                  "WHERE hash = ANY(%s) ORDER BY hash, seq", (list(hashes),)))
+
+    def articles(self, ids: Iterable[str]) -> dict[str, Article]:
+        rows = self._db.rows(f"SELECT {_ARTICLE_COLS} FROM {self._a} WHERE id = ANY(%s)", (list(ids),))
+        return {r[0]: Article(*r) for r in rows}
+
+    def all_articles(self) -> list[tuple[Article, int]]:
+        rows = self._db.rows(f"""SELECT {_ARTICLE_COLS}, coalesce(n, 0) FROM {self._a} a
+            LEFT JOIN (SELECT article_id, count(*) AS n FROM {self._c} GROUP BY 1) c
+            ON c.article_id = a.id ORDER BY a.seq""")
+        return [(Article(*r[:6]), r[6]) for r in rows]
+
+    def article_chunks(self, article_id: str) -> list[Chunk]:
+        return [Chunk(*r) for r in self._db.rows(
+            f"SELECT {_CHUNK_COLS} FROM {self._c} WHERE article_id = %s ORDER BY seq", (article_id,))]
+
+    def chunks(self, ids: Sequence[str]) -> list[Chunk]:
+        got = {r[0]: Chunk(*r) for r in self._db.rows(
+            f"SELECT {_CHUNK_COLS} FROM {self._c} WHERE id = ANY(%s)", (list(ids),))}
+        return [got[i] for i in ids]
+
+    def order(self, ids: Sequence[str]) -> list[int]:
+        got = dict(self._db.rows(f"SELECT id, seq FROM {self._c} WHERE id = ANY(%s)", (list(ids),)))
+        return [got[i] for i in ids]
+
+
+class PgWriter:
+    """Writes into one generation on one connection. The backend's writer holds the
+    write lock inside a transaction; a staging writer commits each `add`."""
+
+    def __init__(self, conn: psycopg.Connection, gen: int, layout: Layout, version: str,
+                 autocommit: bool = False, new: bool = False):
+        self._conn, self._gen, self._layout, self._version = conn, gen, layout, version
+        self._autocommit = autocommit
+        self.needs_hnsw = new  # a new generation's HNSW index is built when it is published
+        self.dirty = False
+        self.staged: PgWriter | None = None
+        self.open = True
+
+    @property
+    def generation(self) -> int:
+        return self._gen
+
+    @property
+    def snapshot(self) -> PgSnapshot:
+        return PgSnapshot(_Db(conn=self._conn), self._gen, self._layout, self._version)
+
+    def add(self, articles: Sequence[tuple[Article, str]], chunks: Sequence[Chunk],
+            vectors: np.ndarray) -> None:
+        vectors = np.asarray(vectors, dtype=np.float32)
+        if len(chunks) and (vectors.ndim != 2 or vectors.shape[1] != self._layout.dim):
+            raise IndexMismatch(f"vectors have {vectors.shape[-1]} dims, index has "
+                                f"{self._layout.dim}: run `rag rebuild`")
+        if len(vectors) != len(chunks):
+            raise ValueError(f"{len(chunks)} chunks but {len(vectors)} vectors")
+        titles = {a.id: a.title for a, _ in articles}
+        a, c = table("articles", self._gen), table("chunks", self._gen)
+        with self._tx():
+            self._delete([x.id for x, _ in articles])
+            with self._conn.cursor() as cur:
+                with cur.copy(f"COPY {a} (id, title, text, url, published, source, hash) FROM STDIN") as cp:
+                    for art, h in articles:
+                        cp.write_row((art.id, art.title, art.text, art.url, art.published, art.source, h))
+                with cur.copy(f'COPY {c} (id, article_id, start, "end", title, text, embedding) '
+                              "FROM STDIN WITH (FORMAT BINARY)") as cp:
+                    cp.set_types(["text", "text", "int4", "int4", "text", "text", "vector"])
+                    for ch, v in zip(chunks, vectors):
+                        cp.write_row((ch.id, ch.article_id, ch.start, ch.end, titles[ch.article_id], ch.text, v))
+            self._count_terms([x.id for x, _ in articles], +1)
+            self.dirty = True
+
+    def delete(self, article_ids: Iterable[str]) -> None:
+        with self._tx():
+            self._delete(list(article_ids))
+
+    def swap_in(self, staged: "PgWriter") -> None:
+        if not isinstance(staged, PgWriter) or not staged._autocommit or not staged.open:
+            raise ValueError("swap_in takes the Writer of an open PostgresBackend.staging block")
+        staged.build_hnsw()
+        self.staged, self.dirty = staged, True
+
+    def build_hnsw(self) -> None:
+        if self.needs_hnsw:
+            with self._tx():
+                create_hnsw(self._conn, self._gen)
+            self.needs_hnsw = False
+
+    def _delete(self, ids: list[str]) -> None:
+        if ids:
+            self._count_terms(ids, -1)
+            n = self._conn.execute(f"DELETE FROM {table('articles', self._gen)} WHERE id = ANY(%s)", (ids,))
+            self.dirty = self.dirty or bool(n.rowcount)
+
+    def _count_terms(self, article_ids: list[str], sign: int) -> None:
+        """Keep terms_gN's document frequencies (and chunk count, row '') in step."""
+        c, t = table("chunks", self._gen), table("terms", self._gen)
+        self._conn.execute(f"""
+            INSERT INTO {t} (lexeme, df)
+            SELECT lexeme, %(s)s * count(*) FROM (
+                SELECT unnest(tsvector_to_array(tsv)) AS lexeme FROM {c} WHERE article_id = ANY(%(ids)s)
+                UNION ALL SELECT '' FROM {c} WHERE article_id = ANY(%(ids)s)) x GROUP BY lexeme
+            ON CONFLICT (lexeme) DO UPDATE SET df = {t}.df + excluded.df""",
+                           {"s": sign, "ids": article_ids})
+
+    @contextmanager
+    def _tx(self) -> Iterator[None]:
+        if not self.open:
+            raise RuntimeError("this Writer's block has ended")
+        if self._autocommit:
+            with self._conn.transaction():
+                yield
+        else:
+            yield
+
+
+class PostgresBackend:
+    """`Backend` on PostgreSQL + pgvector: ``PostgresBackend("postgresql://...", layout)``."""
+
+    def __init__(self, url: str, layout: Layout, pool_size: int = 8):
+        self.url, self.layout = url, layout
+        with psycopg.connect(url, autocommit=True) as conn:
+            self.migrated = migrate(conn)  # the versions applied by this start (tests)
+        self._pool = ConnectionPool(url, min_size=1, max_size=pool_size, kwargs={"autocommit": True},
+                                    configure=register_vector, open=True)
+
+    def _state(self, db: _Db) -> tuple[int | None, str, Layout | None]:
+        (gen, version, emb, dim, chunking), = db.rows(
+            "SELECT s.generation, s.version, g.embedder, g.dim, g.chunking FROM index_state s "
+            "LEFT JOIN generations g ON g.id = s.generation")
+        return gen, (str(version) if version else ""), (_layout(emb, dim, chunking) if gen else None)
+
+    def exists(self) -> bool:
+        return self._state(_Db(self._pool))[0] is not None
+
+    def current(self) -> PgSnapshot:
+        db = _Db(self._pool)
+        gen, version, layout = self._state(db)
+        if gen is None:
+            raise IndexUnavailable("no index in the database yet: add articles first")
+        if layout != self.layout:
+            raise IndexMismatch(f"the index was built with {layout.embedder} ({layout.dim} dims, "
+                                f"{layout.chunking.to_dict()}), the configuration says {self.layout.embedder} "
+                                f"({self.layout.dim} dims, {self.layout.chunking.to_dict()}): run `rag rebuild`")
+        return PgSnapshot(db, gen, layout, version)
+
+    @contextmanager
+    def writing(self, timeout: float | None = None) -> Iterator[PgWriter]:
+        with self._pool.connection() as conn:
+            with conn.transaction():
+                deadline = None if timeout is None else time.monotonic() + timeout
+                while not conn.execute("SELECT pg_try_advisory_xact_lock(%s)", (WRITE_LOCK,)).fetchone()[0]:
+                    if deadline is not None and time.monotonic() >= deadline:
+                        raise Busy("another process is changing the index; try again shortly")
+                    time.sleep(0.05)
+                gen, version, layout = self._state(_Db(conn=conn))
+                new = gen is None
+                if new:  # the first write makes generation 1 (undone if nothing is written)
+                    gen, layout = self._new_generation(conn, self.layout, "live"), self.layout
+                    conn.execute("UPDATE index_state SET generation = %s", (gen,))
+                writer = PgWriter(conn, gen, layout, version, new=new)
+                try:
+                    yield writer
+                    if not writer.dirty:
+                        raise _NothingToPublish
+                    writer.build_hnsw()
+                    if writer.staged is not None:
+                        new = writer.staged.generation
+                        conn.execute("UPDATE generations SET state = CASE WHEN id = %s THEN 'live' "
+                                     "ELSE 'retired' END WHERE id IN (%s, %s)", (new, new, gen))
+                        conn.execute("UPDATE index_state SET generation = %s", (new,))
+                    conn.execute("UPDATE index_state SET version = version + 1")
+                except _NothingToPublish:
+                    raise psycopg.Rollback from None
+                finally:
+                    writer.open = False
+        if writer.staged is not None:  # committed: the old generation is no longer read
+            writer.staged.open = False  # the live index: written to under the lock only
+            self._drop(gen)
+
+    @contextmanager
+    def staging(self, layout: Layout) -> Iterator[PgWriter]:
+        with self._pool.connection() as conn:
+            with conn.transaction():
+                gen = self._new_generation(conn, layout, "staging")
+            conn.execute("SELECT pg_advisory_lock(%s, %s)", (STAGING_LOCK, gen))
+            writer = PgWriter(conn, gen, layout, "", autocommit=True, new=True)
+            try:
+                yield writer
+            finally:
+                writer.open = False
+                conn.execute("SELECT pg_advisory_unlock(%s, %s)", (STAGING_LOCK, gen))
+                (state,), = conn.execute("SELECT state FROM generations WHERE id = %s", (gen,)).fetchall()
+                if state == "staging":
+                    self._drop(gen)
+
+    def stored_articles(self) -> tuple[list[tuple[Article, str]], str]:
+        with self._pool.connection() as conn:
+            with conn.transaction():
+                conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+                gen, version, _ = self._state(_Db(conn=conn))
+                if gen is None:
+                    return [], ""
+                rows = conn.execute(f"SELECT {_ARTICLE_COLS}, hash FROM {table('articles', gen)} "
+                                    "ORDER BY seq").fetchall()
+        return [(Article(*r[:6]), r[6]) for r in rows], version
+
+    def clean_up(self) -> list[str]:
+        """Drop the tables of generations left unpublished by a killed rebuild (no live
+        process holds their staging lock) and of retired ones not yet dropped."""
+        dropped = []
+        with self._pool.connection() as conn:
+            for gen, state in conn.execute("SELECT id, state FROM generations WHERE state <> 'live' "
+                                           "ORDER BY id").fetchall():
+                if state == "staging":
+                    if not conn.execute("SELECT pg_try_advisory_lock(%s, %s)", (STAGING_LOCK, gen)).fetchone()[0]:
+                        continue  # a rebuild in progress
+                    conn.execute("SELECT pg_advisory_unlock(%s, %s)", (STAGING_LOCK, gen))
+                dropped += self._drop(gen, conn)
+        return dropped
+
+    def close(self) -> None:
+        self._pool.close()
+
+    @staticmethod
+    def _new_generation(conn: psycopg.Connection, layout: Layout, state: str) -> int:
+        (gen,), = conn.execute("INSERT INTO generations (embedder, dim, chunking, state) "
+                               "VALUES (%s, %s, %s, %s) RETURNING id",
+                               (layout.embedder, layout.dim, json.dumps(layout.chunking.to_dict()),
+                                state)).fetchall()
+        create_generation(conn, gen, layout.dim)
+        return gen
+
+    def _drop(self, gen: int, conn: psycopg.Connection | None = None) -> list[str]:
+        if conn is None:
+            with self._pool.connection() as c:
+                return self._drop(gen, c)
+        with conn.transaction():
+            names = drop_generation(conn, gen)
+            conn.execute("DELETE FROM generations WHERE id = %s", (gen,))
+        return names
+
+
+class _NothingToPublish(Exception):
+    pass
