@@ -19,7 +19,6 @@ Baseline in the same run: the rebuilt index. Real embeddings (all-MiniLM-L6-v2).
 from __future__ import annotations
 
 import argparse
-import inspect
 import os
 import random
 import statistics
@@ -110,37 +109,36 @@ def main() -> int:
     from rag.documents import make_article
     from rag.components.embedding import load_embedder
     from rag.components.generation import FakeGenerator
-    from rag.index.handle import chunking_of, ingest, open_index
-    from rag.assemble import offline
+    from rag.assemble import offline, open_index
+    from rag.components.verifier import FakeVerifier
+    from rag.index.faiss_backend import FaissSnapshot
     from rag.index.faiss_snapshot import ArticleStore
 
     offline()
     settings = Settings(data_dir=Path(args.data_dir))
     embedder = load_embedder(PACKAGED_EMBEDDER)
     embedder.embed(["warm up"])
-    extra = {}
-    if "verifier" in inspect.signature(Pipeline).parameters:  # only retrieval is measured
-        from rag.components.verifier import FakeVerifier
-        extra["verifier"] = FakeVerifier()
-    p = Pipeline(settings, embedder, FakeGenerator(("",)), **extra)
+    # Only retrieval is measured: fakes for the verifier and the generator.
+    p = Pipeline.build(settings, open_index(settings, embedder), FakeGenerator(("",)), FakeVerifier())
     t = time.perf_counter()
-    open_index(p)
+    p.index.open()
     load_s = time.perf_counter() - t
-    base_articles, base_chunks = len(p.store.articles), len(p.store.chunks)
+    base_articles, base_chunks = p.index.snapshot().article_count, p.index.snapshot().chunk_count
 
     def found(store, aid: str, question: str) -> bool:
-        return any(h.chunk.article_id == aid for h in p.retriever.search(store, question, TOP_K))
+        snap = FaissSnapshot(store)
+        return any(h.chunk.article_id == aid for h in p.retriever.search(snap, question, TOP_K))
 
     items = synthesise()
     adds, at_once = [], 0
     for aid, title, text, question in items:
         t = time.perf_counter()
-        report = ingest(p, [make_article(text, title=title, id=aid, published="2022-12-01")])
+        report = p.index.ingest([make_article(text, title=title, id=aid, published="2022-12-01")])
         adds.append(time.perf_counter() - t)
         assert report.count("added") == 1, report.to_dict()
-        at_once += found(p.store, aid, question)
+        at_once += found(p.index.snapshot().store, aid, question)
 
-    incremental = p.store
+    incremental = p.index.snapshot().store
     at_end = sum(found(incremental, aid, q) for aid, _, _, q in items)
     t = time.perf_counter()
     rebuilt = ArticleStore(incremental.embedder_name, incremental.dim, incremental.chunking,

@@ -78,10 +78,11 @@ class BaselinePipeline(Pipeline):
     def ask_stream(self, question, top_k=None, history=None, stop=None):
         t0 = time.perf_counter()
         question, _ = self.check(question, top_k, history)
-        store = self._store()
+        snap = self.index.snapshot()
         q = self.embedder.embed([question])[0]
-        scores, ids = store.faiss.search(q[None, :].astype(np.float32), 4)
-        hits = [Hit(chunk=store.chunks[i], score=float(s), dense=float(s)) for s, i in zip(scores[0], ids[0]) if i >= 0]
+        found = snap.vectors.search(q.astype(np.float32), 4)
+        hits = [Hit(chunk=c, score=s, dense=s) for c, (_, s) in zip(snap.chunks([i for i, _ in found]), found)]
+        articles = snap.articles({h.chunk.article_id for h in hits})
         timings = {"retrieve": (time.perf_counter() - t0) * 1000}
         sources = "\n\n".join(f"[{n}] {h.chunk.text}" for n, h in enumerate(hits, 1))
         prompt = Prompt(SYSTEM, f"Sources:\n{sources}\n\nQuestion: {question}\n\n{INSTRUCTION}")
@@ -95,7 +96,7 @@ class BaselinePipeline(Pipeline):
         timings["prefill"] = run.stats.prefill_ms
         timings["decode"] = run.stats.decode_ms
         t2 = time.perf_counter()
-        g = self.grounder.ground("".join(pieces), question, hits, store.articles, source_sentences(hits))
+        g = self.grounder.ground("".join(pieces), question, hits, articles, source_sentences(hits))
         timings["ground"] = (time.perf_counter() - t2) * 1000
         timings["total"] = (time.perf_counter() - t0) * 1000
         yield "citations", g.citations
@@ -136,7 +137,7 @@ def build(settings: Settings, baseline: bool) -> Pipeline:
     p = build_pipeline(settings, embedder=embedder, generator=Recorder(generator))
     ensure_index(p)
     if baseline:
-        p = BaselinePipeline(settings, embedder, p.generator, p.verifier, p.store)
+        p = BaselinePipeline(settings, p.retriever, p.verifier, p.generator, p.grounder)
     p.warm_up()
     return p
 
@@ -163,7 +164,7 @@ def build_remote(settings: Settings, current: Pipeline, tmp: Path):
         except OSError:
             time.sleep(0.2)
     remote = OpenAIGenerator(f"{url}/v1/generator", current.generator.name, timeout_s=120)
-    p = Pipeline(settings, current.embedder, Recorder(remote), current.verifier, current.store)
+    p = Pipeline(settings, current.retriever, current.verifier, Recorder(remote), current.grounder)
     p.warm_up()
     return p, proc
 

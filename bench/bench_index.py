@@ -59,9 +59,8 @@ def one_corpus(path: str, limit: int | None, stand_in: bool, keep: str | None = 
     from rag.components.embedding import FakeEmbedder, load_embedder
     from rag.components.generation import FakeGenerator
     from rag.components.verifier import FakeVerifier
-    from rag.index.handle import chunking_of, ingest
-    from rag.assemble import offline
-    from rag.index.faiss_snapshot import current_version, load_store
+    from rag.assemble import offline, open_index
+    from rag.index.faiss_versions import current_version, load_store
 
     offline()
     data = Path(keep) if keep else Path(tempfile.mkdtemp(prefix="bench-index-"))
@@ -71,7 +70,7 @@ def one_corpus(path: str, limit: int | None, stand_in: bool, keep: str | None = 
     inner = FakeEmbedder(dim=384, name="stand-in") if stand_in else load_embedder(PACKAGED_EMBEDDER)
     inner.embed(["warm up"])  # model load is not indexing
     emb = TimedEmbedder(inner)
-    p = Pipeline(settings, emb, FakeGenerator(("",)), FakeVerifier())  # indexing asks nothing
+    p = Pipeline.build(settings, open_index(settings, emb), FakeGenerator(("",)), FakeVerifier())  # indexing asks nothing
 
     t = time.perf_counter()
     loaded = load_paths([path])
@@ -79,7 +78,7 @@ def one_corpus(path: str, limit: int | None, stand_in: bool, keep: str | None = 
     parse_s = time.perf_counter() - t
 
     t = time.perf_counter()
-    first = ingest(p, articles, show_progress=sys.stderr.isatty())
+    first = p.index.ingest(articles, show_progress=sys.stderr.isatty())
     ingest_s = time.perf_counter() - t
     embed_s, embedded = emb.seconds, emb.texts
     ingest_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
@@ -87,22 +86,22 @@ def one_corpus(path: str, limit: int | None, stand_in: bool, keep: str | None = 
     size = sum(f.stat().st_size for f in version_dir.iterdir())
 
     t = time.perf_counter()
-    second = ingest(p, articles)
+    second = p.index.ingest(articles)
     reingest_s = time.perf_counter() - t
 
     t = time.perf_counter()
-    load_store(data, emb.name, chunking_of(settings))
+    load_store(data, emb.name, p.index.layout.chunking)
     load_s = time.perf_counter() - t
 
     adds = []
     for i in range(3):  # three different new articles; the median is reported
         t = time.perf_counter()
-        ingest(p, [make_article(ONE + f" It is update number {i}.", id=f"bench-new-{i}")])
+        p.index.ingest([make_article(ONE + f" It is update number {i}.", id=f"bench-new-{i}")])
         adds.append(time.perf_counter() - t)
 
     if keep:  # the index of the corpus alone, for `rag eval --index-dir`
         from rag.index.handle import delete_many
-        delete_many(p, [f"bench-new-{i}" for i in range(3)])
+        p.index.delete_many([f"bench-new-{i}" for i in range(3)])
     else:
         shutil.rmtree(data, ignore_errors=True)
     return {"corpus": Path(path).parent.name + "/" + Path(path).name, "articles_in": len(articles),

@@ -66,7 +66,8 @@ def p(xs: list[float], q: float) -> float:
 def hybrid_p50(x: np.ndarray, qs: np.ndarray, rng: np.random.Generator, n_queries: int) -> tuple[float, str]:
     """Retriever.search over a store of synthetic texts, with the index vector_index picks."""
     from rag.answering.retrieval import Retriever
-    from rag.index.faiss_snapshot import ArticleStore, Chunking
+    from rag.index.faiss_snapshot import ArticleStore
+    from rag.index.protocols import Chunking
     from rag.types import Article, Chunk
 
     vocab = [f"w{i}" for i in range(5000)]

@@ -35,6 +35,10 @@ class Settings(BaseSettings):
     data_dir: Path = Path("data")
     seeds_dir: Path = Path("seeds")
     model_cache_dir: Path = Field(default_factory=_default_cache_dir)
+    # Where the index lives (rag/index/backends.py): "faiss" (FAISS + bm25s in data_dir,
+    # no server) or "postgresql://user:password@host:port/db" (PostgreSQL + pgvector,
+    # shared by every process pointed at it; articles live in the database then).
+    store: str = "faiss"
 
     # Models
     # Add "+int8" for the quantized embedder (embedding.py): ~1.5-2x faster indexing, same

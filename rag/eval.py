@@ -17,6 +17,8 @@ Scoring is deliberately plain so the figures mean what they say:
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 import statistics
 import time
@@ -24,6 +26,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable
 
+from rag.assemble import build_pipeline, ensure_index
+from rag.components.generation import GenerationStats, Reply, TokenStream
 from rag.eval_data import EvalItem, EvalSet
 from rag.errors import BadInput
 from rag.types import Answer
@@ -189,8 +193,6 @@ def report(ev: EvalSet, results: list[ItemResult], settings) -> dict:
 def eval_data_dir(settings, ev: EvalSet):
     """Where a set that brings its own articles is indexed: beside the main index, never
     in it, named after the corpus file so later runs reuse it."""
-    import hashlib
-
     key = hashlib.sha256(str(ev.corpus_path.resolve()).encode()).hexdigest()[:8]
     return settings.data_dir / "eval" / f"{ev.corpus_path.stem}-{key}"
 
@@ -198,14 +200,11 @@ def eval_data_dir(settings, ev: EvalSet):
 def open_pipeline(settings, ev: EvalSet, index_dir=None, show_progress: bool = False):
     """The pipeline to evaluate: the current index, or one holding the set's corpus
     (built on first use; later runs embed only articles not indexed yet)."""
-    from rag.index.handle import ingest
-    from rag.assemble import build_pipeline, ensure_index
-
     if ev.articles:
         data_dir = Path(index_dir) if index_dir else eval_data_dir(settings, ev)
         settings = settings.model_copy(update={"data_dir": data_dir})
         pipeline = build_pipeline(settings)
-        ingest(pipeline, ev.articles, show_progress=show_progress)
+        pipeline.index.ingest(ev.articles, show_progress=show_progress)
     else:
         pipeline = build_pipeline(settings)
         ensure_index(pipeline)
@@ -219,8 +218,6 @@ class RecordedGenerator:
     prompt simply costs a fresh generation for that prompt."""
 
     def __init__(self, inner, path: str | Path):
-        import json
-
         self.inner = inner
         if hasattr(inner, "record_logprobs"):
             inner.record_logprobs = True
@@ -236,14 +233,10 @@ class RecordedGenerator:
 
     @staticmethod
     def key(prompt, max_new_tokens: int) -> str:
-        import hashlib
-
         return hashlib.sha256(f"{prompt.system}\x00{prompt.user}\x00{max_new_tokens}".encode()).hexdigest()
 
     def _lookup(self, prompt, max_new_tokens: int):
         """The recorded reply with replay stats (no model time), or None."""
-        from rag.components.generation import GenerationStats
-
         rec = self._cache.get(self.key(prompt, max_new_tokens))
         if rec is None:
             return None
@@ -252,8 +245,6 @@ class RecordedGenerator:
                                             token_logprobs=rec.get("logprobs"))
 
     def _store(self, prompt, max_new_tokens: int, text: str, stats) -> None:
-        import json
-
         self.misses += 1
         rec = {"key": self.key(prompt, max_new_tokens), "text": text,
                "logprobs": stats.token_logprobs, "tokens": stats.tokens}
@@ -262,8 +253,6 @@ class RecordedGenerator:
             f.write(json.dumps(rec, ensure_ascii=False) + "\n")
 
     def generate(self, prompt, max_new_tokens: int):
-        from rag.components.generation import Reply
-
         found = self._lookup(prompt, max_new_tokens)
         if found is not None:
             return Reply(*found)
@@ -272,8 +261,6 @@ class RecordedGenerator:
         return reply
 
     def stream(self, prompt, max_new_tokens: int, stop=None):
-        from rag.components.generation import GenerationStats, TokenStream
-
         found = self._lookup(prompt, max_new_tokens)
         if found is not None:
             return TokenStream(iter([found[0]] if found[0] else []), found[1])

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import os
+import uuid
 from pathlib import Path
+
+import psycopg
 
 import pytest
 
@@ -21,11 +24,14 @@ hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "gate"))
 
 from rag.answering.pipeline import Pipeline  # noqa: E402
 from rag.config import Settings  # noqa: E402
+from rag.errors import IndexUnavailable  # noqa: E402
 from rag.components.embedding import FakeEmbedder  # noqa: E402
 from rag.components.generation import FakeGenerator  # noqa: E402
 from rag.components.verifier import FakeVerifier  # noqa: E402
-from rag.index.handle import ingest  # noqa: E402
 from rag.documents import make_article  # noqa: E402
+from rag.assemble import open_index  # noqa: E402
+
+from .pg_server import pg_server  # noqa: E402,F401 - the session's PostgreSQL server fixture
 
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = ROOT / "seeds"
@@ -37,20 +43,45 @@ WEATHER = ("Heavy rain flooded the streets of Lisbon on Tuesday. "
            "The city council closed 12 schools. Forecasters expect more storms this week.")
 
 
+@pytest.fixture(params=["faiss", "postgresql"])
+def any_settings(request, tmp_path) -> Settings:
+    """Settings on each index backend: FAISS in tmp_path, or a fresh database of a real
+    PostgreSQL server (started once per session by tests/pg_server.py)."""
+    s = Settings(data_dir=tmp_path / "data", seeds_dir=SEEDS, model_cache_dir=tmp_path / "cache",
+                 min_relevance=0.2)
+    if request.param == "faiss":
+        return s
+    return s.model_copy(update={"store": fresh_database(request.getfixturevalue("pg_server"))})
+
+
+def fresh_database(server) -> str:
+    """The URL of a new, empty database on ``server``."""
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(server.url, autocommit=True) as conn:
+        conn.execute(f"CREATE DATABASE {name}")
+    return server.url.rsplit("/", 1)[0] + "/" + name
+
+
 @pytest.fixture
 def settings(tmp_path) -> Settings:
     return Settings(data_dir=tmp_path / "data", seeds_dir=SEEDS, model_cache_dir=tmp_path / "cache",
                     min_relevance=0.2)
 
 
-def make_pipeline(settings: Settings, replies=("...",), verifier=None) -> Pipeline:
-    return Pipeline(settings, FakeEmbedder(), FakeGenerator(replies), verifier or FakeVerifier())
+def make_pipeline(settings: Settings, replies=("...",), verifier=None, embedder=None) -> Pipeline:
+    """A pipeline of fakes over the index the settings name (FAISS unless RAG_STORE says)."""
+    index = open_index(settings, embedder or FakeEmbedder())
+    try:
+        index.open(seed=False)  # the published index, if there is one
+    except IndexUnavailable:
+        pass  # built with other settings: index.error says so, rebuild fixes it
+    return Pipeline.build(settings, index, FakeGenerator(replies), verifier or FakeVerifier())
 
 
 @pytest.fixture
 def fake_pipeline(settings) -> Pipeline:
     """Two small articles indexed with the fake embedder; the fake model cites [1]."""
     p = make_pipeline(settings, replies=("The summit was held in Tianjin [1].",))
-    ingest(p, [make_article(SUMMIT, title="Summit in Tianjin", id="summit", published="2025-09-01"),
+    p.index.ingest([make_article(SUMMIT, title="Summit in Tianjin", id="summit", published="2025-09-01"),
                make_article(WEATHER, title="Lisbon floods", id="weather")])
     return p

@@ -13,7 +13,7 @@ def test_answer_is_cited_with_exact_quote(fake_pipeline):
     assert not a.abstained and a.grounded
     assert a.answer == "The summit was held in Tianjin [1]."
     (c,) = a.citations
-    assert fake_pipeline.store.articles[c.article_id].text[c.start:c.end] == c.quote
+    assert fake_pipeline.index.snapshot().store.articles[c.article_id].text[c.start:c.end] == c.quote
     assert c.title == "Summit in Tianjin" and c.published == "2025-09-01"
     assert {"retrieve", "generate", "ground", "total"} <= set(a.timings_ms)
     prompt = fake_pipeline.generator.prompts[-1]
@@ -30,10 +30,9 @@ def test_irrelevant_question_abstains_without_calling_the_model(fake_pipeline):
 
 def _ingest_summit(p):
     from rag.documents import make_article
-    from rag.index.handle import ingest
 
     from .conftest import SUMMIT
-    ingest(p, [make_article(SUMMIT, id="s")])
+    p.index.ingest([make_article(SUMMIT, id="s")])
 
 
 def _summit_pipeline(settings, replies):
@@ -64,7 +63,7 @@ def test_model_refusal_falls_back_to_the_answering_sentence(settings):
     s = a.short_answer
     assert s.text == "November" and s.citation == 1 and s.article_id == c.article_id
     assert c.start <= s.start < s.end <= c.end
-    assert p.store.articles[s.article_id].text[s.start:s.end] == "November"
+    assert p.index.snapshot().store.articles[s.article_id].text[s.start:s.end] == "November"
 
 
 def test_extract_mode_answers_without_the_model(settings):
@@ -91,10 +90,9 @@ def test_supported_answer_to_another_question_is_not_shown(settings):
 
 def test_the_verifier_re_ranks_the_passages(settings):
     from rag.documents import make_article
-    from rag.index.handle import ingest
     from .conftest import SUMMIT, WEATHER
     p = make_pipeline(settings, ("Sharif will visit Russia in November [1].",))
-    ingest(p, [make_article(WEATHER, id="w"), make_article(SUMMIT, id="s")])
+    p.index.ingest([make_article(WEATHER, id="w"), make_article(SUMMIT, id="s")])
     a = p.ask("When will Sharif visit Russia?", top_k=1)
     assert [h.chunk.article_id for h in a.passages] == ["s"]
     assert "[1] Sharif accepted an invitation to visit Russia in November." in p.generator.prompts[0].user
@@ -102,11 +100,10 @@ def test_the_verifier_re_ranks_the_passages(settings):
 
 def test_markers_pointing_nowhere_are_dropped(settings):
     from rag.documents import make_article
-    from rag.index.handle import ingest
 
     from .conftest import SUMMIT
     p = make_pipeline(settings, replies=("The summit was held in Tianjin [7].",))
-    ingest(p, [make_article(SUMMIT, id="s")])
+    p.index.ingest([make_article(SUMMIT, id="s")])
     a = p.ask("Where was the summit held?", top_k=1)
     assert [c.n for c in a.citations] == [1] and "[7]" not in a.answer
 

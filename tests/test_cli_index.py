@@ -6,8 +6,7 @@ from rag.cli.main import main
 from rag.config import PACKAGED_EMBEDDER
 from rag.documents import make_article
 from rag.components.embedding import FakeEmbedder
-from rag.index.handle import ingest
-from rag.index.faiss_snapshot import load_store
+from rag.index.faiss_versions import load_store
 
 from .conftest import SUMMIT, WEATHER, make_pipeline
 
@@ -17,9 +16,8 @@ def data_dir(settings, monkeypatch):
     """An index whose manifest names the configured embedder, built with the fake
     one: `articles` commands never need the model itself."""
     monkeypatch.delenv("RAG_DATA_DIR", raising=False)
-    p = make_pipeline(settings)
-    p.embedder = FakeEmbedder(name=PACKAGED_EMBEDDER)
-    ingest(p, [make_article(SUMMIT, title="Summit in Tianjin", id="summit", published="2025-09-01"),
+    p = make_pipeline(settings, embedder=FakeEmbedder(name=PACKAGED_EMBEDDER))
+    p.index.ingest([make_article(SUMMIT, title="Summit in Tianjin", id="summit", published="2025-09-01"),
                make_article(WEATHER, title="Lisbon floods", id="weather")])
     return settings.data_dir
 

@@ -14,7 +14,6 @@ from hypothesis import HealthCheck, settings as hsettings
 from rag.server.app import create_app
 from rag.config import Settings
 from rag.documents import make_article
-from rag.index.handle import ingest
 
 from .conftest import SEEDS, SUMMIT, WEATHER, make_pipeline
 
@@ -31,7 +30,7 @@ def _app():
                  max_body_bytes=64_000, max_upload_bytes=32_000, max_batch_articles=20,
                  max_question_chars=500, max_history_turns=6, admin_token=TOKEN)
     p = make_pipeline(s, replies=("The summit was held in Tianjin [1].",))
-    ingest(p, [make_article(SUMMIT, id="summit"), make_article(WEATHER, id="weather")])
+    p.index.ingest([make_article(SUMMIT, id="summit"), make_article(WEATHER, id="weather")])
     return create_app(p)
 
 

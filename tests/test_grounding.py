@@ -12,7 +12,7 @@ from rag.components.verifier import Calibration, FakeVerifier
 
 
 def hits_for(p, q, k=2):
-    return Retriever(p.embedder).search(p.store, q, k)
+    return p.retriever.search(p.index.snapshot(), q, k)
 
 
 def evidence_for(p, q, k=4):
@@ -32,10 +32,10 @@ def test_split_claims_reads_markers():
 def test_supported_claim_keeps_citation_with_exact_span(fake_pipeline):
     hits, ev = evidence_for(fake_pipeline, "Where was the summit held?")
     g = grounder().ground("The summit was held in Tianjin [1].", "Where was the summit held?", hits,
-                          fake_pipeline.store.articles, ev)
+                          fake_pipeline.index.snapshot().store.articles, ev)
     assert g.grounded and g.answer == "The summit was held in Tianjin [1]."
     (c,) = g.citations
-    art = fake_pipeline.store.articles[c.article_id]
+    art = fake_pipeline.index.snapshot().store.articles[c.article_id]
     assert c.article_id == "summit"
     assert c.quote == "The summit of the Shanghai Cooperation Organisation was held in Tianjin."
     assert art.text[c.start:c.end] == c.quote
@@ -46,7 +46,7 @@ def test_wrong_citation_is_corrected(fake_pipeline):
     hits, ev = evidence_for(fake_pipeline, "summit Lisbon schools", 4)
     summit_n = next(i for i, s in enumerate(ev, 1) if hits[s.hit].chunk.article_id == "summit")
     g = grounder().ground(f"The city council closed 12 schools [{summit_n}].", "How many schools closed?",
-                          hits, fake_pipeline.store.articles, ev)
+                          hits, fake_pipeline.index.snapshot().store.articles, ev)
     assert g.citations[0].article_id == "weather"
     assert g.citations[0].quote == "The city council closed 12 schools."
 
@@ -54,7 +54,7 @@ def test_wrong_citation_is_corrected(fake_pipeline):
 def test_invented_number_is_contradicted_and_removed(fake_pipeline):
     hits, ev = evidence_for(fake_pipeline, "How many schools closed in Lisbon?", 4)
     g = grounder().ground("The city council closed 40 schools [1]. The summit was held in Tianjin [1].",
-                          "Where was the summit held?", hits, fake_pipeline.store.articles, ev)
+                          "Where was the summit held?", hits, fake_pipeline.index.snapshot().store.articles, ev)
     assert [c.status for c in g.claims] == ["contradicted", "supported"]
     assert "40" not in g.answer and "Tianjin" in g.answer
 
@@ -62,7 +62,7 @@ def test_invented_number_is_contradicted_and_removed(fake_pipeline):
 def test_nothing_supported_is_not_grounded(fake_pipeline):
     hits, ev = evidence_for(fake_pipeline, "summit")
     g = grounder().ground("Bananas are purple in Peru [1].", "What colour are bananas?", hits,
-                          fake_pipeline.store.articles, ev)
+                          fake_pipeline.index.snapshot().store.articles, ev)
     assert not g.grounded and g.answer == "" and g.citations == []
     assert g.claims[0].status == "unsupported"
 
@@ -70,7 +70,7 @@ def test_nothing_supported_is_not_grounded(fake_pipeline):
 def test_a_true_claim_that_does_not_answer_is_not_an_answer(fake_pipeline):
     q = "When will Sharif visit Russia?"
     hits, ev = evidence_for(fake_pipeline, q)
-    g = grounder().ground("The summit was held in Tianjin [1].", q, hits, fake_pipeline.store.articles, ev)
+    g = grounder().ground("The summit was held in Tianjin [1].", q, hits, fake_pipeline.index.snapshot().store.articles, ev)
     assert not g.grounded and g.claims[0].status == "not_an_answer"
 
 
@@ -90,15 +90,15 @@ def test_extractive_fallback_quotes_verbatim(fake_pipeline):
     q = "Who did Sharif meet?"
     hits = hits_for(fake_pipeline, q)
     g = grounder(answerable=0.3)
-    out = g.extractive(q, g.rank(q, hits), hits, fake_pipeline.store.articles)
+    out = g.extractive(q, g.rank(q, hits), hits, fake_pipeline.index.snapshot().store.articles)
     assert out is not None
     (c,) = out.citations
     assert c.quote == "Pakistan's prime minister Shehbaz Sharif met Russian president Vladimir Putin there."
-    assert fake_pipeline.store.articles[c.article_id].text[c.start:c.end] == c.quote
+    assert fake_pipeline.index.snapshot().store.articles[c.article_id].text[c.start:c.end] == c.quote
     assert out.answer == f"{out.short.text}: “{c.quote}” [1]"
     assert out.short.citation == 1 and c.start <= out.short.start < out.short.end <= c.end
-    assert fake_pipeline.store.articles[c.article_id].text[out.short.start:out.short.end] == out.short.text
-    assert grounder(answerable=0.99).extractive(q, g.rank(q, hits), hits, fake_pipeline.store.articles) is None
+    assert fake_pipeline.index.snapshot().store.articles[c.article_id].text[out.short.start:out.short.end] == out.short.text
+    assert grounder(answerable=0.99).extractive(q, g.rank(q, hits), hits, fake_pipeline.index.snapshot().store.articles) is None
 
 
 def test_a_sentence_that_refers_back_is_quoted_with_the_one_before():
@@ -145,7 +145,7 @@ def test_names_a_claim_adds_are_found():
 def test_a_claim_with_a_name_the_source_lacks_is_not_supported(fake_pipeline):
     q = "Who did Sharif meet at the summit?"
     hits, ev = evidence_for(fake_pipeline, q)
-    g = grounder().ground("Sharif met Xi Jinping there [1].", q, hits, fake_pipeline.store.articles, ev)
+    g = grounder().ground("Sharif met Xi Jinping there [1].", q, hits, fake_pipeline.index.snapshot().store.articles, ev)
     assert not g.grounded
 
 
@@ -167,5 +167,5 @@ def test_a_claim_the_verifier_finds_contradicted_is_reported_so(fake_pipeline):
     q = "Where was the summit held?"
     hits, ev = evidence_for(fake_pipeline, q)
     g = Grounder(Contradicting()).ground("The summit was held in Tianjin [1].", q, hits,
-                                         fake_pipeline.store.articles, ev)
+                                         fake_pipeline.index.snapshot().store.articles, ev)
     assert not g.grounded and g.claims[0].status == "contradicted"

@@ -1,3 +1,6 @@
+"""The index lifecycle through the Index handle, on every backend (the `settings`
+fixture below runs each test on FAISS and on a real PostgreSQL server)."""
+
 import threading
 
 import pytest
@@ -5,12 +8,17 @@ import pytest
 from rag.documents import content_hash, make_article
 from rag.components.embedding import FakeEmbedder
 from rag.errors import ArticleNotFound, BadInput, Busy, IndexMismatch
-from rag.index.handle import delete, delete_many, ingest, open_index, plan, rebuild, writer_lock
-from rag.index.faiss_snapshot import current_version, load_articles, load_store
+from rag.index.planning import plan
+from rag.index.locks import writer_lock
 
 from .conftest import SUMMIT, WEATHER, make_pipeline
 
 PORTO = "A new bridge opened in Porto on Monday. Traffic was heavy all day. The mayor cut the ribbon."
+
+
+@pytest.fixture
+def settings(any_settings):
+    return any_settings
 
 
 class CountingEmbedder(FakeEmbedder):
@@ -26,21 +34,31 @@ class CountingEmbedder(FakeEmbedder):
 
 
 def _pipeline(settings, embedder=None):
-    p = make_pipeline(settings)
-    if embedder is not None:
-        p.embedder = embedder
-    return p
+    return make_pipeline(settings, embedder=embedder)
+
+
+def published(settings, embedder=None):
+    """The index as another process opening it now sees it."""
+    return make_pipeline(settings, embedder=embedder).index.snapshot()
+
+
+def version(p) -> str | None:
+    return p.index.backend.version()
+
+
+def ids(snap) -> set[str]:
+    return set(snap.hashes())
 
 
 def test_plan_decides_per_article(fake_pipeline):
-    store = fake_pipeline.store
+    snap = fake_pipeline.index.snapshot()
     arts = [make_article(SUMMIT, id="summit"),  # same id, same text
             make_article(WEATHER + " Schools reopen Friday.", id="weather"),  # same id, new text
             make_article(SUMMIT, id="copy"),  # other id, same text
             make_article(PORTO, id="porto"),
             make_article(PORTO + " ", id="porto2"),  # same text (normalised) as the line above
             make_article(PORTO, id="porto")]  # id repeated in the batch
-    todo, results = plan(store, arts)
+    todo, results = plan(snap, arts)
     assert [r.status for r in results] == ["unchanged", "updated", "duplicate", "added", "duplicate", "duplicate"]
     assert results[2].duplicate_of == "summit" and results[4].duplicate_of == "porto"
     assert [a.id for a, _ in todo] == ["weather", "porto"]
@@ -50,30 +68,30 @@ def test_ingest_twice_adds_nothing_and_embeds_only_new(settings):
     e = CountingEmbedder()
     p = _pipeline(settings, e)
     arts = [make_article(SUMMIT, id="s"), make_article(WEATHER, id="w"), make_article(WEATHER, id="w-copy")]
-    r1 = ingest(p, arts)
+    r1 = p.index.ingest(arts)
     assert (r1.count("added"), r1.count("duplicate"), r1.articles) == (2, 1, 2)
     first = list(e.texts)
-    version = current_version(settings.data_dir)
-    r2 = ingest(p, arts)
+    v = version(p)
+    r2 = p.index.ingest(arts)
     assert r2.count("added") == 0 and r2.count("unchanged") == 2 and r2.count("duplicate") == 1
     assert e.texts == first  # nothing embedded again
-    assert current_version(settings.data_dir) == version  # and nothing written
-    r3 = ingest(p, [make_article(PORTO, id="p")])
-    assert r3.count("added") == 1 and e.texts[len(first):] == [c.text for c in p.store.article_chunks("p")]
+    assert version(p) == v  # and nothing written
+    r3 = p.index.ingest([make_article(PORTO, id="p")])
+    assert r3.count("added") == 1 and e.texts[len(first):] == [c.text for c in p.index.snapshot().article_chunks("p")]
 
 
 def test_rejected_items_are_reported_and_nothing_else_changes(fake_pipeline):
-    v = fake_pipeline.store.version
-    r = ingest(fake_pipeline, [], [("bad.bin", "binary file")])
+    v = fake_pipeline.index.snapshot().version
+    r = fake_pipeline.index.ingest([], [("bad.bin", "binary file")])
     assert [i.to_dict() for i in r.items] == [{"id": None, "status": "rejected", "reason": "bad.bin: binary file"}]
-    assert fake_pipeline.store.version == v == current_version(fake_pipeline.settings.data_dir)
+    assert fake_pipeline.index.snapshot().version == v == version(fake_pipeline)
 
 
 def test_near_duplicate_is_reported_but_added(fake_pipeline):
     wire = make_article(SUMMIT.replace("Tianjin", "Tianjin, China"), id="wire")
-    r = ingest(fake_pipeline, [wire])
+    r = fake_pipeline.index.ingest([wire])
     assert r.items[0].status == "added" and r.items[0].near_duplicate_of == "summit"
-    other = ingest(fake_pipeline, [make_article(PORTO, id="porto")])
+    other = fake_pipeline.index.ingest([make_article(PORTO, id="porto")])
     assert other.items[0].near_duplicate_of is None
     assert "near-duplicate" in r.summary()
 
@@ -81,31 +99,31 @@ def test_near_duplicate_is_reported_but_added(fake_pipeline):
 def test_no_article_lost_between_two_writers(settings):
     """Two pipelines on one data dir stand for the server and `rag ingest`."""
     a, b = _pipeline(settings), _pipeline(settings)
-    ingest(a, [make_article(SUMMIT, id="s")])
-    ingest(b, [make_article(WEATHER, id="w")])  # b loads a's version before writing
-    ingest(a, [make_article(PORTO, id="p")])  # a's snapshot is stale: it reloads first
-    assert set(load_store(settings.data_dir).articles) == {"s", "w", "p"}
-    assert set(a.store.articles) == {"s", "w", "p"}
+    a.index.ingest([make_article(SUMMIT, id="s")])
+    b.index.ingest([make_article(WEATHER, id="w")])  # b loads a's version before writing
+    a.index.ingest([make_article(PORTO, id="p")])  # a's snapshot is stale: it reloads first
+    assert ids(published(settings)) == {"s", "w", "p"}
+    assert ids(a.index.snapshot()) == {"s", "w", "p"}
 
 
 def test_concurrent_ingests_in_threads_lose_nothing(settings):
     p = _pipeline(settings)
-    ingest(p, [make_article(SUMMIT, id="s")])
+    p.index.ingest([make_article(SUMMIT, id="s")])
     errors = []
     seen_counts = []
 
     def writer(n):
         try:
-            ingest(p, [make_article(f"Story {n} about the harbour of town {n}. It has {n} boats.", id=f"t{n}")])
+            p.index.ingest([make_article(f"Story {n} about the harbour of town {n}. It has {n} boats.", id=f"t{n}")])
         except Exception as exc:  # noqa: BLE001
             errors.append(exc)
 
     def reader():
         for _ in range(20):
-            store = p.store  # readers take one reference: a whole snapshot
-            assert store.faiss.ntotal == len(store.chunks) == len(store.vectors)
-            assert all(c.article_id in store.articles for c in store.chunks)
-            seen_counts.append(len(store.articles))
+            snap = p.index.snapshot()  # readers take one reference: a whole snapshot
+            articles = snap.all_articles()
+            assert len(snap.vectors) == sum(n for _, n in articles) == len(snap.lexical)
+            seen_counts.append(len(articles))
 
     threads = [threading.Thread(target=writer, args=(n,)) for n in range(8)]
     threads += [threading.Thread(target=reader) for _ in range(2)]
@@ -114,20 +132,22 @@ def test_concurrent_ingests_in_threads_lose_nothing(settings):
     for t in threads:
         t.join()
     assert not errors
-    assert len(load_store(settings.data_dir).articles) == 9
+    assert published(settings).article_count == 9
     assert min(seen_counts) >= 1
 
 
 def test_delete(fake_pipeline):
-    r = delete(fake_pipeline, "weather")
-    assert r.articles == 1 and "weather" not in load_store(fake_pipeline.settings.data_dir).articles
-    assert all(c.article_id != "weather" for c in fake_pipeline.store.chunks)
-    v = current_version(fake_pipeline.settings.data_dir)
+    r = fake_pipeline.index.delete("weather")
+    assert r.articles == 1 and ids(published(fake_pipeline.settings)) == {"summit"}
+    snap = fake_pipeline.index.snapshot()
+    assert snap.article_chunks("weather") == [] and snap.chunk_count == len(snap.article_chunks("summit"))
+    assert all(cid.startswith("summit#") for cid, _ in snap.vectors.search(snap.vectors.vectors(["summit#0"])[0], 10))
+    v = version(fake_pipeline)
     with pytest.raises(ArticleNotFound, match="nope"):
-        delete(fake_pipeline, "nope")
-    report, missing = delete_many(fake_pipeline, ["nope", "nada"])
+        fake_pipeline.index.delete("nope")
+    report, missing = fake_pipeline.index.delete_many(["nope", "nada"])
     assert missing == ["nope", "nada"] and report.items == []
-    assert current_version(fake_pipeline.settings.data_dir) == v  # unknown ids change nothing
+    assert version(fake_pipeline) == v  # unknown ids change nothing
 
 
 def test_writer_lock_times_out_with_busy(tmp_path):
@@ -138,20 +158,22 @@ def test_writer_lock_times_out_with_busy(tmp_path):
 
 
 def test_rebuild_with_new_chunking_and_embedder(fake_pipeline, settings):
-    old_chunks = len(fake_pipeline.store.chunks)
+    old_chunks = fake_pipeline.index.snapshot().chunk_count
     new_settings = settings.model_copy(update={"chunk_sentences": 1, "chunk_overlap": 0})
     e = FakeEmbedder(dim=32, name="other-embedder")
     p = _pipeline(new_settings, e)
+    assert not p.index.loaded and "rag rebuild" in p.index.error
     with pytest.raises(IndexMismatch, match="rag rebuild"):
-        open_index(p)
-    assert p.store is None
+        p.index.open()
     ticks = []
-    store = rebuild(p, progress=lambda d, t: ticks.append((d, t)))
-    assert set(store.articles) == {"summit", "weather"} and len(store.chunks) > old_chunks
-    assert ticks[-1] == (len(store.chunks), len(store.chunks))
-    loaded = load_store(settings.data_dir, "other-embedder")
-    assert loaded.dim == 32 and loaded.chunking.sentences == 1 and p.store is store
-    assert loaded.hashes == {"summit": content_hash(SUMMIT), "weather": content_hash(WEATHER)}
+    snap = p.index.rebuild(progress=lambda d, t: ticks.append((d, t)))
+    assert ids(snap) == {"summit", "weather"} and snap.chunk_count > old_chunks
+    assert ticks[-1] == (snap.chunk_count, snap.chunk_count)
+    loaded = published(new_settings, e)
+    assert loaded.layout.dim == 32 and loaded.layout.chunking.sentences == 1
+    assert p.index.snapshot().version == loaded.version
+    assert loaded.hashes() == {"summit": content_hash(SUMMIT), "weather": content_hash(WEATHER)}
+    assert len(loaded.vectors.vectors(["summit#0"])[0]) == 32
 
 
 def test_rebuild_carries_over_changes_made_meanwhile(fake_pipeline, settings):
@@ -162,39 +184,40 @@ def test_rebuild_carries_over_changes_made_meanwhile(fake_pipeline, settings):
     def change_once(done, total):
         if not getattr(change_once, "done", False):
             change_once.done = True
-            ingest(writer, [make_article(PORTO, id="porto")])
-            delete(writer, "weather")
+            writer.index.ingest([make_article(PORTO, id="porto")])
+            writer.index.delete("weather")
 
-    store = rebuild(rebuilder, progress=change_once)
-    assert set(store.articles) == {"summit", "porto"}
-    assert {c.article_id for c in store.chunks} == {"summit", "porto"}
-    assert load_store(settings.data_dir, chunking=store.chunking).chunking.sentences == 2
+    snap = rebuilder.index.rebuild(progress=change_once)
+    assert ids(snap) == {"summit", "porto"}
+    assert {a.id for a, n in snap.all_articles() if n} == {"summit", "porto"}
+    assert snap.chunk_count == sum(len(snap.article_chunks(i)) for i in ("summit", "porto"))
+    assert published(new_settings).layout.chunking.sentences == 2
 
 
 def test_only_one_rebuild_at_a_time(fake_pipeline, settings):
     with writer_lock(settings.data_dir, name=".rebuild.lock"):
         with pytest.raises(Busy, match="already running"):
-            rebuild(fake_pipeline)
+            fake_pipeline.index.rebuild()
 
 
 def test_rebuild_without_index_is_bad_input(settings):
     with pytest.raises(BadInput, match="rag ingest"):
-        rebuild(_pipeline(settings))
+        _pipeline(settings).index.rebuild()
 
 
 def test_open_index_builds_from_seeds_when_there_is_none(settings):
     p = _pipeline(settings)
-    open_index(p)
-    assert len(p.store.articles) == 1 and current_version(settings.data_dir) == p.store.version
-    articles, _, _ = load_articles(settings.data_dir)
-    assert set(articles) == set(p.store.articles)
+    p.index.open()
+    assert p.index.snapshot().article_count == 1 and version(p) == p.index.snapshot().version
+    stored, _ = p.index.backend.stored_articles()
+    assert {a.id for a, _ in stored} == ids(p.index.snapshot())
 
 
 @pytest.mark.filterwarnings("ignore::RuntimeWarning")  # bm25s divides by zero before it fails
 def test_article_without_word_tokens_is_indexed_by_vectors(settings):
     """bm25s cannot index a corpus with no word token; that must not be a 500."""
     p = _pipeline(settings)
-    r = ingest(p, [make_article("The the the and and of of to to in in.", id="stop"),
+    r = p.index.ingest([make_article("The the the and and of of to to in in.", id="stop"),
                    make_article("a b c d e f g h i j k l m n o p q r s t u", id="letters")])
-    assert r.count("added") == 2 and p.store.lexical.search("the", 3, p.store.positions) == []
-    assert p.retriever.search(p.store, "the and of", 2)
+    assert r.count("added") == 2 and p.index.snapshot().lexical.search("the", 3) == []
+    assert p.retriever.search(p.index.snapshot(), "the and of", 2)

@@ -1,7 +1,8 @@
 from rag.documents import content_hash, make_article
 from rag.components.embedding import FakeEmbedder
-from rag.index.bm25 import MAX_SEGMENTS, LexicalIndex
-from rag.index.faiss_snapshot import Chunking, empty_store
+from rag.index.bm25 import MAX_SEGMENTS, Bm25Index
+from rag.index.protocols import Chunking
+from rag.index.faiss_snapshot import empty_store
 
 
 def ids_of(index, query, positions, k=5):
@@ -10,7 +11,7 @@ def ids_of(index, query, positions, k=5):
 
 
 def test_extend_adds_a_segment_and_finds_new_chunks():
-    base = LexicalIndex.build(["a", "b"], ["cats purr loudly", "dogs bark at night"])
+    base = Bm25Index.build(["a", "b"], ["cats purr loudly", "dogs bark at night"])
     more = base.extended(["c"], ["zebras run across plains"])
     assert len(more.segments) == 2 and len(base.segments) == 1  # the old index is untouched
     pos = {"a": 0, "b": 1, "c": 2}
@@ -19,14 +20,14 @@ def test_extend_adds_a_segment_and_finds_new_chunks():
 
 
 def test_deleted_chunks_are_not_returned():
-    idx = LexicalIndex.build(["a", "b"], ["cats purr", "cats sleep"])
+    idx = Bm25Index.build(["a", "b"], ["cats purr", "cats sleep"])
     assert ids_of(idx, "cats", {"b": 0}) == ["b"]
 
 
 def test_small_segments_are_merged_when_they_pile_up_and_the_largest_is_kept():
     base_ids = [f"b{j}" for j in range(50)]
     texts = {cid: f"base{j} common" for j, cid in enumerate(base_ids)}
-    idx = LexicalIndex.build(base_ids, list(texts.values()))
+    idx = Bm25Index.build(base_ids, list(texts.values()))
     big = idx.segments[0]
     for i in range(1, MAX_SEGMENTS + 1):
         texts[f"s{i}"] = f"word{i} common"
@@ -67,10 +68,10 @@ def test_a_one_chunk_segment_scores_exactly_as_after_a_rebuild():
     base = {f"b{j}": f"visitors came to the festival number {j} in the town of Place{j}" for j in range(40)}
     base["other"] = "Quendrith is mentioned once here among festival visitors"
     new = {"n": "The Quendrith river festival in Brelmoor drew 4,500 visitors"}
-    seg = LexicalIndex.build(list(base), list(base.values())).extended(list(new), list(new.values()))
+    seg = Bm25Index.build(list(base), list(base.values())).extended(list(new), list(new.values()))
     assert len(seg.segments) == 2
     every = {**base, **new}
-    whole = LexicalIndex.build(list(every), list(every.values()))
+    whole = Bm25Index.build(list(every), list(every.values()))
     pos = {cid: i for i, cid in enumerate(every)}
     q = "How many visitors did the Quendrith river festival in Brelmoor draw?"
     a, b = _scores(seg, q, pos, every), _scores(whole, q, pos, every)
@@ -80,14 +81,14 @@ def test_a_one_chunk_segment_scores_exactly_as_after_a_rebuild():
 
 def test_deleted_chunks_count_nowhere_in_the_statistics():
     texts = {"a": "rare word zork here", "b": "zork again", "c": "plain text only", "d": "zork zork"}
-    idx = LexicalIndex.build(list(texts), list(texts.values()))
+    idx = Bm25Index.build(list(texts), list(texts.values()))
     live = {"a": 0, "c": 1}  # b and d deleted: zork is now in one chunk of two
-    fresh = LexicalIndex.build(["a", "c"], [texts["a"], texts["c"]])
+    fresh = Bm25Index.build(["a", "c"], [texts["a"], texts["c"]])
     assert _scores(idx, "zork", live, live) == _scores(fresh, "zork", live, live)
 
 
 def test_a_chunk_id_in_two_segments_is_live_only_in_the_last():
-    idx = LexicalIndex.build(["x"], ["apples and pears"]).extended(["x"], ["oranges only"])
+    idx = Bm25Index.build(["x"], ["apples and pears"]).extended(["x"], ["oranges only"])
     pos = {"x": 0}
     assert ids_of(idx, "apples", pos) == [] and ids_of(idx, "oranges", pos) == ["x"]
 
@@ -104,5 +105,5 @@ def test_one_segment_scores_as_bm25s_does():
     q = "cat city festival visitors cat"
     expected = ref.get_scores(bm25s.tokenize([q], stopwords="en", return_ids=False, show_progress=False)[0])
     pos = {f"c{i}": i for i in range(len(texts))}
-    got = dict(LexicalIndex.build(list(pos), texts).search(q, 10, pos))
+    got = dict(Bm25Index.build(list(pos), texts).search(q, 10, pos))
     assert np.allclose([got.get(i, 0.0) for i in range(len(texts))], expected)

@@ -41,7 +41,7 @@ def test_ask_is_counted_with_stage_latencies_and_tokens(client, fake_pipeline):
     assert m[("rag_decode_tokens_per_second_bucket", (("le", "15.0"),))] == 0
     assert m[("rag_decode_tokens_per_second_bucket", (("le", "20.0"),))] == 1
     assert m[("rag_index_articles", ())] == 2
-    assert m[("rag_index_chunks", ())] == len(fake_pipeline.store.chunks)
+    assert m[("rag_index_chunks", ())] == len(fake_pipeline.index.snapshot().store.chunks)
 
 
 def test_errors_are_counted_by_route_template_and_status(client):

@@ -84,9 +84,8 @@ def test_stream_sends_draft_then_checked_answer_then_references(client):
 def test_abstention_is_an_assistant_message_with_a_flag(settings):
     p = make_pipeline(settings)  # nothing indexed but an unrelated article
     from rag.documents import make_article
-    from rag.index.handle import ingest
     from .conftest import WEATHER
-    ingest(p, [make_article(WEATHER, id="weather")])
+    p.index.ingest([make_article(WEATHER, id="weather")])
     with TestClient(create_app(p)) as c:
         msg = c.post("/v1/chat/completions", json={"messages": [user("Who won the chess final?")]}).json()
         msg = msg["choices"][0]["message"]

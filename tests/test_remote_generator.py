@@ -12,6 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from rag.answering.pipeline import Pipeline
+from rag.assemble import open_index
 from rag.server.app import create_app
 from rag.config import Settings
 from rag.components.embedding import FakeEmbedder
@@ -37,7 +38,7 @@ def front(fake_pipeline, url: str, timeout_s: float = 5.0) -> Pipeline:
     """A pipeline like the fake one, whose model is the remote's."""
     settings = fake_pipeline.settings.model_copy(update={"generator": f"openai:{url}/v1/generator#fake",
                                                          "generator_timeout_s": timeout_s})
-    return Pipeline(settings, FakeEmbedder(), load_generator(settings), FakeVerifier(), fake_pipeline.store)
+    return Pipeline.build(settings, fake_pipeline.index, load_generator(settings), FakeVerifier())
 
 
 def test_settings_select_the_remote_adapter():
@@ -101,7 +102,7 @@ def test_a_slow_remote_times_out(settings):
         gate.wait(10)
         return "late"
 
-    slow_pipeline = Pipeline(settings, FakeEmbedder(), FakeGenerator(slow, name="slow"), FakeVerifier())
+    slow_pipeline = Pipeline.build(settings, open_index(settings, FakeEmbedder()), FakeGenerator(slow, name="slow"), FakeVerifier())
     try:
         with ThreadServer(create_app(slow_pipeline)) as server:
             g = OpenAIGenerator(f"{server.url}/v1/generator", "slow", timeout_s=0.5)
@@ -134,7 +135,7 @@ def test_the_server_starts_while_the_remote_is_down(settings, monkeypatch):
     monkeypatch.setattr(service, "load_verifier", lambda *a, **k: FakeVerifier())
     with TestClient(create_app(settings=s)) as c:
         deadline = time.monotonic() + 20
-        while c.app.state.rag.pipeline is None or c.app.state.rag.pipeline.store is None:
+        while c.app.state.rag.pipeline is None or not c.app.state.rag.pipeline.index.loaded:
             assert time.monotonic() < deadline and c.app.state.rag.error is None, c.app.state.rag.error
             time.sleep(0.05)
         r = c.get("/health")

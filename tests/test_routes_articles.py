@@ -11,8 +11,7 @@ from rag.server.app import create_app
 from rag.documents import make_article
 from rag.components.embedding import FakeEmbedder
 from rag.components.generation import FakeGenerator
-from rag.index.handle import ingest
-from rag.index.faiss_snapshot import current_version
+from rag.index.faiss_versions import current_version
 
 from .conftest import SUMMIT, WEATHER, make_pipeline
 
@@ -109,7 +108,7 @@ def test_bad_input_is_4xx_and_changes_nothing(client, kwargs, status, fragment):
 def test_limits(settings):
     s = settings.model_copy(update={"max_upload_bytes": 2048, "max_body_bytes": 4096, "max_batch_articles": 2})
     p = make_pipeline(s)
-    ingest(p, [make_article(SUMMIT, id="summit")])
+    p.index.ingest([make_article(SUMMIT, id="summit")])
     with TestClient(create_app(p)) as c:
         before = _version(c)
         r = c.post("/articles", files={"file": ("big.txt", b"word " * 600)})
@@ -148,7 +147,7 @@ def test_delete_removes_article_from_every_index(client):
 
 def test_admin_token_guards_changes_only(settings):
     p = make_pipeline(settings.model_copy(update={"admin_token": TOKEN}))
-    ingest(p, [make_article(SUMMIT, id="summit")])
+    p.index.ingest([make_article(SUMMIT, id="summit")])
     with TestClient(create_app(p)) as c:
         for method, path, kw in [("post", "/articles", {"json": {"text": PORTO}}),
                                  ("delete", "/articles/summit", {}), ("post", "/index/rebuild", {})]:
@@ -182,11 +181,9 @@ class GatedEmbedder(FakeEmbedder):
 
 
 def test_rebuild_in_background_while_answering_from_old_index(settings):
-    p = make_pipeline(settings, replies=("The summit was held in Tianjin [1].",))
-    ingest(p, [make_article(SUMMIT, id="summit"), make_article(WEATHER, id="weather")])
+    make_pipeline(settings).index.ingest([make_article(SUMMIT, id="summit"), make_article(WEATHER, id="weather")])
     gated = GatedEmbedder()
-    p.embedder = gated
-    p.retriever.embedder = p.grounder.embedder = gated
+    p = make_pipeline(settings, replies=("The summit was held in Tianjin [1].",), embedder=gated)
     with TestClient(create_app(p)) as c:
         old = _version(c)
         r = c.post("/index/rebuild")
@@ -208,9 +205,8 @@ def test_rebuild_in_background_while_answering_from_old_index(settings):
 
 
 def test_startup_with_mismatched_index_reports_then_rebuild_fixes(settings, monkeypatch):
-    old = make_pipeline(settings)
-    old.embedder = FakeEmbedder(name="old-embedder")
-    ingest(old, [make_article(SUMMIT, id="summit"), make_article(WEATHER, id="weather")])
+    old = make_pipeline(settings, embedder=FakeEmbedder(name="old-embedder"))
+    old.index.ingest([make_article(SUMMIT, id="summit"), make_article(WEATHER, id="weather")])
     # The server's own loader runs, with fakes in place of the packaged models.
     monkeypatch.setattr("rag.assemble.load_embedder", lambda name, **kw: FakeEmbedder())
     monkeypatch.setattr("rag.assemble.load_generator", lambda s: FakeGenerator(("ok",)))
@@ -228,15 +224,15 @@ def test_startup_with_mismatched_index_reports_then_rebuild_fixes(settings, monk
 
 def test_server_notices_index_written_by_another_process(client, fake_pipeline):
     other = make_pipeline(fake_pipeline.settings)  # stands for `rag ingest` in another process
-    ingest(other, [make_article(PORTO, id="porto")])
-    assert current_version(fake_pipeline.settings.data_dir) != fake_pipeline.store.version
+    other.index.ingest([make_article(PORTO, id="porto")])
+    assert current_version(fake_pipeline.settings.data_dir) != fake_pipeline.index.snapshot().store.version
     _wait_for(lambda: client.get("/health").json()["articles"] == 3)
     assert client.get("/articles/porto").status_code == 200
 
 
 def test_reads_can_be_protected_too(settings):
     p = make_pipeline(settings.model_copy(update={"admin_token": TOKEN, "protect_reads": True}))
-    ingest(p, [make_article(SUMMIT, id="summit")])
+    p.index.ingest([make_article(SUMMIT, id="summit")])
     auth = {"Authorization": f"Bearer {TOKEN}"}
     with TestClient(create_app(p)) as c:
         assert c.get("/health").status_code == 200
@@ -272,8 +268,8 @@ def test_rebuild_failures_are_reported(settings):
         r = c.post("/index/rebuild")  # nothing to rebuild yet
         assert r.status_code == 422 and "no index" in r.json()["detail"]
         assert c.get("/index/status").json()["state"] == "idle"
-    ingest(p, [make_article(SUMMIT, id="summit")])
-    p.embedder = BrokenEmbedder()
+    p.index.ingest([make_article(SUMMIT, id="summit")])
+    p = make_pipeline(settings, embedder=BrokenEmbedder())
     with TestClient(create_app(p)) as c:
         old = _version(c)
         assert c.post("/index/rebuild").status_code == 202

@@ -8,8 +8,12 @@ import pytest
 from rag.documents import content_hash, make_article
 from rag.components.embedding import FakeEmbedder
 from rag.errors import IndexMismatch, IndexUnavailable
-from rag.index.faiss_snapshot import (Chunking, current_version, empty_store, index_exists, is_newer, load_articles,
-                       load_store)
+from rag.index.faiss_snapshot import empty_store
+from rag.index.faiss_versions import (current_version, index_exists, is_newer, load_articles, load_store,
+                                      save_version)
+from rag.config import Settings
+from rag.index.faiss_backend import FaissBackend
+from rag.index.protocols import Chunking, Layout
 
 from .conftest import SUMMIT, WEATHER
 
@@ -18,7 +22,7 @@ def build(tmp_path, chunking=Chunking(2, 0, 500)):
     e = FakeEmbedder()
     arts = [make_article(SUMMIT, id="s"), make_article(WEATHER, id="w")]
     store = empty_store(e, chunking).with_articles([(a, content_hash(a.text)) for a in arts], e)
-    store.save(tmp_path)
+    save_version(store, tmp_path)
     return store, e
 
 
@@ -50,13 +54,13 @@ def test_save_swaps_link_and_keeps_previous_version(tmp_path):
     store, e = build(tmp_path)
     first = os.readlink(tmp_path / "index")
     smaller = store.without({"w"})
-    smaller.save(tmp_path)
+    save_version(smaller, tmp_path)
     assert os.readlink(tmp_path / "index") != first
     assert set(load_store(tmp_path).articles) == {"s"}
     assert len(list((tmp_path / "versions").iterdir())) == 2
     # An abandoned temporary from a killed writer is cleaned up by the next save.
     (tmp_path / "versions" / ".tmp-v1").mkdir()
-    smaller.save(tmp_path)
+    save_version(smaller, tmp_path)
     assert not (tmp_path / "versions" / ".tmp-v1").exists()
 
 
@@ -71,7 +75,7 @@ def test_load_reads_one_version_even_if_link_moves(tmp_path):
     """The link is resolved once: files come from that version directory only."""
     store, e = build(tmp_path)
     v1 = store.version
-    store.without({"w"}).save(tmp_path)
+    save_version(store.without({"w"}), tmp_path)
     # Point the link back at v1: a reader now gets the complete old version.
     os.replace(tmp_path / "index", tmp_path / "old")
     os.symlink(f"versions/{v1}", tmp_path / "index")
@@ -82,7 +86,7 @@ def test_version_names_grow(tmp_path):
     store, _ = build(tmp_path)
     v1 = current_version(tmp_path)
     assert v1 == store.version
-    store.save(tmp_path)
+    save_version(store, tmp_path)
     v2 = current_version(tmp_path)
     assert v2 == store.version != v1
     assert is_newer(v2, v1) and not is_newer(v1, v2)
@@ -103,7 +107,7 @@ def test_killed_writer_leftovers_are_ignored_then_pruned(tmp_path):
     shutil.copytree(versions / store.version, orphan)
     assert set(load_store(tmp_path, e.name, Chunking(2, 0, 500)).articles) == {"s", "w"}
     previous = store.version
-    store.save(tmp_path)
+    save_version(store, tmp_path)
     assert not half.exists() and not orphan.exists()
     assert not os.path.lexists(tmp_path / ".index-v9999999999999999999")
     assert sorted(p.name for p in versions.iterdir()) == sorted([previous, store.version])
@@ -214,7 +218,7 @@ def test_loading_uses_the_saved_vector_index_as_it_is(tmp_path, monkeypatch):
     arts = [make_article(f"Story {i} about the harbour. The ferry {i} sailed late. Crowds {i} waited.", id=f"a{i}")
             for i in range(40)]
     store = empty_store(e, Chunking(2, 0, 500)).with_articles([(a, str(i)) for i, a in enumerate(arts)], e)
-    store.save(tmp_path)
+    save_version(store, tmp_path)
     monkeypatch.setattr(store_mod, "build_index", lambda *a, **k: pytest.fail("index rebuilt on load"))
     loaded = load_store(tmp_path, e.name, Chunking(2, 0, 500))
     assert not vector_index.is_exact(loaded.faiss) and loaded.faiss.nprobe == store.faiss.nprobe
@@ -224,13 +228,13 @@ def test_loading_uses_the_saved_vector_index_as_it_is(tmp_path, monkeypatch):
 
 
 def test_bm25_segments_are_saved_reused_by_hard_link_and_rebuilt_when_damaged(tmp_path, monkeypatch):
-    import rag.index.faiss_snapshot as store_mod
-    from rag.index.bm25 import LexicalIndex
+    import rag.index.faiss_versions as store_mod
+    from rag.index.bm25 import Bm25Index
 
     store, e = build(tmp_path)
     v1 = tmp_path / "versions" / current_version(tmp_path)
     grown = store.with_articles([(make_article("Volcano ash grounded flights in Iceland.", id="v"), "hv")], e)
-    grown.save(tmp_path)
+    save_version(grown, tmp_path)
     v2 = tmp_path / "versions" / current_version(tmp_path)
     names = json.loads((v2 / "manifest.json").read_text())["lexical"]
     assert len(names) == 2 and (v2 / "bm25" / names[1]).is_dir()
@@ -238,8 +242,8 @@ def test_bm25_segments_are_saved_reused_by_hard_link_and_rebuilt_when_damaged(tm
     assert os.path.samefile(old_file, v2 / "bm25" / names[0] / old_file.name)  # linked, not rewritten
 
     built = []
-    real_build = LexicalIndex.build
-    monkeypatch.setattr(store_mod.LexicalIndex, "build", lambda *a: built.append(1) or real_build(*a))
+    real_build = Bm25Index.build
+    monkeypatch.setattr(store_mod.Bm25Index, "build", lambda *a: built.append(1) or real_build(*a))
     loaded = load_store(tmp_path, e.name, Chunking(2, 0, 500))
     assert not built  # read from disk, not re-tokenised
     pos = loaded.positions
@@ -266,9 +270,10 @@ def test_bm25_also_matches_the_article_title():
 
 def test_start_up_removes_a_killed_writers_leftovers_under_the_lock(tmp_path):
     # Issue #12: they stayed until the next successful save.
-    from rag.index.handle import clean_up, writer_lock
+    from rag.index.locks import writer_lock
 
     store, e = build(tmp_path)
+    clean_up = lambda d: FaissBackend(d, Layout(e.name, e.dim, Chunking(2, 0, 500))).clean_up()  # noqa: E731
     versions = tmp_path / "versions"
     half = versions / ".tmp-v9999999999999999999"
     half.mkdir()
@@ -283,17 +288,14 @@ def test_start_up_removes_a_killed_writers_leftovers_under_the_lock(tmp_path):
 
 
 def test_the_server_and_cli_clean_up_when_they_start(tmp_path, monkeypatch):
-    from rag.index import handle as indexing
-    from rag import assemble as service
-    calls = []
-    monkeypatch.setattr(indexing, "clean_up", lambda d: calls.append(("open_index", d)) or [])
-    monkeypatch.setattr(service, "clean_up", lambda d: calls.append(("build_pipeline", d)) or [])
-    store, e = build(tmp_path)
+    """Index.open (the server's start-up and build_pipeline, the CLI's) first removes
+    what a killed writer left."""
+    from rag.index.handle import Index
 
-    class P:  # what open_index needs of a pipeline
-        settings = type("S", (), {"data_dir": tmp_path, "chunk_sentences": 2, "chunk_overlap": 0,
-                                  "chunk_max_chars": 500})()
-        embedder = e
-        store = None
-    indexing.open_index(P())
-    assert calls == [("open_index", tmp_path)]
+    store, e = build(tmp_path)
+    calls = []
+    monkeypatch.setattr(FaissBackend, "clean_up", lambda self: calls.append(self.data_dir) or [])
+    s = Settings(data_dir=tmp_path, chunk_sentences=2, chunk_overlap=0, chunk_max_chars=500)
+    index = Index(s, e, FaissBackend(tmp_path, Layout(e.name, e.dim, Chunking(2, 0, 500))))
+    index.open()
+    assert calls == [tmp_path] and index.snapshot().version == store.version

@@ -6,7 +6,8 @@ import faiss
 import numpy as np
 
 from rag.index import faiss_vectors as vector_index
-from rag.index.faiss_snapshot import ArticleStore, Chunking
+from rag.index.faiss_snapshot import ArticleStore
+from rag.index.protocols import Chunking
 from rag.types import Article, Chunk
 
 

@@ -18,13 +18,13 @@ from typing import Iterator, Sequence
 from rag.config import Settings
 from rag.documents import check_unicode
 from rag.components.embedding import Embedder
-from rag.errors import BadInput, IndexUnavailable, TooLarge
+from rag.errors import BadInput, TooLarge
 from rag.components.generation import Generator, Prompt
 from rag.answering.followup import Turn, standalone_query
 from rag.answering.grounding import Grounded, Grounder, Ranked
 from rag.answering.prompts import build_prompt, is_refusal
 from rag.answering.retrieval import Retriever
-from rag.index.faiss_snapshot import ArticleStore
+from rag.index.handle import Index
 from rag.types import Answer, Hit
 from rag.components.verifier import Calibration, Verifier
 
@@ -36,16 +36,30 @@ UNSUPPORTED = ("The articles don't say: the passages found do not support an ans
 
 
 class Pipeline:
-    def __init__(self, settings: Settings, embedder: Embedder, generator: Generator,
-                 verifier: Verifier, store: ArticleStore | None = None):
+    """Answers questions; changes nothing. The index it reads is the retriever's
+    (rag/index/handle.py owns it), and every request reads one snapshot of it."""
+
+    def __init__(self, settings: Settings, retriever: Retriever, verifier: Verifier,
+                 generator: Generator, grounder: Grounder):
         self.settings = settings
-        self.embedder = embedder
-        self.generator = generator
+        self.retriever = retriever
         self.verifier = verifier
-        self.store = store  # swapped whole by writers; readers take one reference
-        self.retriever = Retriever(embedder, rrf_k=settings.rrf_k)
-        self.grounder = Grounder(verifier, _calibration(settings, verifier))
-        self.write_lock = threading.RLock()
+        self.generator = generator
+        self.grounder = grounder
+
+    @classmethod
+    def build(cls, settings: Settings, index: Index, generator: Generator, verifier: Verifier) -> "Pipeline":
+        """The pipeline over ``index`` with the retriever and grounder the settings ask for."""
+        return cls(settings, Retriever(index, index.embedder, rrf_k=settings.rrf_k), verifier,
+                   generator, Grounder(verifier, _calibration(settings, verifier)))
+
+    @property
+    def index(self) -> Index:
+        return self.retriever.index
+
+    @property
+    def embedder(self) -> Embedder:
+        return self.retriever.embedder
 
     def warm_up(self) -> None:
         """Pay the first-call costs (lazy loads, kernel set-up) before the first user does."""
@@ -79,11 +93,6 @@ class Pipeline:
         """What to search for: a follow-up rewritten by the model into a standalone question."""
         return standalone_query(self.generator, question, history)
 
-    def _store(self) -> ArticleStore:
-        if self.store is None:
-            raise IndexUnavailable("no index is loaded: run `rag ingest seeds/` first")
-        return self.store
-
     def ask(self, question: str, top_k: int | None = None,
             history: Sequence[Turn] | None = None) -> Answer:
         events = self.ask_stream(question, top_k, history)
@@ -99,13 +108,14 @@ class Pipeline:
         then ("citations", list), ("done", Answer)."""
         t0 = time.perf_counter()
         question, k = self.check(question, top_k, history)
-        store = self._store()
+        snap = self.index.snapshot()
         timings: dict[str, float] = {}
         query = self.standalone_query(question, history)
         if query != question:
             timings["rewrite"] = _ms(t0)
         tr = time.perf_counter()
-        candidates = self.retriever.search(store, query, max(k, self.settings.rerank_candidates))
+        candidates = self.retriever.search(snap, query, max(k, self.settings.rerank_candidates))
+        articles = snap.articles({h.chunk.article_id for h in candidates})
         timings["retrieve"] = _ms(tr)
         # Nothing relevant (no passage near the question at all): no verifier, no model.
         if not candidates or max(h.dense for h in candidates) < self.settings.min_relevance:
@@ -124,7 +134,7 @@ class Pipeline:
             return
         if self.settings.answer_mode == "extract":
             t2 = time.perf_counter()
-            g = self.grounder.extractive(query, ranked, hits, store.articles)
+            g = self.grounder.extractive(query, ranked, hits, articles)
             timings["ground"] = _ms(t2)
             yield from self._finish(query, g, hits, timings, t0, best)
             return
@@ -146,16 +156,16 @@ class Pipeline:
         if stop is not None and stop.is_set():
             return
         t2 = time.perf_counter()
-        g = self.grounder.ground("" if is_refusal(raw) else raw, query, hits, store.articles, evidence)
+        g = self.grounder.ground("" if is_refusal(raw) else raw, query, hits, articles, evidence)
         if not g.grounded:
             # The model refused or said nothing the sources back: the sentence the
             # verifier found to answer is the answer, quoted verbatim.
-            fallback = self.grounder.extractive(query, ranked, hits, store.articles)
+            fallback = self.grounder.extractive(query, ranked, hits, articles)
             if fallback is not None:
                 fallback.claims = g.claims + fallback.claims
                 g = fallback
         elif ranked:
-            g.short = self.grounder.short_answer(query, ranked[0], hits, store.articles, g.citations)
+            g.short = self.grounder.short_answer(query, ranked[0], hits, articles, g.citations)
         timings["ground"] = _ms(t2)
         yield from self._finish(query, g, hits, timings, t0, best)
 

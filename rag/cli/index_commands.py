@@ -1,7 +1,7 @@
 """`rag rebuild` and `rag articles list|show|delete`: the index-keeping commands.
 
-Kept out of cli.py so that file stays a short table of commands; errors are still
-turned into one-line messages and exit codes by cli.main.
+Kept out of main.py so that file stays a short table of commands; errors are still
+turned into one-line messages and exit codes by main.main.
 """
 
 from __future__ import annotations
@@ -10,6 +10,14 @@ import json
 import sys
 import textwrap
 import time
+
+from tqdm import tqdm
+
+from rag.cli.common import no_generator, settings_of as _settings
+from rag.errors import ArticleNotFound
+from rag.index.backends import open_backend
+from rag.index.handle import layout_of
+from rag.index.protocols import Backend
 
 
 def add_parsers(sub) -> None:
@@ -31,25 +39,23 @@ def add_parsers(sub) -> None:
     a.set_defaults(func=cmd_articles_delete)
 
 
-def _settings(args):
-    from rag.cli.main import _settings
-
-    return _settings(args)
-
-
 def _writer(settings, with_index: bool):
     """A pipeline that can change the index; the language model is never loaded."""
-    from rag.cli.main import _no_generator
-    from rag.assemble import build_pipeline
+    from rag.assemble import build_pipeline  # heavy: the embedder's libraries
 
-    return build_pipeline(settings, generator=_no_generator(), with_index=with_index)
+    return build_pipeline(settings, generator=no_generator(), with_index=with_index)
+
+
+class _NoEmbedder:
+    """Listing stored articles needs no model: the backend's layout is never used."""
+    name, dim = "", 0
+
+
+def _reader(settings) -> Backend:
+    return open_backend(settings, layout_of(settings, _NoEmbedder()))
 
 
 def cmd_rebuild(args) -> int:
-    from tqdm import tqdm
-
-    from rag.index.handle import rebuild
-
     settings = _settings(args)
     pipeline = _writer(settings, with_index=False)  # the old index may not match the settings
     bar = tqdm(total=0, unit="chunk", desc="re-embedding", disable=not sys.stderr.isatty())
@@ -61,20 +67,26 @@ def cmd_rebuild(args) -> int:
     pipeline.embedder.dim  # load the model first: the rate below is for the work itself
     t0 = time.perf_counter()
     try:
-        store = rebuild(pipeline, progress=progress)
+        snap = pipeline.index.rebuild(progress=progress)
     finally:
         bar.close()
     took = time.perf_counter() - t0
-    print(f"rebuilt {len(store.articles)} articles, {len(store.chunks)} chunks with "
-          f"{store.embedder_name} in {took:.1f}s ({len(store.chunks) / max(took, 1e-9):.0f} chunks/s)")
+    print(f"rebuilt {snap.article_count} articles, {snap.chunk_count} chunks with "
+          f"{snap.layout.embedder} in {took:.1f}s ({snap.chunk_count / max(took, 1e-9):.0f} chunks/s)")
     return 0
 
 
-def cmd_articles_list(args) -> int:
-    from rag.index.faiss_versions import load_articles
+def _stored(args) -> list:
+    backend = _reader(_settings(args))
+    try:
+        return [a for a, _ in backend.stored_articles()[0]]
+    finally:
+        backend.close()
 
-    articles, _, _ = load_articles(_settings(args).data_dir)
-    for a in articles.values():
+
+def cmd_articles_list(args) -> int:
+    articles = _stored(args)
+    for a in articles:
         if args.json:
             print(json.dumps({"id": a.id, "title": a.title, "published": a.published, "url": a.url,
                               "source": a.source, "chars": len(a.text)}, ensure_ascii=False))
@@ -86,11 +98,7 @@ def cmd_articles_list(args) -> int:
 
 
 def cmd_articles_show(args) -> int:
-    from rag.errors import ArticleNotFound
-    from rag.index.faiss_versions import load_articles
-
-    articles, _, _ = load_articles(_settings(args).data_dir)
-    a = articles.get(args.id)
+    a = next((a for a in _stored(args) if a.id == args.id), None)
     if a is None:
         raise ArticleNotFound(f"no article with id {args.id!r}")
     if args.json:
@@ -107,9 +115,7 @@ def cmd_articles_show(args) -> int:
 
 
 def cmd_articles_delete(args) -> int:
-    from rag.index.handle import delete_many
-
-    report, missing = delete_many(_writer(_settings(args), with_index=True), args.ids)
+    report, missing = _writer(_settings(args), with_index=True).index.delete_many(args.ids)
     for article_id in missing:
         print(f"rag: error: no article with id {article_id!r}", file=sys.stderr)
     print(report.summary())

@@ -8,30 +8,26 @@ import logging
 import sys
 import textwrap
 
+from rag.cli.common import EXIT_BAD_INPUT, EXIT_ERROR, no_generator, settings_of as _settings
+from rag.cli.index_commands import add_parsers
 from rag.config import Settings
+from rag.documents import load_paths
 from rag.errors import BadInput, RagError
+from rag.eval_data import load_eval_set
+from rag.train.cli import add_parsers as add_train_parsers
 
-EXIT_BAD_INPUT = 2
-EXIT_ERROR = 1
-
-
-def _settings(args) -> Settings:
-    overrides = {}
-    if getattr(args, "data_dir", None):
-        overrides["data_dir"] = args.data_dir
-    return Settings(**overrides)
+# Imported by the commands that need them: the models' libraries (torch, transformers)
+# take seconds to import, which `rag --help` or `rag articles list` should not wait for.
 
 
 def cmd_ingest(args) -> int:
-    from rag.documents import load_paths
-    from rag.index.handle import ingest
     from rag.assemble import build_pipeline
 
     settings = _settings(args)
     result = load_paths(args.paths, max_bytes=settings.max_upload_bytes)
-    pipeline = build_pipeline(settings, generator=_no_generator())
-    report = ingest(pipeline, result.articles, [(r.source, r.reason) for r in result.rejected],
-                    show_progress=sys.stderr.isatty())
+    pipeline = build_pipeline(settings, generator=no_generator())
+    report = pipeline.index.ingest(result.articles, [(r.source, r.reason) for r in result.rejected],
+                                   show_progress=sys.stderr.isatty())
     for item in report.items:
         if item.status in ("rejected", "duplicate"):
             print(f"{item.status}: {item.id or ''} {item.reason or ''}".replace("  ", " "), file=sys.stderr)
@@ -58,14 +54,13 @@ def cmd_ask(args) -> int:
     elif answer.abstained and answer.passages:
         print("\nClosest passages:")
         for h in answer.passages[:3]:
-            title = pipeline.store.articles[h.chunk.article_id].title
+            title = pipeline.index.snapshot().articles([h.chunk.article_id])[h.chunk.article_id].title
             print(f"- {title}: {textwrap.shorten(h.chunk.text, 160)}")
     return 0
 
 
 def cmd_eval(args) -> int:
     from rag import eval as ev_mod
-    from rag.eval_data import load_eval_set
 
     settings = _settings(args)
     if args.top_k is not None:
@@ -115,16 +110,11 @@ def check_bind(settings: Settings) -> None:
                        "anyone on the network could change the index")
 
 
-def _no_generator():
-    """Ingest never generates: a placeholder avoids loading the language model."""
-    from rag.components.generation import FakeGenerator
-
-    return FakeGenerator(("",), name="none")
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="rag", description="Offline cited question answering over news articles.")
     parser.add_argument("--data-dir", help="index and article store (default: $RAG_DATA_DIR or ./data)")
+    parser.add_argument("--store", help="where the index lives: faiss (default: $RAG_STORE or faiss) "
+                                        "or postgresql://user@host/db")
     parser.add_argument("-v", "--verbose", action="store_true")
     sub = parser.add_subparsers(dest="command", required=True)
 
@@ -155,9 +145,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--port", type=int)
     p.set_defaults(func=cmd_serve)
 
-    from rag.cli.index_commands import add_parsers
     add_parsers(sub)  # rebuild, articles list|show|delete
-    from rag.train.cli import add_parsers as add_train_parsers
     add_train_parsers(sub)  # train verifier
 
     args = parser.parse_args(argv)

@@ -84,7 +84,7 @@ class _Segment:
         (folder / "terms.json").write_text(json.dumps(terms, ensure_ascii=False), encoding="utf-8")
         with open(folder / POSTINGS, "wb") as f:
             np.savez(f, indptr=self.indptr, rows=self.rows, tfs=self.tfs, lengths=self.lengths)
-        # Written last: a folder with ids.json is complete (LexicalIndex.save links it).
+        # Written last: a folder with ids.json is complete (Bm25Index.save links it).
         (folder / "ids.json").write_text(json.dumps(list(self.ids), ensure_ascii=False), encoding="utf-8")
 
     @classmethod
@@ -111,7 +111,7 @@ class _Segment:
 _EMPTY = np.zeros(0, dtype=np.int32)
 
 
-class LexicalIndex:
+class Bm25Index:
     """Segments plus, once ``for_live`` has been called with the snapshot's chunk
     positions, where each live chunk sits and the corpus statistics over live chunks."""
 
@@ -123,13 +123,13 @@ class LexicalIndex:
         self.live_chunks, self.avgdl = 0, 1.0
 
     @classmethod
-    def build(cls, ids: Sequence[str], texts: Sequence[str]) -> "LexicalIndex":
+    def build(cls, ids: Sequence[str], texts: Sequence[str]) -> "Bm25Index":
         return cls([_Segment.build(ids, texts)] if ids else [])
 
-    def for_live(self, positions: Mapping[str, int]) -> "LexicalIndex":
+    def for_live(self, positions: Mapping[str, int]) -> "Bm25Index":
         """This index's segments seen from a snapshot whose live chunks are ``positions``
         (chunk id -> row). A chunk id held by several segments is live in the last one."""
-        out = LexicalIndex(self.segments)
+        out = Bm25Index(self.segments)
         claimed: set[str] = set()
         pos, live, total = [], 0, 0
         for seg in reversed(self.segments):
@@ -146,12 +146,12 @@ class LexicalIndex:
         return out
 
     def extended(self, ids: Sequence[str], texts: Sequence[str],
-                 all_chunks: Mapping[str, str] | None = None) -> "LexicalIndex":
+                 all_chunks: Mapping[str, str] | None = None) -> "Bm25Index":
         """This index plus a segment for new chunks; the small segments merged with the
         new chunks into one (from `all_chunks`, id -> text of every live chunk) when
         segments pile up. Scores do not depend on how chunks are split into segments."""
         if not ids:
-            return LexicalIndex(self.segments)
+            return Bm25Index(self.segments)
         if len(self.segments) + 1 > MAX_SEGMENTS and all_chunks is not None:
             # Merge the small segments with the new chunks and keep the largest as it is:
             # the cost is that of the recent additions, not of re-tokenising the corpus.
@@ -159,8 +159,8 @@ class LexicalIndex:
             new = set(ids)
             kept = [cid for seg in self.segments if seg is not big for cid in seg.ids
                     if cid in all_chunks and cid not in new]
-            return LexicalIndex((big, _Segment.build(kept + list(ids), [all_chunks[c] for c in kept] + list(texts))))
-        return LexicalIndex(self.segments + (_Segment.build(ids, texts),))
+            return Bm25Index((big, _Segment.build(kept + list(ids), [all_chunks[c] for c in kept] + list(texts))))
+        return Bm25Index(self.segments + (_Segment.build(ids, texts),))
 
     def save(self, folder: Path, previous: Path | None = None) -> list[str]:
         """Write each segment under ``folder``; a segment the ``previous`` version already
@@ -176,7 +176,7 @@ class LexicalIndex:
         return [seg.name for seg in self.segments]
 
     @classmethod
-    def load(cls, folder: Path, names: Iterable[str], live_ids: Iterable[str]) -> "LexicalIndex":
+    def load(cls, folder: Path, names: Iterable[str], live_ids: Iterable[str]) -> "Bm25Index":
         """The saved segments; ValueError (the caller rebuilds) when they do not cover
         ``live_ids`` or are in an older format."""
         index = cls([_Segment.load(folder / name) for name in names])
@@ -188,7 +188,7 @@ class LexicalIndex:
     def scores(self, query: str) -> tuple[np.ndarray, np.ndarray]:
         """(positions, BM25 scores) of every live chunk matching a query word."""
         if self._pos is None:
-            raise RuntimeError("LexicalIndex.for_live was not called")
+            raise RuntimeError("Bm25Index.for_live was not called")
         tokens = query_tokens(query)
         if not tokens or not self.live_chunks:
             return _EMPTY.astype(np.int64), np.zeros(0)

@@ -1,39 +1,27 @@
 """The index in memory: articles, chunks, FAISS vectors and BM25 as one snapshot.
 
 An ArticleStore is immutable. Changes build a new snapshot (only new articles are
-embedded); `save` publishes it as a new version on disk (versions.py), so a reader,
+embedded); faiss_versions.save_version publishes it as a new version on disk, so a reader,
 or a process killed at any moment, sees either the old index or the new one.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
 from collections.abc import Mapping
-from typing import Callable, Iterable
+from typing import Iterable, Sequence
 
 import faiss
 import numpy as np
 
 from rag.chunking import chunk_article
 from rag.components.embedding import Embedder
-from rag.errors import IndexMismatch
-from rag.index.bm25 import LexicalIndex
+from rag.index.bm25 import Bm25Index
+from rag.index.embed import embed_chunks
+from rag.index.protocols import Chunking, Progress
 from rag.index.faiss_vectors import build_index, extend_index, is_exact
 from rag.types import Article, Chunk
 
-EMBED_BATCH = 256  # chunks per embedder call: small enough for steady progress reports
-Progress = Callable[[int, int], None]  # (chunks embedded so far, chunks to embed)
-
-
-@dataclass(frozen=True)
-class Chunking:
-    sentences: int = 3
-    overlap: int = 1
-    max_chars: int = 1000
-
-    def to_dict(self) -> dict:
-        return {"sentences": self.sentences, "overlap": self.overlap, "max_chars": self.max_chars}
 
 
 @dataclass
@@ -46,7 +34,7 @@ class ArticleStore:
     chunks: list[Chunk] = field(default_factory=list)
     vectors: np.ndarray | None = None
     version: str = ""
-    lexical: LexicalIndex | None = None  # reused from the snapshot this one derives from
+    lexical: Bm25Index | None = None  # reused from the snapshot this one derives from
     # The snapshot this one extends by appending rows: its FAISS index is copied and
     # given only the new vectors (vector_index.extend_index) instead of being rebuilt.
     extends: "ArticleStore | None" = field(default=None, repr=False)
@@ -68,7 +56,7 @@ class ArticleStore:
             # one (300 MB at 200k chunks).
             self.vectors = _pinned_view(self.faiss, len(self.vectors), self.dim)
         if self.lexical is None:
-            self.lexical = LexicalIndex.build([c.id for c in self.chunks], lexical_texts(self.chunks, self.articles))
+            self.lexical = Bm25Index.build([c.id for c in self.chunks], lexical_texts(self.chunks, self.articles))
         self.positions = {c.id: i for i, c in enumerate(self.chunks)}
         # Corpus statistics (document frequencies, mean length) over this snapshot's
         # live chunks, whatever segments hold them: scores as after a full rebuild.
@@ -81,12 +69,6 @@ class ArticleStore:
     def chunk_count(self, article_id: str) -> int:
         return len(self._chunks_by_article.get(article_id, ()))
 
-    def save(self, data_dir: Path) -> Path:
-        """Publish this snapshot as a new version (see versions.save_version)."""
-        from rag.index.faiss_versions import save_version
-
-        return save_version(self, data_dir)
-
     def chunk_positions(self, article_id: str) -> list[int]:
         return list(self._chunks_by_article.get(article_id, ()))
 
@@ -97,12 +79,19 @@ class ArticleStore:
     def with_articles(self, new: Iterable[tuple[Article, str]], embedder: Embedder,
                       progress: Progress | None = None) -> "ArticleStore":
         """Add (article, content_hash) pairs; an article with an existing id replaces it.
-        Only the new articles are embedded."""
+        Only the new articles are chunked and embedded."""
         new = list(new)
-        drop = {a.id for a, _ in new if a.id in self.articles}
-        base = self.without(drop) if drop else self
         new_chunks = [c for a, _ in new for c in chunk_article(a, **_kw(self.chunking))]
         vecs = embed_chunks(embedder, [c.text for c in new_chunks], self.dim, progress)
+        return self.with_chunks(new, new_chunks, vecs)
+
+    def with_chunks(self, new: Sequence[tuple[Article, str]], new_chunks: Sequence[Chunk],
+                    vecs: np.ndarray) -> "ArticleStore":
+        """Add (article, content_hash) pairs already chunked and embedded (row i of
+        ``vecs`` is ``new_chunks[i]``); an article with an existing id replaces it."""
+        new_chunks = list(new_chunks)
+        drop = {a.id for a, _ in new if a.id in self.articles}
+        base = self.without(drop) if drop else self
         articles = dict(base.articles)
         hashes = dict(base.hashes)
         for a, h in new:
@@ -115,7 +104,8 @@ class ArticleStore:
             [c.id for c in new_chunks], lexical_texts(new_chunks, articles),
             _LazyTexts(chunks, articles))
         return ArticleStore(self.embedder_name, self.dim, self.chunking, articles, hashes,
-                            chunks, np.vstack([base.vectors, vecs]), lexical=lexical, extends=base)
+                            chunks, np.vstack([base.vectors, np.asarray(vecs, dtype=np.float32)]),
+                            lexical=lexical, extends=base)
 
     def without(self, article_ids: set[str]) -> "ArticleStore":
         keep = [i for i, c in enumerate(self.chunks) if c.article_id not in article_ids]
@@ -175,21 +165,6 @@ def build_store(articles: Iterable[tuple[Article, str]], embedder: Embedder, chu
     return empty_store(embedder, chunking).with_articles(articles, embedder, progress=progress)
 
 
-def embed_chunks(embedder: Embedder, texts: list[str], dim: int,
-                 progress: Progress | None = None) -> np.ndarray:
-    out = [np.zeros((0, dim), dtype=np.float32)]
-    if progress and texts:
-        progress(0, len(texts))  # the total is known before the first (slow) batch
-    for i in range(0, len(texts), EMBED_BATCH):
-        vecs = np.asarray(embedder.embed(texts[i:i + EMBED_BATCH]), dtype=np.float32)
-        if vecs.ndim != 2 or vecs.shape[1] != dim:
-            raise IndexMismatch(f"embedder gives {vecs.shape[-1]} dims, index has {dim}: run `rag rebuild`")
-        out.append(vecs)
-        if progress:
-            progress(min(i + EMBED_BATCH, len(texts)), len(texts))
-    return np.vstack(out)
-
-
 class _Pinned(np.ndarray):
     """A view of FAISS's vector storage that keeps the index alive while in use."""
 
@@ -205,8 +180,3 @@ def _pinned_view(index, n: int, dim: int) -> np.ndarray:
 
 def _kw(c: Chunking) -> dict:
     return {"sentences": c.sentences, "overlap": c.overlap, "max_chars": c.max_chars}
-
-
-# Loading and version helpers live in versions.py; re-exported for callers of this module.
-from rag.index.faiss_versions import (current_version, index_exists, is_newer, load_articles, load_manifest,  # noqa: E402,F401
-                       load_store)

@@ -17,25 +17,26 @@ import os
 import shutil
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterable
+from typing import Iterable
 
 import faiss
 import orjson
 
+from rag.documents import content_hash
 from rag.errors import IndexMismatch, IndexUnavailable
-from rag.index.bm25 import LexicalIndex
+from rag.index.bm25 import Bm25Index
+from rag.index.faiss_snapshot import ArticleStore
+from rag.index.protocols import Chunking
 from rag.types import Article, Chunk
 
-if TYPE_CHECKING:
-    from rag.index.faiss_snapshot import ArticleStore, Chunking
 
 FORMAT = 1
 log = logging.getLogger("rag")
 
 
-def save_version(store: "ArticleStore", data_dir: Path) -> Path:
+def save_version(store: ArticleStore, data_dir: Path) -> Path:
     """Write a new version directory, fsync it, then swap the `index` link to it.
-    Call it holding indexing.writer_lock: version names are chosen under it."""
+    Call it holding the write lock (locks.writer_lock): version names are chosen under it."""
     data_dir = Path(data_dir)
     versions = data_dir / "versions"
     versions.mkdir(parents=True, exist_ok=True)
@@ -74,7 +75,7 @@ def save_version(store: "ArticleStore", data_dir: Path) -> Path:
     return versions / name
 
 
-def _manifest(store: "ArticleStore") -> dict:
+def _manifest(store: ArticleStore) -> dict:
     return {
         "format": FORMAT,
         "embedder": store.embedder_name,
@@ -120,8 +121,7 @@ def load_articles(data_dir: Path) -> tuple[dict[str, Article], dict[str, str], d
         raise IndexUnavailable(f"index in {data_dir} is unreadable ({exc})") from exc
     hashes = manifest.get("hashes") or {}
     if set(hashes) != set(articles):
-        from rag.documents import content_hash  # an older or hand-edited manifest: recompute
-
+        # an older or hand-edited manifest: recompute
         hashes = {aid: content_hash(a.text) for aid, a in articles.items()}
     return articles, hashes, manifest
 
@@ -152,8 +152,6 @@ def _load_version(data_dir: Path, version: str, embedder_name: str | None,
         manifest = _read_manifest(root)
         if manifest.get("format") != FORMAT:
             raise IndexMismatch(f"index format {manifest.get('format')} is not {FORMAT}: run `rag rebuild`")
-        from rag.index.faiss_snapshot import Chunking
-
         built = Chunking(**manifest["chunking"])
         if embedder_name and manifest["embedder"] != embedder_name:
             raise IndexMismatch(
@@ -173,8 +171,6 @@ def _load_version(data_dir: Path, version: str, embedder_name: str | None,
         raise
     except (OSError, ValueError, KeyError, TypeError, RuntimeError) as exc:
         raise IndexUnavailable(f"index in {data_dir} is unreadable ({exc}): run `rag rebuild`") from exc
-    from rag.index.faiss_snapshot import ArticleStore
-
     store = ArticleStore(manifest["embedder"], manifest["dim"], built, articles,
                          manifest.get("hashes", {}), chunks, vectors, loaded_index=index,
                          lexical=_read_lexical(root, manifest, chunks))
@@ -182,13 +178,13 @@ def _load_version(data_dir: Path, version: str, embedder_name: str | None,
     return store
 
 
-def _read_lexical(root: Path, manifest: dict, chunks: list[Chunk]) -> LexicalIndex | None:
+def _read_lexical(root: Path, manifest: dict, chunks: list[Chunk]) -> Bm25Index | None:
     """The saved BM25 segments, or None to rebuild them from the chunks (an index written
     before they were saved, or damaged ones: BM25 is derived data)."""
     if "lexical" not in manifest:
         return None
     try:
-        return LexicalIndex.load(root / "bm25", manifest["lexical"], (c.id for c in chunks))
+        return Bm25Index.load(root / "bm25", manifest["lexical"], (c.id for c in chunks))
     except (OSError, ValueError, KeyError, TypeError) as exc:
         log.warning("rebuilding the BM25 index of %s: %s", root.name, exc)
         return None

@@ -1,5 +1,4 @@
-"""Background work on the index for a long-running server: the rebuild job (with
-progress a client can poll) and noticing an index published by another process."""
+"""The rebuild job of a long-running server, with progress a client can poll."""
 
 from __future__ import annotations
 
@@ -9,9 +8,8 @@ import time
 import uuid
 from dataclasses import dataclass, field
 
-from rag.errors import BadInput, Busy, IndexUnavailable, RagError
-from rag.index.handle import chunking_of, rebuild
-from rag.index.faiss_versions import current_version, is_newer, load_store
+from rag.errors import BadInput, Busy, RagError
+from rag.index.handle import Index
 
 log = logging.getLogger("rag.index.jobs")
 
@@ -73,21 +71,20 @@ class Jobs:
         self._lock = threading.Lock()
         self._on_done = on_done
 
-    def start_rebuild(self, pipeline) -> RebuildJob:
-        data_dir = pipeline.settings.data_dir
-        if current_version(data_dir) is None:  # fail now, not in the job
-            raise BadInput(f"no index in {data_dir} to rebuild: add articles first")
+    def start_rebuild(self, index: Index) -> RebuildJob:
+        if not index.backend.exists():  # fail now, not in the job
+            raise BadInput(f"no index in {index.settings.data_dir} to rebuild: add articles first")
         with self._lock:
             if self.current is not None and self.current.state == "running":
                 raise Busy(f"a rebuild is already running (job {self.current.id})")
             job = self.current = RebuildJob()
-        threading.Thread(target=self._run, args=(job, pipeline), name="rag-rebuild", daemon=True).start()
+        threading.Thread(target=self._run, args=(job, index), name="rag-rebuild", daemon=True).start()
         return job
 
-    def _run(self, job: RebuildJob, pipeline) -> None:
+    def _run(self, job: RebuildJob, index: Index) -> None:
         try:
-            store = rebuild(pipeline, progress=job.progress)
-            job.articles, job.chunks = len(store.articles), len(store.chunks)
+            snap = index.rebuild(progress=job.progress)
+            job.articles, job.chunks = snap.article_count, snap.chunk_count
             job.finish("done")
             if self._on_done:
                 self._on_done()
@@ -99,45 +96,3 @@ class Jobs:
 
     def status(self) -> dict:
         return self.current.to_dict() if self.current else dict(IDLE)
-
-
-class IndexWatcher:
-    """Reloads the index when another process (`rag ingest`, `rag rebuild`) published a
-    new version. `check` costs one readlink; the reload runs in a thread while requests
-    keep using the snapshot they have."""
-
-    def __init__(self, state):
-        self.state = state  # api.AppState: .pipeline, .error
-        self._lock = threading.Lock()
-        self._busy = False
-        self._failed: str | None = None  # a version that did not load: not retried per request
-
-    def check(self) -> None:
-        p = self.state.pipeline
-        if p is None or (p.store is None and self.state.error is None):
-            return  # still starting up: the loader owns the first load
-        on_disk = current_version(p.settings.data_dir)
-        if on_disk is None or on_disk == self._failed or (p.store is not None and p.store.version == on_disk):
-            return
-        with self._lock:
-            if self._busy:
-                return
-            self._busy = True
-        threading.Thread(target=self._reload, args=(p, on_disk), name="rag-reload", daemon=True).start()
-
-    def _reload(self, p, version: str) -> None:
-        try:
-            store = load_store(p.settings.data_dir, p.embedder.name, chunking_of(p.settings))
-            with p.write_lock:  # never replace a newer snapshot this process just wrote
-                if p.store is None or is_newer(store.version, p.store.version):
-                    p.store = store
-                    self.state.error = None
-            log.info("reloaded index version %s", store.version)
-        except IndexUnavailable as exc:
-            self._failed = version
-            if p.store is None:
-                self.state.error = str(exc)
-            log.error("index version %s not loaded: %s", version, exc)
-        finally:
-            with self._lock:
-                self._busy = False

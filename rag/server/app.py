@@ -24,6 +24,10 @@ from rag.config import Settings
 from rag.documents import NOT_BLANK, check_unicode
 from rag.errors import (ArticleNotFound, BadInput, Busy, GeneratorUnavailable, IndexUnavailable,
                      ModelUnavailable, RagError, TooLarge)
+from rag.assemble import build_pipeline
+from rag.components.heap import limit_malloc_arenas
+from rag.server.metrics import install as install_metrics
+from rag.server.routes_articles import install as install_article_routes
 from rag.server.streaming import run_in_thread
 
 log = logging.getLogger("rag.server.app")
@@ -107,13 +111,22 @@ def status_of(exc: RagError) -> int:
 
 
 class AppState:
+    """The pipeline once the loader has built it, and why start-up failed if it did."""
+
     def __init__(self, pipeline: Pipeline | None):
         self.pipeline = pipeline
         self.error: str | None = None
 
+    def problem(self) -> str | None:
+        """Why no answers can be given now (None: ready)."""
+        p = self.pipeline
+        if p is not None and p.index.loaded:
+            return None
+        return self.error or (p.index.error if p is not None else None)
+
     def ready(self) -> Pipeline:
-        if self.pipeline is None or self.pipeline.store is None:
-            raise IndexUnavailable(self.error or "still loading models and index; try again shortly")
+        if self.pipeline is None or not self.pipeline.index.loaded:
+            raise IndexUnavailable(self.problem() or "still loading models and index; try again shortly")
         return self.pipeline
 
 
@@ -122,8 +135,6 @@ def create_app(pipeline: Pipeline | None = None, settings: Settings | None = Non
     state = AppState(pipeline)
 
     def load() -> None:
-        from rag.index.handle import open_index
-        from rag.assemble import build_pipeline
         try:
             p = build_pipeline(settings, with_index=False)
             try:
@@ -135,7 +146,7 @@ def create_app(pipeline: Pipeline | None = None, settings: Settings | None = Non
             # Set before the index loads: an index built with other settings is
             # reported (503 naming `rag rebuild`) and POST /index/rebuild can fix it.
             state.pipeline = p
-            open_index(p)
+            p.index.open()
         except RagError as exc:
             state.error = str(exc)
             log.error("start-up failed: %s", exc)
@@ -143,7 +154,6 @@ def create_app(pipeline: Pipeline | None = None, settings: Settings | None = Non
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         if state.pipeline is None:
-            from rag.components.heap import limit_malloc_arenas
             limit_malloc_arenas()  # before the loader and request threads start: see heap.py
             # Load in the background: /health answers 503 until the models are ready.
             threading.Thread(target=load, name="rag-loader", daemon=True).start()
@@ -225,13 +235,15 @@ def create_app(pipeline: Pipeline | None = None, settings: Settings | None = Non
     @app.get("/health", responses={503: {"model": Error}})
     def health():
         p = state.pipeline
-        if p is None or p.store is None:
-            return JSONResponse({"status": "error" if state.error else "loading",
-                                 "detail": state.error or "loading models and index"}, status_code=503)
+        if p is None or not p.index.loaded:
+            problem = state.problem()
+            return JSONResponse({"status": "error" if problem else "loading",
+                                 "detail": problem or "loading models and index"}, status_code=503)
+        snap = p.index.snapshot()
         body = {"status": "ok", "embedder": p.embedder.name,
                 "generator": getattr(p.generator, "name", "?"),
-                "articles": len(p.store.articles), "chunks": len(p.store.chunks),
-                "index_version": p.store.version}
+                "articles": snap.article_count, "chunks": snap.chunk_count,
+                "index_version": snap.version}
         probe = getattr(p.generator, "check", None)  # a remote generator: is it reachable?
         problem = probe() if callable(probe) else None
         if problem:
@@ -241,22 +253,20 @@ def create_app(pipeline: Pipeline | None = None, settings: Settings | None = Non
 
     @app.get("/articles", responses=ERRORS)
     def articles() -> list[dict]:
-        store = state.ready().store
+        snap = state.ready().index.snapshot()
         return [{"id": a.id, "title": a.title, "url": a.url, "published": a.published,
-                 "source": a.source, "chunks": store.chunk_count(a.id), "chars": len(a.text)}
-                for a in store.articles.values()]
+                 "source": a.source, "chunks": n, "chars": len(a.text)}
+                for a, n in snap.all_articles()]
 
     @app.get("/articles/{article_id}", responses=ERRORS)
     def article(article_id: str) -> dict:
-        store = state.ready().store
-        a = store.articles.get(article_id)
+        snap = state.ready().index.snapshot()
+        a = snap.articles([article_id]).get(article_id)
         if a is None:
             raise ArticleNotFound(f"no article with id {article_id!r}")
-        return {**a.to_dict(), "chunks": [c.to_dict() for c in store.article_chunks(a.id)]}
+        return {**a.to_dict(), "chunks": [c.to_dict() for c in snap.article_chunks(a.id)]}
 
-    from rag.server.routes_articles import install
-    install(app, state, settings)  # POST/DELETE /articles, /index/rebuild, /index/status
-    from rag.server.metrics import install as install_metrics
+    install_article_routes(app, state, settings)  # POST/DELETE /articles, /index/rebuild, /index/status
     metrics = install_metrics(app, state)  # GET /metrics (Prometheus), request counts
     openai_api.install(app, state, settings)  # /v1: OpenAI-compatible chat completions
 

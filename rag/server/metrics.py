@@ -47,8 +47,10 @@ class Metrics:
 
     def _store_size(self, what: str) -> float:
         p = self._pipeline()
-        store = getattr(p, "store", None)
-        return float(len(getattr(store, what))) if store is not None else 0.0
+        if p is None or not p.index.loaded:
+            return 0.0
+        snap = p.index.snapshot()
+        return float(snap.article_count if what == "articles" else snap.chunk_count)
 
     def observe_answer(self, answer: Answer, generated: Any = None) -> None:
         """Record one answer's stage timings, and the tokens the model wrote for it

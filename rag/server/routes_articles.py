@@ -18,8 +18,8 @@ from rag.server.auth import admin_guard, install_read_guard
 from rag.config import Settings
 from rag.documents import MAX_INT_ID, MIN_TEXT_CHARS, SUPPORTED_EXTENSIONS, LoadResult, parse_bytes
 from rag.errors import BadInput, IndexUnavailable, TooLarge
-from rag.index.handle import delete, ingest
-from rag.index.jobs import IndexWatcher, Jobs
+from rag.index.handle import Index
+from rag.index.jobs import Jobs
 from rag.server.limits import ChunkedBodyLimit
 
 # How long a request waits for another writer before answering 409.
@@ -73,16 +73,15 @@ def _errors(*codes: int) -> dict:
 
 
 def install(app: FastAPI, state, settings: Settings) -> None:
-    jobs = Jobs(on_done=lambda: setattr(state, "error", None))
-    watcher = IndexWatcher(state)
+    jobs = Jobs()
     app.state.jobs = jobs
-    app.state.watcher = watcher
     app.add_middleware(ChunkedBodyLimit, max_bytes=settings.max_body_bytes)
     install_read_guard(app, settings)
 
     @app.middleware("http")
     async def notice_other_writers(request: Request, call_next):
-        watcher.check()
+        if state.pipeline is not None:
+            state.pipeline.index.refresh()  # another process may have changed the index
         return await call_next(request)
 
     app.include_router(router(state, settings, jobs))
@@ -91,18 +90,18 @@ def install(app: FastAPI, state, settings: Settings) -> None:
 def router(state, settings: Settings, jobs: Jobs) -> APIRouter:
     r = APIRouter(dependencies=[Depends(admin_guard(settings))], tags=["index"])
 
-    def writable():
+    def writable() -> Index:
         p = state.pipeline
         if p is None:
             raise IndexUnavailable(state.error or "still loading models; try again shortly")
-        return p
+        return p.index
 
     @r.post("/articles", openapi_extra=_add_body(settings),
             description="JSON Lines (one article object per line) are also read, as "
                         "`application/x-ndjson`: a form JSON Schema cannot describe.", responses=_errors(400, 401, 409, 413, 415, 422, 503),
             summary="Add articles: one JSON object, a JSON list, JSONL, plain text or uploaded files")
     async def add_articles(request: Request):
-        p = writable()
+        index = writable()
         loaded = await _read_articles(request, settings)
         n = len(loaded.articles) + len(loaded.rejected)
         if n > settings.max_batch_articles:
@@ -112,13 +111,13 @@ def router(state, settings: Settings, jobs: Jobs) -> APIRouter:
             reasons = "; ".join(f"{s}: {why}" for s, why in rejected[:5]) or "no articles in the request"
             items = [{"id": None, "status": "rejected", "reason": f"{s}: {why}"} for s, why in rejected]
             return JSONResponse({"detail": f"nothing added: {reasons}", "items": items}, status_code=422)
-        report = await run_in_threadpool(ingest, p, loaded.articles, rejected, timeout=WRITE_WAIT_S)
+        report = await run_in_threadpool(index.ingest, loaded.articles, rejected, timeout=WRITE_WAIT_S)
         return report.to_dict()
 
     @r.delete("/articles/{article_id}", responses=_errors(401, 404, 409, 503),
               summary="Remove an article and its passages from every index")
     async def delete_article(article_id: str):
-        report = await run_in_threadpool(delete, writable(), article_id, timeout=WRITE_WAIT_S)
+        report = await run_in_threadpool(writable().delete, article_id, timeout=WRITE_WAIT_S)
         return {"id": article_id, "status": "deleted", "articles": report.articles,
                 "chunks": report.chunks, "index_version": report.version}
 
@@ -133,11 +132,11 @@ def router(state, settings: Settings, jobs: Jobs) -> APIRouter:
     @status.get("/index/status", summary="Progress of the rebuild job and the loaded index")
     def index_status():
         p = state.pipeline
-        store = p.store if p is not None else None
+        snap = p.index.snapshot() if p is not None and p.index.loaded else None
         return {**jobs.status(),
-                "index_version": store.version if store is not None else None,
-                "index_articles": len(store.articles) if store is not None else None,
-                "index_error": state.error if store is None else None}
+                "index_version": snap.version if snap is not None else None,
+                "index_articles": snap.article_count if snap is not None else None,
+                "index_error": state.problem() if snap is None else None}
 
     both = APIRouter()
     both.include_router(r)

@@ -18,12 +18,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from rag.index import faiss_snapshot as embed_mod  # noqa: E402
+from rag.index import embed as embed_mod  # noqa: E402
 from rag.index import faiss_versions as store_mod  # noqa: E402
 from rag.config import Settings  # noqa: E402
 from rag.documents import load_paths  # noqa: E402
 from rag.components.generation import FakeGenerator  # noqa: E402
-from rag.index.handle import ingest, rebuild  # noqa: E402
 from rag.assemble import build_pipeline  # noqa: E402
 
 PAUSE_S = float(os.environ.get("LIFECYCLE_PAUSE_S", "0.5"))
@@ -52,10 +51,10 @@ def main(op: str, data_dir: str, *paths: str) -> None:
     say("ready")
     if op == "ingest":
         for path in paths:
-            report = ingest(pipeline, load_paths([path]).articles, progress=progress)
+            report = pipeline.index.ingest(load_paths([path]).articles, progress=progress)
             say("acked " + " ".join(i.id for i in report.items if i.status in ("added", "updated", "unchanged")))
     else:
-        rebuild(pipeline, progress=progress)
+        pipeline.index.rebuild(progress=progress)
     say("done")
 
 

@@ -8,7 +8,9 @@ import pytest
 from rag.documents import make_article
 from rag.components.embedding import SentenceTransformerEmbedder, has_native_bf16
 from rag.errors import IndexMismatch
-from rag.index.faiss_snapshot import Chunking, build_store, load_store
+from rag.index.protocols import Chunking
+from rag.index.faiss_snapshot import build_store
+from rag.index.faiss_versions import load_store
 
 SENTENCES = [
     "Pakistan's Prime Minister Shehbaz Sharif met Russian President Vladimir Putin in Tianjin.",

@@ -26,7 +26,7 @@ def test_seed_question_set(real_pipeline):
     assert m["citation_precision"] >= 0.7
     assert m["supported_claims"] >= 0.4
     # Whatever was answered is quoted exactly from the article.
-    article = next(iter(real_pipeline.store.articles.values()))
+    article = next(iter(real_pipeline.index.snapshot().store.articles.values()))
     for r in results:
         for q in r.quotes:
             assert q in article.text

@@ -3,7 +3,6 @@
 import pytest
 from rag.answering.pipeline import Turn
 from rag.documents import load_paths, make_article
-from rag.index.handle import ingest
 
 from ..conftest import SEEDS
 
@@ -18,7 +17,7 @@ QUESTIONS = ["Which multilateral organisation held the summit?", "When will Shar
 
 def test_article_text_is_data_not_instructions(real_pipeline, fresh_real_pipeline):
     p = fresh_real_pipeline
-    ingest(p, load_paths([SEEDS]).articles + [make_article(INJECTED, title="Bakery news", id="bakery")])
+    p.index.ingest(load_paths([SEEDS]).articles + [make_article(INJECTED, title="Bakery news", id="bakery")])
     for q in QUESTIONS:
         clean, attacked = real_pipeline.ask(q), p.ask(q)
         assert "PWNED" not in attacked.answer

@@ -19,9 +19,9 @@ from fastapi.testclient import TestClient
 from rag.server.app import create_app
 from rag.documents import make_article
 from rag.errors import IndexMismatch
-from rag.index.handle import chunking_of, ingest, open_index, rebuild
+from rag.index.handle import layout_of
 from rag.assemble import build_pipeline
-from rag.index.faiss_snapshot import current_version, load_store
+from rag.index.faiss_versions import current_version, load_store
 
 ROOT = Path(__file__).resolve().parents[2]
 WORKER = Path(__file__).with_name("lifecycle_worker.py")
@@ -102,6 +102,10 @@ def mid_way(line: str) -> bool:
     return 0 < done < total
 
 
+def chunking_of(settings):
+    return layout_of(settings, type("E", (), {"name": "", "dim": 0})()).chunking
+
+
 def pipeline_on(data: Path, real_settings, real_embedder, real_generator, with_index=True, **update):
     settings = real_settings.model_copy(update={"data_dir": data, **update})
     return build_pipeline(settings, embedder=real_embedder, generator=real_generator, with_index=with_index)
@@ -141,7 +145,7 @@ def test_sigkill_mid_ingest_keeps_every_acknowledged_article(tmp_path, real_sett
     p = pipeline_on(data, real_settings, real_embedder, real_generator)
     answer = p.ask("How many visitors watched the lantern parade in Port Avery?")
     assert not answer.abstained and "4,000" in answer.answer and cited(answer, "lighthouse")
-    report = ingest(p, [make_article(**r) for r in filler(20)])
+    report = p.index.ingest([make_article(**r) for r in filler(20)])
     assert report.count("added") == 20 and report.articles == 24
     assert not any(p.name.startswith(".tmp-") for p in (data / "versions").iterdir())
 
@@ -149,7 +153,7 @@ def test_sigkill_mid_ingest_keeps_every_acknowledged_article(tmp_path, real_sett
 def test_sigkill_mid_rebuild_keeps_last_good_index(tmp_path, real_settings, real_embedder, real_generator):
     data = tmp_path / "data"
     p = pipeline_on(data, real_settings, real_embedder, real_generator)
-    ingest(p, [make_article(**r) for r in FACTS + filler(20)])
+    p.index.ingest([make_article(**r) for r in FACTS + filler(20)])
     old = load_store(data, real_embedder.name, chunking_of(p.settings))
     new_chunking = {"RAG_CHUNK_SENTENCES": "2", "RAG_CHUNK_OVERLAP": "0"}
 
@@ -166,10 +170,10 @@ def test_sigkill_mid_rebuild_keeps_last_good_index(tmp_path, real_settings, real
     q = pipeline_on(data, real_settings, real_embedder, real_generator, with_index=False,
                     chunk_sentences=2, chunk_overlap=0)
     with pytest.raises(IndexMismatch, match="rag rebuild"):
-        open_index(q)
-    store = rebuild(q)
-    assert len(store.articles) == 24 and len(store.chunks) != len(old.chunks)
-    assert load_store(data, real_embedder.name, chunking_of(q.settings)).version == store.version
+        q.index.open()
+    snap = q.index.rebuild()
+    assert snap.article_count == 24 and snap.chunk_count != len(old.chunks)
+    assert load_store(data, real_embedder.name, chunking_of(q.settings)).version == snap.version
     answer = q.ask("Who won the regional chess championship in Bremford?")
     assert not answer.abstained and "Varga" in answer.answer and cited(answer, "chess")
 
@@ -177,7 +181,7 @@ def test_sigkill_mid_rebuild_keeps_last_good_index(tmp_path, real_settings, real
 def test_concurrent_ingests_and_asks_lose_nothing(tmp_path, real_settings, real_embedder, real_generator):
     data = tmp_path / "data"
     p = pipeline_on(data, real_settings, real_embedder, real_generator)
-    ingest(p, [make_article(**r) for r in FACTS])
+    p.index.ingest([make_article(**r) for r in FACTS])
     cli_batch = write_jsonl(tmp_path / "cli.jsonl", filler(12, start=100))
     errors: list[BaseException] = []
     answers = []
@@ -192,17 +196,18 @@ def test_concurrent_ingests_and_asks_lose_nothing(tmp_path, real_settings, real_
         return threading.Thread(target=run)
 
     def writer(start):
-        return lambda: ingest(p, [make_article(**r) for r in filler(6, start=start)])
+        return lambda: p.index.ingest([make_article(**r) for r in filler(6, start=start)])
 
     def asker():
         answers.append(p.ask("How many visitors watched the lantern parade in Port Avery?"))
 
     def reader():
         for _ in range(30):
-            store = p.store
+            snap = p.index.snapshot()
+            store = snap.store
             snapshots.append((len(store.articles), store.faiss.ntotal, len(store.chunks),
                               all(c.article_id in store.articles for c in store.chunks)))
-            p.retriever.search(store, "library opening hours", 4)
+            p.retriever.search(snap, "library opening hours", 4)
             time.sleep(0.05)
 
     env = {**os.environ, "HF_HUB_OFFLINE": "1"}

@@ -15,7 +15,7 @@ def test_metrics_after_a_real_answer(real_pipeline):
     body = r.json()
     m = {(s.name, tuple(sorted(s.labels.items()))): s.value
          for f in text_string_to_metric_families(client.get("/metrics").text) for s in f.samples}
-    assert m[("rag_index_chunks", ())] == len(real_pipeline.store.chunks) > 0
+    assert m[("rag_index_chunks", ())] == len(real_pipeline.index.snapshot().store.chunks) > 0
     assert m[("rag_stage_seconds_count", (("stage", "retrieve"),))] == 1
     assert "decode" in body["timings_ms"]  # answerable: the model was asked
     generated = next(v for k, v in real_pipeline.ask_stream("In which city was the SCO summit held?")

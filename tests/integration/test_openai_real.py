@@ -96,8 +96,7 @@ def test_remote_generator_answers_and_survives_a_kill(remote, real_pipeline):
     raw = httpx.get(f"{remote.url}/v1/generator/models", timeout=30).json()["data"][0]["id"]
     settings = real_pipeline.settings.model_copy(update={"generator": f"openai:{remote.url}/v1/generator#{raw}",
                                                          "generator_timeout_s": 60})
-    p = Pipeline(settings, real_pipeline.embedder, load_generator(settings), real_pipeline.verifier,
-                 real_pipeline.store)
+    p = Pipeline.build(settings, real_pipeline.index, load_generator(settings), real_pipeline.verifier)
     local = real_pipeline.ask(QUESTION)
     with ThreadServer(create_app(p)) as front:
         http = httpx.Client(base_url=front.url, timeout=120)

@@ -5,14 +5,14 @@ from rag.answering.pipeline import Turn
 
 def _check_citations(pipeline, answer):
     for c in answer.citations:
-        article = pipeline.store.articles[c.article_id]
+        article = pipeline.index.snapshot().store.articles[c.article_id]
         assert article.text[c.start:c.end] == c.quote
         assert c.chunk_id in {h.chunk.id for h in answer.passages}
 
 
 def test_footer_boilerplate_is_not_indexed(real_pipeline):
-    assert len(real_pipeline.store.articles) == 1
-    for chunk in real_pipeline.store.chunks:
+    assert len(real_pipeline.index.snapshot().store.articles) == 1
+    for chunk in real_pipeline.index.snapshot().store.chunks:
         assert "Leave a Reply" not in chunk.text
         assert "Required fields" not in chunk.text
 

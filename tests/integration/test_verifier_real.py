@@ -104,7 +104,7 @@ def test_a_summary_is_answered_and_every_sentence_is_cited(real_pipeline):
     a = real_pipeline.ask("Summarize the meeting in two sentences.")
     assert not a.abstained, a.answer
     assert a.citations and all(c.citations for c in a.claims if c.supported)
-    article = next(iter(real_pipeline.store.articles.values()))
+    article = next(iter(real_pipeline.index.snapshot().store.articles.values()))
     assert all(article.text[c.start:c.end] == c.quote for c in a.citations)
 
 
@@ -160,12 +160,12 @@ def test_extract_mode_answers_with_the_short_answer_and_no_model(real_pipeline):
     from rag.answering.pipeline import Pipeline
 
     p = real_pipeline
-    fast = Pipeline(p.settings.model_copy(update={"answer_mode": "extract"}), p.embedder, p.generator,
-                    p.verifier, p.store)
+    fast = Pipeline.build(p.settings.model_copy(update={"answer_mode": "extract"}), p.index, p.generator,
+                          p.verifier)
     a = fast.ask("Who did Sharif meet?")
     assert not a.abstained and "generate" not in a.timings_ms
     s = a.short_answer
     assert s is not None and "Putin" in s.text and a.answer.startswith(f"{s.text}: “")
-    assert p.store.articles[s.article_id].text[s.start:s.end] == s.text
+    assert p.index.snapshot().store.articles[s.article_id].text[s.start:s.end] == s.text
     (c,) = a.citations
     assert c.start <= s.start < s.end <= c.end

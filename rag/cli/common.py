@@ -1,0 +1,24 @@
+"""What every `rag` subcommand shares: settings from the flags, exit codes, and the
+placeholder generator of the commands that never generate."""
+
+from __future__ import annotations
+
+from rag.components.generation import FakeGenerator
+from rag.config import Settings
+
+EXIT_BAD_INPUT = 2
+EXIT_ERROR = 1
+
+
+def settings_of(args) -> Settings:
+    overrides = {}
+    if getattr(args, "data_dir", None):
+        overrides["data_dir"] = args.data_dir
+    if getattr(args, "store", None):
+        overrides["store"] = args.store
+    return Settings(**overrides)
+
+
+def no_generator() -> FakeGenerator:
+    """Ingest never generates: a placeholder avoids loading the language model."""
+    return FakeGenerator(("",), name="none")

@@ -1,0 +1,278 @@
+"""The embedded index backend: FAISS vectors and bm25s keywords in versioned folders
+on local disk (faiss_versions.py), one writer at a time by a file lock (locks.py).
+Needs no server: the default (`RAG_STORE=faiss`)."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Callable, Iterable, Iterator, Sequence
+
+import faiss
+import numpy as np
+
+from rag.errors import Busy
+from rag.index.bm25 import Bm25Index
+from rag.index.faiss_snapshot import ArticleStore, lexical_texts
+from rag.index.faiss_vectors import build_index, extend_index
+from rag.index.faiss_versions import (current_version, index_exists, load_articles, load_store,
+                                      remove_leftovers, save_version)
+from rag.index.locks import writer_lock
+from rag.index.protocols import Layout
+from rag.types import Article, Chunk
+
+log = logging.getLogger("rag")
+
+
+class FaissVectors:
+    """VectorIndex over a FAISS index whose row i is chunk ``chunks[i]``. Changes build
+    a new FAISS index (the one held may be shared with other snapshots)."""
+
+    def __init__(self, index: faiss.Index, ids: Sequence[str], matrix: np.ndarray):
+        self._index, self._ids, self._matrix = index, ids, matrix
+        self._pos: dict[str, int] | None = None
+
+    def _positions(self) -> dict[str, int]:
+        if self._pos is None:
+            self._pos = {cid: i for i, cid in enumerate(self._ids)}
+        return self._pos
+
+    def __len__(self) -> int:
+        return self._index.ntotal
+
+    def search(self, query: np.ndarray, k: int) -> list[tuple[str, float]]:
+        k = min(k, self._index.ntotal)
+        if k <= 0:
+            return []
+        scores, rows = self._index.search(np.asarray(query, dtype=np.float32)[None, :], k)
+        return [(self._ids[i], float(s)) for i, s in zip(rows[0], scores[0]) if i >= 0]
+
+    def vectors(self, ids: Sequence[str]) -> np.ndarray:
+        pos = self._positions()
+        return self._matrix[[pos[i] for i in ids]] if len(ids) else np.zeros((0, self._index.d), np.float32)
+
+    def add(self, ids: Sequence[str], vectors: np.ndarray) -> None:
+        matrix = np.vstack([self._matrix, np.asarray(vectors, dtype=np.float32)])
+        self._index = extend_index(self._index, matrix, self._index.d)
+        self._ids, self._matrix, self._pos = list(self._ids) + list(ids), matrix, None
+
+    def delete(self, ids: Iterable[str]) -> None:
+        gone = set(ids)
+        keep = [i for i, cid in enumerate(self._ids) if cid not in gone]
+        self._matrix = self._matrix[keep]
+        self._index = build_index(self._matrix, self._index.d)
+        self._ids, self._pos = [self._ids[i] for i in keep], None
+
+    def persist(self, path: Path) -> None:
+        faiss.write_index(self._index, str(path))
+
+
+class Bm25Lexical:
+    """LexicalIndex over bm25s segments (bm25.py), for the live chunks ``ids``."""
+
+    def __init__(self, bm25: Bm25Index, ids: Sequence[str], positions: dict[str, int] | None = None):
+        self._bm25, self._ids = bm25, ids
+        self._pos = positions
+
+    def _positions(self) -> dict[str, int]:
+        if self._pos is None:
+            self._pos = {cid: i for i, cid in enumerate(self._ids)}
+        return self._pos
+
+    def __len__(self) -> int:
+        return len(self._ids)
+
+    def search(self, query: str, k: int) -> list[tuple[str, float]]:
+        return [(self._ids[i], s) for i, s in self._bm25.search(query, k, self._positions())]
+
+    def add(self, ids: Sequence[str], texts: Sequence[str]) -> None:
+        new_ids = list(self._ids) + list(ids)
+        live = {cid: i for i, cid in enumerate(new_ids)}
+        self._bm25 = self._bm25.extended(list(ids), list(texts)).for_live(live)
+        self._ids, self._pos = new_ids, live
+
+    def delete(self, ids: Iterable[str]) -> None:
+        gone = set(ids)
+        self._ids = [cid for cid in self._ids if cid not in gone]
+        self._pos = {cid: i for i, cid in enumerate(self._ids)}
+        self._bm25 = self._bm25.for_live(self._pos)
+
+    def persist(self, path: Path) -> None:
+        self._bm25.save(Path(path))
+
+
+class _ChunkIds(Sequence):
+    """The chunk ids of a snapshot, by row, without a second list of a million strings."""
+
+    def __init__(self, chunks: list[Chunk]):
+        self._chunks = chunks
+
+    def __getitem__(self, i):
+        return self._chunks[i].id
+
+    def __len__(self) -> int:
+        return len(self._chunks)
+
+
+class FaissSnapshot:
+    """Snapshot over one immutable ArticleStore."""
+
+    def __init__(self, store: ArticleStore):
+        self.store = store
+        self.layout = Layout(store.embedder_name, store.dim, store.chunking)
+        ids = _ChunkIds(store.chunks)
+        self.vectors = FaissVectors(store.faiss, ids, store.vectors)
+        self.vectors._pos = store.positions
+        self.lexical = Bm25Lexical(store.lexical, ids, store.positions)
+
+    @property
+    def version(self) -> str:
+        return self.store.version  # set when the store is saved
+
+    @property
+    def article_count(self) -> int:
+        return len(self.store.articles)
+
+    @property
+    def chunk_count(self) -> int:
+        return len(self.store.chunks)
+
+    def hashes(self, ids: Iterable[str] | None = None) -> dict[str, str]:
+        h = self.store.hashes
+        return dict(h) if ids is None else {i: h[i] for i in ids if i in h}
+
+    def ids_by_hash(self, hashes: Iterable[str]) -> dict[str, str]:
+        wanted = set(hashes)
+        return {h: aid for aid, h in self.store.hashes.items() if h in wanted}
+
+    def articles(self, ids: Iterable[str]) -> dict[str, Article]:
+        a = self.store.articles
+        return {i: a[i] for i in ids if i in a}
+
+    def all_articles(self) -> list[tuple[Article, int]]:
+        return [(a, self.store.chunk_count(a.id)) for a in self.store.articles.values()]
+
+    def article_chunks(self, article_id: str) -> list[Chunk]:
+        return self.store.article_chunks(article_id)
+
+    def chunks(self, ids: Sequence[str]) -> list[Chunk]:
+        pos, chunks = self.store.positions, self.store.chunks
+        return [chunks[pos[i]] for i in ids]
+
+    def order(self, ids: Sequence[str]) -> list[int]:
+        pos = self.store.positions
+        return [pos[i] for i in ids]
+
+
+class FaissWriter:
+    """Changes build new ArticleStores; FaissBackend.writing saves the last one. The
+    published store is read on first use (a rebuild's swap never reads it)."""
+
+    def __init__(self, load: Callable[[], ArticleStore]):
+        self._load, self._store = load, None
+        self.changed = False
+        self._snapshot: FaissSnapshot | None = None
+
+    @property
+    def store(self) -> ArticleStore:
+        if self._store is None:
+            self._store = self._load()
+        return self._store
+
+    @store.setter
+    def store(self, value: ArticleStore) -> None:
+        self._store = value
+
+    @property
+    def snapshot(self) -> FaissSnapshot:
+        if self._snapshot is None or self._snapshot.store is not self.store:
+            self._snapshot = FaissSnapshot(self.store)
+        return self._snapshot
+
+    def add(self, articles: Sequence[tuple[Article, str]], chunks: Sequence[Chunk],
+            vectors: np.ndarray) -> None:
+        self.store = self.store.with_chunks(list(articles), list(chunks), vectors)
+        self.changed = True
+
+    def delete(self, article_ids: Iterable[str]) -> None:
+        found = {i for i in article_ids if i in self.store.articles}
+        if found:
+            self.store = self.store.without(found)
+            self.changed = True
+
+    def swap_in(self, staged: "FaissWriter") -> None:
+        self.store, self.changed = staged.store, True
+
+
+class FaissBackend:
+    def __init__(self, data_dir: Path, layout: Layout):
+        self.data_dir, self.layout = Path(data_dir), layout
+        # The store this process last loaded or wrote: a writer extends it instead of
+        # reading the index back from disk, unless another process published since.
+        self._latest: ArticleStore | None = None
+        self._lock = threading.Lock()
+
+    def exists(self) -> bool:
+        return index_exists(self.data_dir)
+
+    def version(self) -> str | None:
+        """The published version: one readlink, cheap enough to call per request."""
+        return current_version(self.data_dir)
+
+    def current(self) -> FaissSnapshot:
+        return FaissSnapshot(self._load())
+
+    def _load(self) -> ArticleStore:
+        on_disk = current_version(self.data_dir)
+        with self._lock:
+            latest = self._latest
+        if on_disk is None:
+            return latest if latest is not None else self._empty()
+        if latest is None or latest.version != on_disk:
+            latest = load_store(self.data_dir, self.layout.embedder, self.layout.chunking)
+            with self._lock:
+                self._latest = latest
+        return latest
+
+    def _empty(self) -> ArticleStore:
+        return ArticleStore(self.layout.embedder, self.layout.dim, self.layout.chunking)
+
+    @contextmanager
+    def writing(self, timeout: float | None = None) -> Iterator[FaissWriter]:
+        with writer_lock(self.data_dir, timeout):
+            w = FaissWriter(self._load)
+            yield w
+            if w.changed or not w.store.version:
+                save_version(w.store, self.data_dir)
+                with self._lock:
+                    self._latest = w.store
+
+    def stored_articles(self) -> tuple[list[tuple[Article, str]], str]:
+        articles, hashes, _ = load_articles(self.data_dir)
+        version = current_version(self.data_dir) or ""
+        return [(a, hashes[i]) for i, a in articles.items()], version
+
+    @contextmanager
+    def staging(self, layout: Layout) -> Iterator[FaissWriter]:
+        empty = ArticleStore(layout.embedder, layout.dim, layout.chunking)
+        yield FaissWriter(lambda: empty)
+
+    def clean_up(self) -> list[str]:
+        if not (self.data_dir / "versions").is_dir():
+            return []
+        try:
+            with writer_lock(self.data_dir, timeout=0):
+                removed = remove_leftovers(self.data_dir)
+        except Busy:  # another writer: nothing lost, the next save prunes
+            return []
+        if removed:
+            log.info("removed leftovers of an interrupted save: %s", ", ".join(removed))
+        return removed
+
+    def close(self) -> None:
+        pass
+
+
+lexical_texts  # noqa: B018 - what BM25 indexes per chunk (also the PostgreSQL backend's)
