@@ -10,7 +10,8 @@ from transformers.utils import logging as hf_logging
 
 from rag.answering.pipeline import Pipeline
 from rag.components.embedding import Embedder, load_embedder
-from rag.components.generation import Generator, load_generator
+from rag.components.generation import FakeGenerator, Generator, TransformersGenerator
+from rag.components.remote_generator import OpenAIGenerator
 from rag.components.verifier import CrossEncoderVerifier, Verifier
 from rag.config import Settings
 from rag.index.backends import open_backend
@@ -61,3 +62,15 @@ def ensure_index(pipeline: Pipeline, show_progress: bool = False) -> None:
 def load_verifier(settings: Settings) -> Verifier:
     """The trained verifier (loaded lazily, on first use or warm-up)."""
     return CrossEncoderVerifier(settings.verifier_dir, threads=settings.threads)
+
+
+def load_generator(settings: Settings) -> Generator:
+    """The generator named by ``settings.generator``: "openai:<base_url>#<model>" for an
+    OpenAI-compatible server, "fake" for a FakeGenerator (demos and tests), else a local model."""
+    if settings.generator == "fake":
+        return FakeGenerator()
+    if settings.generator.startswith("openai:"):
+        return OpenAIGenerator.from_settings(settings)
+    return TransformersGenerator(settings.generator, cache_dir=settings.model_cache_dir,
+                                 quantize=settings.quantize, threads=settings.threads,
+                                 prompt_lookup=settings.prompt_lookup_tokens)

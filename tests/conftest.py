@@ -68,9 +68,20 @@ def settings(tmp_path) -> Settings:
                     min_relevance=0.2)
 
 
+_OPENED = []  # indexes made by make_pipeline: closed after each test (database connections)
+
+
+@pytest.fixture(autouse=True)
+def _close_indexes():
+    yield
+    while _OPENED:
+        _OPENED.pop().close()
+
+
 def make_pipeline(settings: Settings, replies=("...",), verifier=None, embedder=None) -> Pipeline:
     """A pipeline of fakes over the index the settings name (FAISS unless RAG_STORE says)."""
     index = open_index(settings, embedder or FakeEmbedder())
+    _OPENED.append(index)
     try:
         index.open(seed=False)  # the published index, if there is one
     except IndexUnavailable:

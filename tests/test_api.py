@@ -8,6 +8,12 @@ from rag.server.app import create_app
 
 
 @pytest.fixture
+def settings(any_settings):
+    """Every test here runs on each index backend (FAISS, PostgreSQL)."""
+    return any_settings
+
+
+@pytest.fixture
 def client(fake_pipeline):
     with TestClient(create_app(fake_pipeline)) as c:
         yield c

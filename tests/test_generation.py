@@ -20,7 +20,8 @@ import pytest
 from rag.components import models
 from rag.config import PACKAGED_EMBEDDER, PACKAGED_GENERATOR, PACKAGED_GENERATOR_LARGE, Settings
 from rag.errors import ModelUnavailable
-from rag.components.generation import FakeGenerator, Generator, Prompt, TransformersGenerator, load_generator
+from rag.assemble import load_generator
+from rag.components.generation import FakeGenerator, Generator, Prompt, TransformersGenerator
 
 P = Prompt(system="Be brief.", user="Where was the summit held?")
 

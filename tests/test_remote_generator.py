@@ -12,12 +12,12 @@ import pytest
 from fastapi.testclient import TestClient
 
 from rag.answering.pipeline import Pipeline
-from rag.assemble import open_index
+from rag.assemble import load_generator, open_index
 from rag.server.app import create_app
 from rag.config import Settings
 from rag.components.embedding import FakeEmbedder
 from rag.errors import BadInput, GeneratorUnavailable
-from rag.components.generation import FakeGenerator, Generator, Prompt, load_generator
+from rag.components.generation import FakeGenerator, Generator, Prompt
 from rag.components.remote_generator import OpenAIGenerator, parse
 from rag.components.verifier import FakeVerifier
 

@@ -1,3 +1,11 @@
+import pytest
+
+@pytest.fixture
+def settings(any_settings):
+    """Every test here runs on each index backend (FAISS, PostgreSQL)."""
+    return any_settings
+
+
 def test_hybrid_finds_the_right_article(fake_pipeline):
     hits = fake_pipeline.retriever.search(fake_pipeline.index.snapshot(), "Where was the summit held?", 2)
     assert hits[0].chunk.article_id == "summit"

@@ -11,9 +11,14 @@ from rag.server.app import create_app
 from rag.documents import make_article
 from rag.components.embedding import FakeEmbedder
 from rag.components.generation import FakeGenerator
-from rag.index.faiss_versions import current_version
 
 from .conftest import SUMMIT, WEATHER, make_pipeline
+
+@pytest.fixture
+def settings(any_settings):
+    """Every test here runs on each index backend (FAISS, PostgreSQL)."""
+    return any_settings
+
 
 PORTO = "A new bridge opened in Porto on Monday. Traffic was heavy all day. The mayor cut the ribbon."
 TOKEN = "s3cret-token"
@@ -225,7 +230,7 @@ def test_startup_with_mismatched_index_reports_then_rebuild_fixes(settings, monk
 def test_server_notices_index_written_by_another_process(client, fake_pipeline):
     other = make_pipeline(fake_pipeline.settings)  # stands for `rag ingest` in another process
     other.index.ingest([make_article(PORTO, id="porto")])
-    assert current_version(fake_pipeline.settings.data_dir) != fake_pipeline.index.snapshot().store.version
+    assert other.index.backend.version() != fake_pipeline.index.snapshot().version
     _wait_for(lambda: client.get("/health").json()["articles"] == 3)
     assert client.get("/articles/porto").status_code == 200
 

@@ -116,6 +116,7 @@ class Pipeline:
         tr = time.perf_counter()
         candidates = self.retriever.search(snap, query, max(k, self.settings.rerank_candidates))
         articles = snap.articles({h.chunk.article_id for h in candidates})
+        candidates = [h for h in candidates if h.chunk.article_id in articles]  # deleted meanwhile
         timings["retrieve"] = _ms(tr)
         # Nothing relevant (no passage near the question at all): no verifier, no model.
         if not candidates or max(h.dense for h in candidates) < self.settings.min_relevance:

@@ -34,8 +34,9 @@ class Retriever:
         # Ties go to the chunk added first, whatever order the backends listed them in.
         order = dict(zip(fused, snap.order(list(fused))))
         best = sorted(fused, key=lambda cid: (-fused[cid], order[cid]))[:top_k]
+        chunks = snap.chunks(best)  # (a live database view leaves out chunks deleted meanwhile)
         # Cosine similarity for every returned chunk, also those found only by keywords:
         # it is the signal used to judge whether anything relevant was found.
-        cos = snap.vectors.vectors(best) @ q if best else np.zeros(0)
+        cos = snap.vectors.vectors([c.id for c in chunks]) @ q if chunks else np.zeros(0)
         return [Hit(chunk=c, score=fused[c.id], dense=float(s), lexical=bm25.get(c.id, 0.0))
-                for c, s in zip(snap.chunks(best), cos)]
+                for c, s in zip(chunks, cos)]

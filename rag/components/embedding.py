@@ -13,6 +13,9 @@ from typing import Protocol, Sequence
 import numpy as np
 
 from rag.errors import ModelUnavailable
+from rag.components import mean_pooling
+from rag.components.models import embedder_path
+from rag.components.quantization import quantize_encoder
 
 
 class Embedder(Protocol):
@@ -97,8 +100,6 @@ class SentenceTransformerEmbedder:
                 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
                 import torch
 
-                from rag.components import mean_pooling
-                from rag.components.models import embedder_path
 
                 if self.threads:
                     torch.set_num_threads(self.threads)
@@ -115,7 +116,6 @@ class SentenceTransformerEmbedder:
                         f"cannot load embedder {self.model_name!r} offline: {exc}".splitlines()[0]
                     ) from exc
                 if self.quantize:
-                    from rag.components.quantization import quantize_encoder
 
                     if isinstance(model, mean_pooling.MeanPoolingEncoder):
                         model.model = quantize_encoder(model.model)

@@ -21,6 +21,10 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 from rag.config import Settings  # noqa: E402
 from rag.errors import ModelUnavailable  # noqa: E402
 from rag.components.models import generator_path, set_offline  # noqa: E402
+from rag.components.generator_cache import cache_key, cache_path
+from rag.components.generator_cache import load_cached
+from rag.components.model_memory import half_input_embeddings, release_freed_memory
+from rag.components.generator_cache import save_cached
 
 
 @dataclass(frozen=True)
@@ -210,7 +214,6 @@ class TransformersGenerator:
 
     def _int8_cache(self) -> tuple[Path, str] | None:
         """Where the quantized model is cached and its key; None for models not in a local directory."""
-        from rag.components.generator_cache import cache_key, cache_path
         path = Path(self._resolve())
         if not path.is_dir():  # a hub name: its files are not ours to key on
             return None
@@ -218,7 +221,6 @@ class TransformersGenerator:
         return cache_path(self._cache_dir, self.name, key), key
 
     def _load_cached_int8(self) -> Any:
-        from rag.components.generator_cache import load_cached
         where = self._int8_cache()
         if where is None:
             return None
@@ -247,12 +249,10 @@ class TransformersGenerator:
             model = torch.ao.quantization.quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8,
                                                            inplace=True)
         # 3.6 -> 1.3 GB resident, outputs unchanged (see model_memory.py).
-        from rag.components.model_memory import half_input_embeddings, release_freed_memory
         half_input_embeddings(model)
         release_freed_memory()
         where = self._int8_cache()
         if where is not None:
-            from rag.components.generator_cache import save_cached
             save_cached(model, *where)
             release_freed_memory()
         return model
@@ -430,16 +430,3 @@ def _stop_token_ids(tokenizer: Any, model: Any) -> list[int]:
     if not ids:
         raise ModelUnavailable("the generator's tokenizer defines no end-of-sequence token")
     return ids
-
-
-def load_generator(settings: Settings) -> Generator:
-    """The generator named by ``settings.generator``: "openai:<base_url>#<model>" for an
-    OpenAI-compatible server, "fake" for a FakeGenerator (demos and tests), else a local model."""
-    if settings.generator == "fake":
-        return FakeGenerator()
-    if settings.generator.startswith("openai:"):
-        from rag.components.remote_generator import OpenAIGenerator
-        return OpenAIGenerator.from_settings(settings)
-    return TransformersGenerator(settings.generator, cache_dir=settings.model_cache_dir,
-                                 quantize=settings.quantize, threads=settings.threads,
-                                 prompt_lookup=settings.prompt_lookup_tokens)

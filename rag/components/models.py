@@ -25,6 +25,7 @@ from tqdm import tqdm
 
 from rag.config import PACKAGED_EMBEDDER, PACKAGED_GENERATOR, PACKAGED_GENERATOR_LARGE
 from rag.errors import ModelUnavailable
+import fcntl
 
 _CHUNK = 8 << 20
 _MARKER = "rag-model.json"  # written last inside the temp dir: a cache without it is not ours
@@ -235,11 +236,6 @@ def ensure_packaged(spec: PackagedGGUF, cache_dir: Path, *, parts: Sequence[Path
 @contextmanager
 def _file_lock(path: Path) -> Iterator[None]:
     """One builder per cache across processes (a server and a CLI started together)."""
-    try:
-        import fcntl
-    except ImportError:  # not POSIX: the atomic rename still keeps the cache whole
-        yield
-        return
     with open(path, "a") as f:
         fcntl.flock(f, fcntl.LOCK_EX)
         try:

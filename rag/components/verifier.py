@@ -26,6 +26,8 @@ from typing import Protocol, Sequence
 import numpy as np
 
 from rag.errors import ModelUnavailable
+from rag.components.models import embedder_path
+from rag.components.embedding import has_native_bf16
 
 ENTAILED, NEUTRAL, CONTRADICTED = 0, 1, 2
 WEIGHTS = "model.safetensors"
@@ -151,7 +153,6 @@ class CrossEncoderVerifier:
             from safetensors.torch import load_file
             from transformers import AutoTokenizer
 
-            from rag.components.models import embedder_path
 
             base = self._base_dir or embedder_path(self.config.get("base", "packaged:all-MiniLM-L6-v2"))
             if self.threads:
@@ -168,7 +169,6 @@ class CrossEncoderVerifier:
             model.eval()
             use_bf16 = self.dtype == "bfloat16"
             if self.dtype == "auto":
-                from rag.components.embedding import has_native_bf16
                 use_bf16 = has_native_bf16()
             if use_bf16:
                 model = model.to(torch.bfloat16)

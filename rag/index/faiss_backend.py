@@ -8,15 +8,14 @@ import logging
 import threading
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Callable, Iterable, Iterator, Sequence
+from typing import Callable, Iterable, Iterator, Mapping, Sequence
 
 import faiss
 import numpy as np
 
 from rag.errors import Busy
 from rag.index.bm25 import Bm25Index
-from rag.index.faiss_snapshot import ArticleStore, lexical_texts
-from rag.index.faiss_vectors import build_index, extend_index
+from rag.index.faiss_snapshot import ArticleStore
 from rag.index.faiss_versions import (current_version, index_exists, load_articles, load_store,
                                       remove_leftovers, save_version)
 from rag.index.locks import writer_lock
@@ -27,17 +26,12 @@ log = logging.getLogger("rag")
 
 
 class FaissVectors:
-    """VectorIndex over a FAISS index whose row i is chunk ``chunks[i]``. Changes build
-    a new FAISS index (the one held may be shared with other snapshots)."""
+    """VectorIndex over a FAISS index whose row i is chunk ``ids[i]`` (vector
+    ``matrix[i]``; ``positions`` maps ids to rows)."""
 
-    def __init__(self, index: faiss.Index, ids: Sequence[str], matrix: np.ndarray):
-        self._index, self._ids, self._matrix = index, ids, matrix
-        self._pos: dict[str, int] | None = None
-
-    def _positions(self) -> dict[str, int]:
-        if self._pos is None:
-            self._pos = {cid: i for i, cid in enumerate(self._ids)}
-        return self._pos
+    def __init__(self, index: faiss.Index, ids: Sequence[str], matrix: np.ndarray,
+                 positions: Mapping[str, int]):
+        self._index, self._ids, self._matrix, self._pos = index, ids, matrix, positions
 
     def __len__(self) -> int:
         return self._index.ntotal
@@ -50,57 +44,21 @@ class FaissVectors:
         return [(self._ids[i], float(s)) for i, s in zip(rows[0], scores[0]) if i >= 0]
 
     def vectors(self, ids: Sequence[str]) -> np.ndarray:
-        pos = self._positions()
+        pos = self._pos
         return self._matrix[[pos[i] for i in ids]] if len(ids) else np.zeros((0, self._index.d), np.float32)
-
-    def add(self, ids: Sequence[str], vectors: np.ndarray) -> None:
-        matrix = np.vstack([self._matrix, np.asarray(vectors, dtype=np.float32)])
-        self._index = extend_index(self._index, matrix, self._index.d)
-        self._ids, self._matrix, self._pos = list(self._ids) + list(ids), matrix, None
-
-    def delete(self, ids: Iterable[str]) -> None:
-        gone = set(ids)
-        keep = [i for i, cid in enumerate(self._ids) if cid not in gone]
-        self._matrix = self._matrix[keep]
-        self._index = build_index(self._matrix, self._index.d)
-        self._ids, self._pos = [self._ids[i] for i in keep], None
-
-    def persist(self, path: Path) -> None:
-        faiss.write_index(self._index, str(path))
 
 
 class Bm25Lexical:
     """LexicalIndex over bm25s segments (bm25.py), for the live chunks ``ids``."""
 
-    def __init__(self, bm25: Bm25Index, ids: Sequence[str], positions: dict[str, int] | None = None):
-        self._bm25, self._ids = bm25, ids
-        self._pos = positions
-
-    def _positions(self) -> dict[str, int]:
-        if self._pos is None:
-            self._pos = {cid: i for i, cid in enumerate(self._ids)}
-        return self._pos
+    def __init__(self, bm25: Bm25Index, ids: Sequence[str], positions: Mapping[str, int]):
+        self._bm25, self._ids, self._pos = bm25, ids, positions
 
     def __len__(self) -> int:
         return len(self._ids)
 
     def search(self, query: str, k: int) -> list[tuple[str, float]]:
-        return [(self._ids[i], s) for i, s in self._bm25.search(query, k, self._positions())]
-
-    def add(self, ids: Sequence[str], texts: Sequence[str]) -> None:
-        new_ids = list(self._ids) + list(ids)
-        live = {cid: i for i, cid in enumerate(new_ids)}
-        self._bm25 = self._bm25.extended(list(ids), list(texts)).for_live(live)
-        self._ids, self._pos = new_ids, live
-
-    def delete(self, ids: Iterable[str]) -> None:
-        gone = set(ids)
-        self._ids = [cid for cid in self._ids if cid not in gone]
-        self._pos = {cid: i for i, cid in enumerate(self._ids)}
-        self._bm25 = self._bm25.for_live(self._pos)
-
-    def persist(self, path: Path) -> None:
-        self._bm25.save(Path(path))
+        return [(self._ids[i], s) for i, s in self._bm25.search(query, k, self._pos)]
 
 
 class _ChunkIds(Sequence):
@@ -123,8 +81,7 @@ class FaissSnapshot:
         self.store = store
         self.layout = Layout(store.embedder_name, store.dim, store.chunking)
         ids = _ChunkIds(store.chunks)
-        self.vectors = FaissVectors(store.faiss, ids, store.vectors)
-        self.vectors._pos = store.positions
+        self.vectors = FaissVectors(store.faiss, ids, store.vectors, store.positions)
         self.lexical = Bm25Lexical(store.lexical, ids, store.positions)
 
     @property
@@ -274,5 +231,3 @@ class FaissBackend:
     def close(self) -> None:
         pass
 
-
-lexical_texts  # noqa: B018 - what BM25 indexes per chunk (also the PostgreSQL backend's)

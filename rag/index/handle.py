@@ -130,7 +130,8 @@ class Index:
         try:
             with self.backend.writing(timeout) as w:
                 yield w
-            self._snapshot, self.error = w.snapshot, None
+            # What was just published (a writer's own view ends with its transaction).
+            self._snapshot, self.error = self.backend.current(), None
         finally:
             self._write_lock.release()
 

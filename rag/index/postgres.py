@@ -78,16 +78,9 @@ class _Vectors:
         got = dict(self._db.rows(f"SELECT id, embedding FROM {self._c} WHERE id = ANY(%s)", (list(ids),)))
         out = np.zeros((len(ids), self._dim), dtype=np.float32)
         for i, cid in enumerate(ids):
-            out[i] = got[cid].to_numpy()
+            if cid in got:  # deleted since it was found: no similarity
+                out[i] = got[cid].to_numpy()
         return out
-
-    def add(self, ids, vectors) -> None:
-        raise NotImplementedError("write through PostgresBackend.writing()")
-
-    delete = add
-
-    def persist(self, path) -> None:
-        pass
 
 
 class _Lexical:
@@ -114,9 +107,6 @@ class _Lexical:
             FROM m, unnest(m.tsv) u JOIN q ON q.lexeme = u.lexeme
             GROUP BY m.id, m.seq ORDER BY score DESC, m.seq LIMIT %(k)s""", {"q": query, "k": k})
         return [(cid, float(s)) for cid, s in rows]
-
-    add = delete = _Vectors.add
-    persist = _Vectors.persist
 
 
 class PgSnapshot:
@@ -163,11 +153,11 @@ class PgSnapshot:
     def chunks(self, ids: Sequence[str]) -> list[Chunk]:
         got = {r[0]: Chunk(*r) for r in self._db.rows(
             f"SELECT {_CHUNK_COLS} FROM {self._c} WHERE id = ANY(%s)", (list(ids),))}
-        return [got[i] for i in ids]
+        return [got[i] for i in ids if i in got]  # a chunk deleted since it was found is left out
 
     def order(self, ids: Sequence[str]) -> list[int]:
         got = dict(self._db.rows(f"SELECT id, seq FROM {self._c} WHERE id = ANY(%s)", (list(ids),)))
-        return [got[i] for i in ids]
+        return [got.get(i, 2**62) for i in ids]
 
 
 class PgWriter:
@@ -277,6 +267,11 @@ class PostgresBackend:
 
     def exists(self) -> bool:
         return self._state(_Db(self._pool))[0] is not None
+
+    def version(self) -> str | None:
+        """The published version (one small query), None if nothing was published."""
+        gen, version, _ = self._state(_Db(self._pool))
+        return version if gen is not None else None
 
     def current(self) -> PgSnapshot:
         db = _Db(self._pool)

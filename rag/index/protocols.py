@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Callable, Iterable, Protocol, Sequence
 
 import numpy as np
@@ -43,38 +42,28 @@ class Layout:
 
 
 class VectorIndex(Protocol):
-    """Chunk vectors (L2-normalised float32), searched by inner product (= cosine)."""
+    """Chunk vectors (L2-normalised float32) of a snapshot, searched by inner product
+    (= cosine). Changes go through a Writer: in a database the vectors, keywords and
+    articles change together, in one transaction."""
 
     def __len__(self) -> int: ...
-
-    def add(self, ids: Sequence[str], vectors: np.ndarray) -> None: ...
-
-    def delete(self, ids: Iterable[str]) -> None: ...
 
     def search(self, query: np.ndarray, k: int) -> list[tuple[str, float]]:
         """The k nearest chunks to one query vector, best first: (chunk id, cosine)."""
 
     def vectors(self, ids: Sequence[str]) -> np.ndarray:
-        """The stored vectors of these chunks, (len(ids), dim), in that order."""
-
-    def persist(self, path: Path) -> None:
-        """Write to ``path`` (a file-backed index); a database has nothing to do."""
+        """The stored vectors of these chunks, (len(ids), dim), in that order (zeros for
+        a chunk that no longer exists)."""
 
 
 class LexicalIndex(Protocol):
-    """Keyword search over chunk texts (article title + chunk text)."""
+    """Keyword search over chunk texts (article title + chunk text) of a snapshot."""
 
     def __len__(self) -> int: ...
-
-    def add(self, ids: Sequence[str], texts: Sequence[str]) -> None: ...
-
-    def delete(self, ids: Iterable[str]) -> None: ...
 
     def search(self, query: str, k: int) -> list[tuple[str, float]]:
         """The k best-matching chunks, best first: (chunk id, score); only chunks
         that share a term with the query."""
-
-    def persist(self, path: Path) -> None: ...
 
 
 class Snapshot(Protocol):
@@ -106,7 +95,8 @@ class Snapshot(Protocol):
     def article_chunks(self, article_id: str) -> list[Chunk]: ...
 
     def chunks(self, ids: Sequence[str]) -> list[Chunk]:
-        """The chunks with these ids, in that order (ids must exist)."""
+        """The chunks with these ids, in that order; ids that no longer exist (a live
+        database view, deleted since they were found) are left out."""
 
     def order(self, ids: Sequence[str]) -> list[int]:
         """A sort key per chunk: the order chunks were added (ties in ranking)."""
@@ -137,6 +127,9 @@ class Backend(Protocol):
 
     def exists(self) -> bool:
         """Whether an index was ever published here."""
+
+    def version(self) -> str | None:
+        """The published version, None if none: cheap enough to ask per request."""
 
     def current(self) -> Snapshot:
         """The latest published index (IndexUnavailable if none, IndexMismatch if built

@@ -12,6 +12,7 @@ from fastapi import Depends, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from rag.config import Settings
+from fastapi.responses import JSONResponse
 
 _bearer = HTTPBearer(auto_error=False, scheme_name="AdminToken",
                      description="`Authorization: Bearer <RAG_ADMIN_TOKEN>`; required when the "
@@ -59,7 +60,6 @@ def install_read_guard(app, settings: Settings) -> None:
     """With RAG_PROTECT_READS and a token, reading and asking need the token too."""
     if not (settings.protect_reads and settings.admin_token):
         return
-    from fastapi.responses import JSONResponse
 
     @app.middleware("http")
     async def guard_reads(request: Request, call_next):

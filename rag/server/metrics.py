@@ -12,6 +12,8 @@ from typing import Any, Callable
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
 from rag.types import Answer
+from fastapi import Request
+from fastapi.responses import Response
 
 # Seconds: from a cached-query retrieval (~1 ms) to a slow answer with a retry (~10 s).
 STAGE_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 5.0,
@@ -86,8 +88,6 @@ class Metrics:
 
 def install(app: Any, state: Any) -> Metrics:
     """Add GET /metrics and a middleware counting every request; returns the Metrics."""
-    from fastapi import Request
-    from fastapi.responses import Response
 
     metrics = Metrics(lambda: state.pipeline)
     app.state.metrics = metrics

@@ -33,6 +33,7 @@ from rag.components.generation import Prompt
 from rag.server.openai_schema import (RAG_MODEL, TURN_CHARS, ChatCompletion, ModelList, OpenAIError,
                             chat_request, error_body)
 from rag.server.streaming import run_in_thread
+from rag.components.remote_generator import PREFIX, parse
 
 V1 = "/v1/"
 ERRORS = {code: {"model": OpenAIError} for code in (400, 404, 413, 503)}
@@ -145,7 +146,6 @@ def install(app: FastAPI, state, settings: Settings) -> None:
     def generator_id() -> str:
         if state.pipeline is not None:
             return state.pipeline.generator.name
-        from rag.components.remote_generator import PREFIX, parse
         return parse(settings.generator)[1] if settings.generator.startswith(PREFIX) else settings.generator
 
     @router.get("/models", response_model=ModelList, summary="The model that answers from the articles")

@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from rag.errors import BadInput
+from rag.train.verifier_data import SNLI, SQUAD11, SQUAD20
+from rag.train.verifier_train import train
 
 
 def add_parsers(sub) -> None:
@@ -23,8 +25,6 @@ def add_parsers(sub) -> None:
 
 
 def cmd_train_verifier(args) -> int:
-    from rag.train.verifier_data import SNLI, SQUAD11, SQUAD20
-    from rag.train.verifier_train import train
 
     data = Path(args.data)
     missing = [n for n in (SQUAD11, SQUAD20, SNLI) if not (data / n).is_file()]

@@ -8,8 +8,8 @@ import pytest
 
 from rag.config import Settings
 from rag.components.embedding import SentenceTransformerEmbedder
-from rag.components.generation import load_generator
-from rag.assemble import build_pipeline, ensure_index, offline
+
+from rag.assemble import load_generator, build_pipeline, ensure_index, offline
 
 from ..conftest import SEEDS
 

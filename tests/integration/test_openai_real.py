@@ -21,8 +21,8 @@ import httpx
 import pytest
 
 from rag.answering.pipeline import Pipeline
+from rag.assemble import load_generator
 from rag.server.app import create_app
-from rag.components.generation import load_generator
 
 from ..conftest import SEEDS
 from ..servers import ThreadServer, free_port, sse_events, wait_healthy
