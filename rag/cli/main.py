@@ -60,7 +60,7 @@ def cmd_ask(args) -> int:
 
 
 def cmd_eval(args) -> int:
-    from rag import eval as ev_mod
+    import rag.eval as ev_mod
 
     settings = _settings(args)
     if args.top_k is not None:

@@ -17,6 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
+from rag.components.embedding import has_native_bf16
+from rag.components.models import embedder_path
 from rag.components.verifier import CONFIG, FROZEN, WEIGHTS, CrossEncoderVerifier, build_model, sha256
 from rag.train import verifier_data as vd
 
@@ -121,9 +123,6 @@ def train(data_dir: Path, out_dir: Path, *, seed: int = 13, epochs: float = 1.0,
     from safetensors.torch import save_file
     from tqdm import tqdm
     from transformers import AutoTokenizer, get_linear_schedule_with_warmup
-
-    from rag.components.embedding import has_native_bf16
-    from rag.components.models import embedder_path
 
     random.seed(seed)
     np.random.seed(seed)
