@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from contextlib import contextmanager
 from typing import Iterable, Iterator
 
@@ -28,6 +29,7 @@ from rag.index.protocols import Backend, Chunking, Layout, Progress, Snapshot, W
 from rag.types import Article
 
 log = logging.getLogger("rag")
+REFRESH_QUIET_S = 5.0  # after the backend could not say its version
 
 
 def layout_of(settings: Settings, embedder: Embedder) -> Layout:
@@ -46,6 +48,7 @@ class Index:
         self._reload_lock = threading.Lock()
         self._reloading = False
         self._failed: str | None = None  # a version that did not load: not retried per request
+        self._quiet_until = 0.0
 
     # -- reading ------------------------------------------------------------------
     @property
@@ -87,7 +90,15 @@ class Index:
         cheap to call per request; the reload runs in a thread meanwhile."""
         if self._snapshot is None and self.error is None:
             return  # still starting up: open() owns the first load
-        published = self.backend.version()
+        if time.monotonic() < self._quiet_until:
+            return
+        try:
+            published = self.backend.version()
+        except IndexUnavailable:
+            # The database is away: the request itself will say so; no second wait per
+            # request until it is back.
+            self._quiet_until = time.monotonic() + REFRESH_QUIET_S
+            return
         current = self._snapshot.version if self._snapshot is not None else None
         if published is None or published == self._failed or published == current:
             return

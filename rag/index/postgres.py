@@ -20,11 +20,11 @@ import psycopg
 from pgvector.psycopg import register_vector
 from psycopg_pool import ConnectionPool
 
-from ..errors import Busy, IndexMismatch, IndexUnavailable
-from ..types import Article, Chunk
-from .postgres_schema import (STAGING_LOCK, WRITE_LOCK, create_generation, create_hnsw,
+from rag.errors import Busy, IndexMismatch, IndexUnavailable
+from rag.types import Article, Chunk
+from rag.index.postgres_schema import (STAGING_LOCK, WRITE_LOCK, create_generation, create_hnsw,
                               drop_generation, migrate, table)
-from .protocols import Chunking, Layout
+from rag.index.protocols import Chunking, Layout
 
 K1 = 1.2  # BM25 term-frequency saturation (no length normalisation: b = 0)
 _ARTICLE_COLS = "id, title, text, url, published, source"
@@ -35,6 +35,24 @@ def _layout(embedder: str, dim: int, chunking: dict) -> Layout:
     return Layout(embedder, dim, Chunking(**chunking))
 
 
+@contextmanager
+def database_errors() -> Iterator[None]:
+    """The database's failures as the errors the API and CLI report (503 with a reason,
+    one line), not stack traces."""
+    try:
+        yield
+    except psycopg.errors.ReadOnlySqlTransaction:
+        raise IndexUnavailable("the database is read-only (a replica?): send changes to the primary") from None
+    except psycopg.errors.UndefinedTable:
+        raise IndexUnavailable("the index was replaced by a rebuild meanwhile; try again") from None
+    except psycopg.OperationalError as exc:  # also the pool's timeout
+        reason = (str(exc).strip().splitlines() or ["no reason given"])[-1]
+        raise IndexUnavailable(f"the database is unreachable: {reason}") from None
+
+
+POOL_WAIT_S = 3.0
+
+
 class _Db:
     """Runs a query on the writer's connection (inside its transaction), or on a pooled
     autocommit connection (a reader)."""
@@ -43,16 +61,14 @@ class _Db:
         self.pool, self.conn = pool, conn
 
     def rows(self, sql: str, params: Sequence = (), ef_search: int | None = None) -> list[tuple]:
-        if self.conn is not None:
-            return self._run(self.conn, sql, params, ef_search)
-        try:
+        with database_errors():
+            if self.conn is not None:
+                return self._run(self.conn, sql, params, ef_search)
             with self.pool.connection() as conn:
                 if ef_search is None:
                     return conn.execute(sql, params).fetchall()
                 with conn.transaction():  # for set_config(..., is_local)
                     return self._run(conn, sql, params, ef_search)
-        except psycopg.errors.UndefinedTable:
-            raise IndexUnavailable("the index was replaced by a rebuild meanwhile; try again") from None
 
     @staticmethod
     def _run(conn, sql, params, ef_search):
@@ -254,9 +270,14 @@ class PostgresBackend:
 
     def __init__(self, url: str, layout: Layout, pool_size: int = 8):
         self.url, self.layout = url, layout
-        with psycopg.connect(url, autocommit=True) as conn:
+        with database_errors(), psycopg.connect(url, autocommit=True, connect_timeout=10) as conn:
             self.migrated = migrate(conn)  # the versions applied by this start (tests)
-        self._pool = ConnectionPool(url, min_size=1, max_size=pool_size, kwargs={"autocommit": True},
+        # A request waits at most POOL_WAIT_S for a connection (the database is away: a
+        # 503 then, not a hang); connections are checked before use, so that a restarted
+        # database is used again at once (measured: within 0.2 s).
+        self._pool = ConnectionPool(url, min_size=1, max_size=pool_size, timeout=POOL_WAIT_S,
+                                    kwargs={"autocommit": True, "connect_timeout": 10},
+                                    check=ConnectionPool.check_connection,
                                     configure=register_vector, open=True)
 
     def _state(self, db: _Db) -> tuple[int | None, str, Layout | None]:
@@ -286,7 +307,7 @@ class PostgresBackend:
 
     @contextmanager
     def writing(self, timeout: float | None = None) -> Iterator[PgWriter]:
-        with self._pool.connection() as conn:
+        with database_errors(), self._pool.connection() as conn:
             with conn.transaction():
                 deadline = None if timeout is None else time.monotonic() + timeout
                 while not conn.execute("SELECT pg_try_advisory_xact_lock(%s)", (WRITE_LOCK,)).fetchone()[0]:
@@ -320,7 +341,7 @@ class PostgresBackend:
 
     @contextmanager
     def staging(self, layout: Layout) -> Iterator[PgWriter]:
-        with self._pool.connection() as conn:
+        with database_errors(), self._pool.connection() as conn:
             with conn.transaction():
                 gen = self._new_generation(conn, layout, "staging")
             conn.execute("SELECT pg_advisory_lock(%s, %s)", (STAGING_LOCK, gen))
@@ -335,7 +356,7 @@ class PostgresBackend:
                     self._drop(gen)
 
     def stored_articles(self) -> tuple[list[tuple[Article, str]], str]:
-        with self._pool.connection() as conn:
+        with database_errors(), self._pool.connection() as conn:
             with conn.transaction():
                 conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
                 gen, version, _ = self._state(_Db(conn=conn))
@@ -349,7 +370,10 @@ class PostgresBackend:
         """Drop the tables of generations left unpublished by a killed rebuild (no live
         process holds their staging lock) and of retired ones not yet dropped."""
         dropped = []
-        with self._pool.connection() as conn:
+        with database_errors(), self._pool.connection() as conn:
+            if conn.execute("SELECT pg_is_in_recovery() OR current_setting('transaction_read_only') = 'on'"
+                            ).fetchone()[0]:
+                return []  # a replica: the primary cleans up
             for gen, state in conn.execute("SELECT id, state FROM generations WHERE state <> 'live' "
                                            "ORDER BY id").fetchall():
                 if state == "staging":

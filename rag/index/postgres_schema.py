@@ -47,6 +47,8 @@ def migrate(conn: psycopg.Connection) -> list[int]:
     advisory lock (two processes starting at once: the second waits, then finds them
     applied). Returns the versions applied now."""
     applied_now = []
+    if _up_to_date(conn):  # no lock, no write: also on a read-only replica
+        return applied_now
     with conn.transaction():
         conn.execute("SELECT pg_advisory_xact_lock(%s)", (MIGRATE_LOCK,))
         conn.execute("""CREATE TABLE IF NOT EXISTS schema_migrations (
@@ -60,6 +62,13 @@ def migrate(conn: psycopg.Connection) -> list[int]:
                              (version, name))
                 applied_now.append(version)
     return applied_now
+
+
+def _up_to_date(conn: psycopg.Connection) -> bool:
+    if conn.execute("SELECT to_regclass('schema_migrations')").fetchone()[0] is None:
+        return False
+    done = {v for (v,) in conn.execute("SELECT version FROM schema_migrations")}
+    return all(version in done for version, _, _ in MIGRATIONS)
 
 
 def table(kind: str, generation: int) -> str:
