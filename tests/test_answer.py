@@ -136,7 +136,7 @@ def _rewriting(rewrite):
 
 
 def test_follow_up_is_rewritten_by_the_model(settings, fake_pipeline):
-    fake_pipeline.generator = FakeGenerator(_rewriting("Where was the SCO summit held?"))
+    fake_pipeline = fake_pipeline.with_generator(FakeGenerator(_rewriting("Where was the SCO summit held?")))
     a = fake_pipeline.ask("Where was it held?", history=HISTORY)
     assert a.query == "Where was the SCO summit held?"
     first = fake_pipeline.generator.prompts[0]
@@ -146,7 +146,7 @@ def test_follow_up_is_rewritten_by_the_model(settings, fake_pipeline):
 
 
 def test_unusable_rewrite_falls_back_to_the_last_user_turn(fake_pipeline):
-    fake_pipeline.generator = FakeGenerator(_rewriting("Sure! Here is the question."))
+    fake_pipeline = fake_pipeline.with_generator(FakeGenerator(_rewriting("Sure! Here is the question.")))
     a = fake_pipeline.ask("Where was it held?", history=HISTORY)
     assert a.query == "Tell me about the summit Where was it held?"
 

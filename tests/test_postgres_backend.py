@@ -13,6 +13,7 @@ import psycopg
 import pytest
 
 from rag.errors import Busy, IndexMismatch, IndexUnavailable
+from rag.index import postgres
 from rag.index.postgres import PostgresBackend
 from rag.index.postgres_schema import MIGRATIONS
 from rag.index.protocols import Chunking, Layout
@@ -78,8 +79,8 @@ def test_first_start_creates_the_schema_and_records_migrations(db_url):
         assert b.migrated == [v for v, _, _ in MIGRATIONS] and b2.migrated == []
         assert tables(db_url) == {"schema_migrations", "generations", "index_state"}
         with psycopg.connect(db_url) as conn:
-            assert conn.execute("SELECT version, name FROM schema_migrations").fetchall() == [
-                (1, "vector extension, generations, index state")]
+            assert conn.execute("SELECT version, name FROM schema_migrations ORDER BY version").fetchall() == [
+                (v, name) for v, name, _ in MIGRATIONS]
         assert not b.exists()
         with pytest.raises(IndexUnavailable):
             b.current()
@@ -87,6 +88,25 @@ def test_first_start_creates_the_schema_and_records_migrations(db_url):
     finally:
         b.close()
         b2.close()
+
+
+def test_a_database_of_an_older_release_is_migrated_on_start(db_url):
+    """A database at migration 1, with a retired generation: migration 2 adds when it
+    was retired, once, and keeps the data."""
+    with psycopg.connect(db_url, autocommit=True) as conn:
+        conn.execute("CREATE TABLE schema_migrations (version int PRIMARY KEY, name text NOT NULL, "
+                     "applied timestamptz NOT NULL DEFAULT now())")
+        version, name, sql = MIGRATIONS[0]
+        conn.execute(sql)
+        conn.execute("INSERT INTO schema_migrations (version, name) VALUES (%s, %s)", (version, name))
+        conn.execute("""INSERT INTO generations (embedder, dim, chunking, state) VALUES ('e', 4, '{}', 'retired')""")
+    b = PostgresBackend(db_url, LAYOUT)
+    try:
+        assert b.migrated == [v for v, _, _ in MIGRATIONS[1:]]
+        with psycopg.connect(db_url) as conn:
+            assert conn.execute("SELECT state, retired IS NOT NULL FROM generations").fetchall() == [("retired", True)]
+    finally:
+        b.close()
 
 
 def test_two_processes_starting_at_once_apply_the_migrations_once(db_url):
@@ -106,7 +126,7 @@ def test_two_processes_starting_at_once_apply_the_migrations_once(db_url):
     for b in out:
         b.close()
     assert errors == []
-    assert sorted(len(b.migrated) for b in out) == [0, 0, 1]
+    assert sorted(len(b.migrated) for b in out) == [0, 0, len(MIGRATIONS)]
 
 
 def test_add_search_and_delete(backend):
@@ -221,7 +241,7 @@ def test_busy_while_another_writer_holds_the_lock(backend, db_url):
         other.close()
 
 
-def test_staging_and_swap_in_replace_the_index(backend, db_url):
+def test_staging_and_swap_in_replace_the_index(backend, db_url, monkeypatch):
     with backend.writing() as w:
         add(w, (A, A_CHUNKS, A_VECS))
     new_layout = Layout("other-embedder", 3, Chunking(sentences=2))
@@ -232,6 +252,12 @@ def test_staging_and_swap_in_replace_the_index(backend, db_url):
         with backend.writing() as w:
             add(new, (B, B_CHUNKS, np.eye(3, dtype=np.float32)[[2]]))  # what changed meanwhile
             w.swap_in(new)
+    # The old generation outlives the swap for a while (a request that took its snapshot
+    # before it finishes there), then goes.
+    assert tables(db_url) >= {"articles_g1", "chunks_g1", "terms_g1", "articles_g2"}
+    assert backend.clean_up() == []
+    monkeypatch.setattr(postgres, "RETIRED_GRACE_S", 0.0)
+    assert sorted(backend.clean_up()) == ["articles_g1", "chunks_g1", "terms_g1"]
     assert tables(db_url) == {"schema_migrations", "generations", "index_state",
                               "articles_g2", "chunks_g2", "terms_g2"}
     with pytest.raises(IndexMismatch, match=r": run `rag rebuild`$"):

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import threading
 import time
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Iterator, Sequence
 
 from rag.config import Settings
@@ -35,17 +35,20 @@ UNSUPPORTED = ("The articles don't say: the passages found do not support an ans
                "The closest passages are listed below.")
 
 
+@dataclass(frozen=True)
 class Pipeline:
-    """Answers questions; changes nothing. The index it reads is the retriever's
-    (rag/index/handle.py owns it), and every request reads one snapshot of it."""
+    """Answers questions; changes nothing, and nothing in it changes. The index it
+    reads is the retriever's (rag/index/handle.py owns it), one snapshot per request."""
 
-    def __init__(self, settings: Settings, retriever: Retriever, verifier: Verifier,
-                 generator: Generator, grounder: Grounder):
-        self.settings = settings
-        self.retriever = retriever
-        self.verifier = verifier
-        self.generator = generator
-        self.grounder = grounder
+    settings: Settings
+    retriever: Retriever
+    verifier: Verifier
+    generator: Generator
+    grounder: Grounder
+
+    def with_generator(self, generator: Generator) -> "Pipeline":
+        """The same pipeline with another generator (a recording one, for `rag eval --replay`)."""
+        return replace(self, generator=generator)
 
     @classmethod
     def build(cls, settings: Settings, index: Index, generator: Generator, verifier: Verifier) -> "Pipeline":

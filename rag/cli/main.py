@@ -77,7 +77,7 @@ def cmd_eval(args) -> int:
             print(f"\r{i}/{n}", end="", file=sys.stderr, flush=True)
 
     if args.replay:
-        pipeline.generator = ev_mod.RecordedGenerator(pipeline.generator, args.replay)
+        pipeline = pipeline.with_generator(ev_mod.RecordedGenerator(pipeline.generator, args.replay))
     results = ev_mod.run(pipeline, ev, args.top_k, args.limit, progress, offset=args.offset)
     if sys.stderr.isatty():
         print(file=sys.stderr)

@@ -51,6 +51,9 @@ def database_errors() -> Iterator[None]:
 
 
 POOL_WAIT_S = 3.0
+# A retired generation's tables are kept this long after the swap (readers of a
+# snapshot taken before it; another server notices on its next request).
+RETIRED_GRACE_S = 60.0
 
 
 class _Db:
@@ -327,17 +330,18 @@ class PostgresBackend:
                     writer.build_hnsw()
                     if writer.staged is not None:
                         new = writer.staged.generation
-                        conn.execute("UPDATE generations SET state = CASE WHEN id = %s THEN 'live' "
-                                     "ELSE 'retired' END WHERE id IN (%s, %s)", (new, new, gen))
+                        conn.execute("UPDATE generations SET state = 'live' WHERE id = %s", (new,))
+                        conn.execute("UPDATE generations SET state = 'retired', retired = now() "
+                                     "WHERE id = %s", (gen,))
                         conn.execute("UPDATE index_state SET generation = %s", (new,))
                     conn.execute("UPDATE index_state SET version = version + 1")
                 except _NothingToPublish:
                     raise psycopg.Rollback from None
                 finally:
                     writer.open = False
-        if writer.staged is not None:  # committed: the old generation is no longer read
+        if writer.staged is not None:
             writer.staged.open = False  # the live index: written to under the lock only
-            self._drop(gen)
+            self._drop_retired()
 
     @contextmanager
     def staging(self, layout: Layout) -> Iterator[PgWriter]:
@@ -380,8 +384,20 @@ class PostgresBackend:
                     if not conn.execute("SELECT pg_try_advisory_lock(%s, %s)", (STAGING_LOCK, gen)).fetchone()[0]:
                         continue  # a rebuild in progress
                     conn.execute("SELECT pg_advisory_unlock(%s, %s)", (STAGING_LOCK, gen))
-                dropped += self._drop(gen, conn)
+                    dropped += self._drop(gen, conn)
+            dropped += self._drop_retired(conn)
         return dropped
+
+    def _drop_retired(self, conn: psycopg.Connection | None = None) -> list[str]:
+        """Drop generations retired more than RETIRED_GRACE_S ago. Until then a request
+        that took its snapshot before the swap (here or in another server) finishes on
+        the old tables, as FAISS readers keep the previous version's files."""
+        if conn is None:
+            with self._pool.connection() as c:
+                return self._drop_retired(c)
+        old = conn.execute("SELECT id FROM generations WHERE state = 'retired' AND retired < "
+                           "now() - make_interval(secs => %s) ORDER BY id", (RETIRED_GRACE_S,)).fetchall()
+        return [name for (gen,) in old for name in self._drop(gen, conn)]
 
     def close(self) -> None:
         self._pool.close()

@@ -39,6 +39,10 @@ MIGRATIONS: list[tuple[int, str, str]] = [
             version bigint NOT NULL DEFAULT 0);
         INSERT INTO index_state DEFAULT VALUES;
     """),
+    (2, "when a generation was retired (its tables outlive the swap for a while)", """
+        ALTER TABLE generations ADD COLUMN retired timestamptz;
+        UPDATE generations SET retired = now() WHERE state = 'retired';
+    """),
 ]
 
 
