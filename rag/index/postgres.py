@@ -4,8 +4,8 @@ and full-text search (BM25 over tsvector lexemes) in one database.
 Tables are per *generation* (postgres_schema.py); `index_state` names the published
 one and counts versions. A write is one transaction under an advisory lock; a rebuild
 fills a new generation beside the live one (`staging`) and a writer flips
-`index_state` to it (`swap_in`), after which the old generation's tables are dropped.
-Readers run each query on a pooled autocommit connection.
+`index_state` to it (`swap_in`); the old generation's tables are dropped a minute later.
+Readers (postgres_read.py) run each query on a pooled autocommit connection.
 """
 
 from __future__ import annotations
@@ -24,159 +24,14 @@ from rag.errors import Busy, IndexMismatch, IndexUnavailable
 from rag.types import Article, Chunk
 from rag.index.postgres_schema import (STAGING_LOCK, WRITE_LOCK, create_generation, create_hnsw,
                               drop_generation, migrate, table)
-from rag.index.protocols import Chunking, Layout
-
-K1 = 1.2  # BM25 term-frequency saturation (no length normalisation: b = 0)
-_ARTICLE_COLS = "id, title, text, url, published, source"
-_CHUNK_COLS = 'id, article_id, text, start, "end"'
-
-
-def _layout(embedder: str, dim: int, chunking: dict) -> Layout:
-    return Layout(embedder, dim, Chunking(**chunking))
-
-
-@contextmanager
-def database_errors() -> Iterator[None]:
-    """The database's failures as the errors the API and CLI report (503 with a reason,
-    one line), not stack traces."""
-    try:
-        yield
-    except psycopg.errors.ReadOnlySqlTransaction:
-        raise IndexUnavailable("the database is read-only (a replica?): send changes to the primary") from None
-    except psycopg.errors.UndefinedTable:
-        raise IndexUnavailable("the index was replaced by a rebuild meanwhile; try again") from None
-    except psycopg.OperationalError as exc:  # also the pool's timeout
-        reason = (str(exc).strip().splitlines() or ["no reason given"])[-1]
-        raise IndexUnavailable(f"the database is unreachable: {reason}") from None
-
+from rag.index.postgres_read import (ARTICLE_COLS, Db, PgSnapshot, layout_from,
+                                     database_errors)
+from rag.index.protocols import Layout
 
 POOL_WAIT_S = 3.0
 # A retired generation's tables are kept this long after the swap (readers of a
 # snapshot taken before it; another server notices on its next request).
 RETIRED_GRACE_S = 60.0
-
-
-class _Db:
-    """Runs a query on the writer's connection (inside its transaction), or on a pooled
-    autocommit connection (a reader)."""
-
-    def __init__(self, pool: ConnectionPool | None = None, conn: psycopg.Connection | None = None):
-        self.pool, self.conn = pool, conn
-
-    def rows(self, sql: str, params: Sequence = (), ef_search: int | None = None) -> list[tuple]:
-        with database_errors():
-            if self.conn is not None:
-                return self._run(self.conn, sql, params, ef_search)
-            with self.pool.connection() as conn:
-                if ef_search is None:
-                    return conn.execute(sql, params).fetchall()
-                with conn.transaction():  # for set_config(..., is_local)
-                    return self._run(conn, sql, params, ef_search)
-
-    @staticmethod
-    def _run(conn, sql, params, ef_search):
-        if ef_search:
-            conn.execute("SELECT set_config('hnsw.ef_search', %s, true)", (str(ef_search),))
-        return conn.execute(sql, params).fetchall()
-
-
-class _Vectors:
-    def __init__(self, db: _Db, gen: int, dim: int):
-        self._db, self._c, self._dim = db, table("chunks", gen), dim
-
-    def __len__(self) -> int:
-        return self._db.rows(f"SELECT count(*) FROM {self._c}")[0][0]
-
-    def search(self, query: np.ndarray, k: int) -> list[tuple[str, float]]:
-        q = np.asarray(query, dtype=np.float32).reshape(-1)
-        rows = self._db.rows(f"SELECT id, embedding <#> %s AS d FROM {self._c} ORDER BY d LIMIT %s",
-                             (q, k), ef_search=max(100, 2 * k))
-        return [(cid, -float(d)) for cid, d in rows]
-
-    def vectors(self, ids: Sequence[str]) -> np.ndarray:
-        got = dict(self._db.rows(f"SELECT id, embedding FROM {self._c} WHERE id = ANY(%s)", (list(ids),)))
-        out = np.zeros((len(ids), self._dim), dtype=np.float32)
-        for i, cid in enumerate(ids):
-            if cid in got:  # deleted since it was found: no similarity
-                out[i] = got[cid].to_numpy()
-        return out
-
-
-class _Lexical:
-    def __init__(self, db: _Db, gen: int):
-        self._db, self._c, self._t = db, table("chunks", gen), table("terms", gen)
-
-    def __len__(self) -> int:
-        return self._db.rows(f"SELECT count(*) FROM {self._c}")[0][0]
-
-    def search(self, query: str, k: int) -> list[tuple[str, float]]:
-        """BM25 (b = 0): the sum over the query's lexemes in a chunk of idf x saturated
-        term frequency; chunks holding any of them (an OR of the lexemes)."""
-        rows = self._db.rows(f"""
-            WITH q AS (
-                SELECT t.lexeme, ln(1 + (n.df - t.df + 0.5) / (t.df + 0.5)) AS idf
-                FROM {self._t} t, {self._t} n
-                WHERE n.lexeme = '' AND t.lexeme = ANY(
-                    tsvector_to_array(to_tsvector('english', %(q)s))) AND t.df > 0),
-            m AS (
-                SELECT c.id, c.seq, c.tsv FROM {self._c} c WHERE c.tsv @@ (
-                    SELECT string_agg(quote_literal(lexeme), ' | ')::tsquery FROM q))
-            SELECT m.id, sum(q.idf * (1 + {K1}) * cardinality(u.positions)
-                             / (cardinality(u.positions) + {K1})) AS score
-            FROM m, unnest(m.tsv) u JOIN q ON q.lexeme = u.lexeme
-            GROUP BY m.id, m.seq ORDER BY score DESC, m.seq LIMIT %(k)s""", {"q": query, "k": k})
-        return [(cid, float(s)) for cid, s in rows]
-
-
-class PgSnapshot:
-    """A read view of one generation. Each method is one query: a request that reads
-    while a writer commits sees the newer rows in its later reads."""
-
-    def __init__(self, db: _Db, gen: int, layout: Layout, version: str):
-        self._db, self.version, self.layout, self.generation = db, version, layout, gen
-        self._a, self._c = table("articles", gen), table("chunks", gen)
-        self.vectors = _Vectors(db, gen, layout.dim)
-        self.lexical = _Lexical(db, gen)
-
-    @property
-    def article_count(self) -> int:
-        return self._db.rows(f"SELECT count(*) FROM {self._a}")[0][0]
-
-    @property
-    def chunk_count(self) -> int:
-        return self._db.rows(f"SELECT count(*) FROM {self._c}")[0][0]
-
-    def hashes(self, ids: Iterable[str] | None = None) -> dict[str, str]:
-        if ids is None:
-            return dict(self._db.rows(f"SELECT id, hash FROM {self._a}"))
-        return dict(self._db.rows(f"SELECT id, hash FROM {self._a} WHERE id = ANY(%s)", (list(ids),)))
-
-    def ids_by_hash(self, hashes: Iterable[str]) -> dict[str, str]:
-        return dict(self._db.rows(f"SELECT DISTINCT ON (hash) hash, id FROM {self._a} "
-                                  "WHERE hash = ANY(%s) ORDER BY hash, seq", (list(hashes),)))
-
-    def articles(self, ids: Iterable[str]) -> dict[str, Article]:
-        rows = self._db.rows(f"SELECT {_ARTICLE_COLS} FROM {self._a} WHERE id = ANY(%s)", (list(ids),))
-        return {r[0]: Article(*r) for r in rows}
-
-    def all_articles(self) -> list[tuple[Article, int]]:
-        rows = self._db.rows(f"""SELECT {_ARTICLE_COLS}, coalesce(n, 0) FROM {self._a} a
-            LEFT JOIN (SELECT article_id, count(*) AS n FROM {self._c} GROUP BY 1) c
-            ON c.article_id = a.id ORDER BY a.seq""")
-        return [(Article(*r[:6]), r[6]) for r in rows]
-
-    def article_chunks(self, article_id: str) -> list[Chunk]:
-        return [Chunk(*r) for r in self._db.rows(
-            f"SELECT {_CHUNK_COLS} FROM {self._c} WHERE article_id = %s ORDER BY seq", (article_id,))]
-
-    def chunks(self, ids: Sequence[str]) -> list[Chunk]:
-        got = {r[0]: Chunk(*r) for r in self._db.rows(
-            f"SELECT {_CHUNK_COLS} FROM {self._c} WHERE id = ANY(%s)", (list(ids),))}
-        return [got[i] for i in ids if i in got]  # a chunk deleted since it was found is left out
-
-    def order(self, ids: Sequence[str]) -> list[int]:
-        got = dict(self._db.rows(f"SELECT id, seq FROM {self._c} WHERE id = ANY(%s)", (list(ids),)))
-        return [got.get(i, 2**62) for i in ids]
 
 
 class PgWriter:
@@ -198,7 +53,7 @@ class PgWriter:
 
     @property
     def snapshot(self) -> PgSnapshot:
-        return PgSnapshot(_Db(conn=self._conn), self._gen, self._layout, self._version)
+        return PgSnapshot(Db(conn=self._conn), self._gen, self._layout, self._version)
 
     def add(self, articles: Sequence[tuple[Article, str]], chunks: Sequence[Chunk],
             vectors: np.ndarray) -> None:
@@ -283,22 +138,22 @@ class PostgresBackend:
                                     check=ConnectionPool.check_connection,
                                     configure=register_vector, open=True)
 
-    def _state(self, db: _Db) -> tuple[int | None, str, Layout | None]:
+    def _state(self, db: Db) -> tuple[int | None, str, Layout | None]:
         (gen, version, emb, dim, chunking), = db.rows(
             "SELECT s.generation, s.version, g.embedder, g.dim, g.chunking FROM index_state s "
             "LEFT JOIN generations g ON g.id = s.generation")
-        return gen, (str(version) if version else ""), (_layout(emb, dim, chunking) if gen else None)
+        return gen, (str(version) if version else ""), (layout_from(emb, dim, chunking) if gen else None)
 
     def exists(self) -> bool:
-        return self._state(_Db(self._pool))[0] is not None
+        return self._state(Db(self._pool))[0] is not None
 
     def version(self) -> str | None:
         """The published version (one small query), None if nothing was published."""
-        gen, version, _ = self._state(_Db(self._pool))
+        gen, version, _ = self._state(Db(self._pool))
         return version if gen is not None else None
 
     def current(self) -> PgSnapshot:
-        db = _Db(self._pool)
+        db = Db(self._pool)
         gen, version, layout = self._state(db)
         if gen is None:
             raise IndexUnavailable("no index in the database yet: add articles first")
@@ -317,7 +172,7 @@ class PostgresBackend:
                     if deadline is not None and time.monotonic() >= deadline:
                         raise Busy("another process is changing the index; try again shortly")
                     time.sleep(0.05)
-                gen, version, layout = self._state(_Db(conn=conn))
+                gen, version, layout = self._state(Db(conn=conn))
                 new = gen is None
                 if new:  # the first write makes generation 1 (undone if nothing is written)
                     gen, layout = self._new_generation(conn, self.layout, "live"), self.layout
@@ -363,10 +218,10 @@ class PostgresBackend:
         with database_errors(), self._pool.connection() as conn:
             with conn.transaction():
                 conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
-                gen, version, _ = self._state(_Db(conn=conn))
+                gen, version, _ = self._state(Db(conn=conn))
                 if gen is None:
                     return [], ""
-                rows = conn.execute(f"SELECT {_ARTICLE_COLS}, hash FROM {table('articles', gen)} "
+                rows = conn.execute(f"SELECT {ARTICLE_COLS}, hash FROM {table('articles', gen)} "
                                     "ORDER BY seq").fetchall()
         return [(Article(*r[:6]), r[6]) for r in rows], version
 

@@ -153,11 +153,14 @@ def create_app(pipeline: Pipeline | None = None, settings: Settings | None = Non
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
-        if state.pipeline is None:
+        owned = state.pipeline is None  # built here (else the caller's, closed by it)
+        if owned:
             limit_malloc_arenas()  # before the loader and request threads start: see heap.py
             # Load in the background: /health answers 503 until the models are ready.
             threading.Thread(target=load, name="rag-loader", daemon=True).start()
         yield
+        if owned and state.pipeline is not None:
+            state.pipeline.index.close()  # a database's connections
 
     AskRequest = ask_request(settings)
     app = FastAPI(title="News RAG", version="0.1.0", lifespan=lifespan,
