@@ -51,3 +51,26 @@ def test_a_database_that_goes_away_is_a_503_then_answers_again(tmp_path, setting
                 time.sleep(0.5)
             assert r.status_code == 200 and not r.json()["abstained"]
             assert c.get("/health").json()["articles"] == 1
+
+
+def test_the_cli_on_a_postgresql_store(pg_server, tmp_path, capsys, monkeypatch):
+    """`rag --store URL ...`: ingest, list, show and delete articles in the database."""
+    from rag.cli.main import main
+    from rag.components.embedding import FakeEmbedder
+    from rag.config import PACKAGED_EMBEDDER
+
+    monkeypatch.setattr("rag.assemble.load_embedder", lambda *a, **kw: FakeEmbedder(name=PACKAGED_EMBEDDER))
+    monkeypatch.setattr("rag.assemble.load_verifier", lambda s: None)
+    url, data = fresh_database(pg_server), str(tmp_path / "locks")
+    base = ["--data-dir", data, "--store", url]
+    assert main(base + ["articles", "list"]) == 1
+    assert "no index in the database" in capsys.readouterr().err
+    f = tmp_path / "two.jsonl"
+    f.write_text('{"id": "summit", "title": "Summit", "text": "%s"}\n{"id": "weather", "text": "%s"}\n' % (SUMMIT, WEATHER))
+    assert main(base + ["ingest", str(f)]) == 0
+    assert "2 added" in capsys.readouterr().out
+    assert main(base + ["articles", "list"]) == 0
+    assert [line.split("\t")[0] for line in capsys.readouterr().out.splitlines()] == ["summit", "weather"]
+    assert main(base + ["articles", "delete", "weather"]) == 0
+    assert main(base + ["articles", "show", "weather"]) == 1
+    assert "no article with id 'weather'" in capsys.readouterr().err

@@ -14,7 +14,7 @@ import time
 from tqdm import tqdm
 
 from rag.cli.common import no_generator, settings_of as _settings
-from rag.errors import ArticleNotFound
+from rag.errors import ArticleNotFound, IndexUnavailable
 from rag.index.backends import open_backend
 from rag.index.handle import layout_of
 from rag.index.protocols import Backend
@@ -77,8 +77,12 @@ def cmd_rebuild(args) -> int:
 
 
 def _stored(args) -> list:
-    backend = _reader(_settings(args))
+    settings = _settings(args)
+    backend = _reader(settings)
     try:
+        if not backend.exists():
+            where = settings.data_dir if settings.store == "faiss" else "the database"
+            raise IndexUnavailable(f"no index in {where}: run `rag ingest seeds/` first")
         return [a for a, _ in backend.stored_articles()[0]]
     finally:
         backend.close()
