@@ -78,6 +78,12 @@ class PgWriter:
                         cp.write_row((ch.id, ch.article_id, ch.start, ch.end, titles[ch.article_id], ch.text, v))
             self._count_terms([x.id for x, _ in articles], +1)
             self.dirty = True
+        if not self._autocommit:
+            # The live index's first rows: build the graph now, not at commit, so that
+            # searches in this transaction (the near-duplicate check) use it instead of
+            # scanning every vector once per new article (quadratic in a first bulk ingest:
+            # 249 chunks/s at 10k, bench_stores.py). Later adds go into the graph.
+            self.build_hnsw()
 
     def delete(self, article_ids: Iterable[str]) -> None:
         with self._tx():

@@ -10,7 +10,7 @@ from rag.components.embedding import SentenceTransformerEmbedder, has_native_bf1
 from rag.errors import IndexMismatch
 from rag.index.protocols import Chunking
 from rag.index.faiss_snapshot import build_store
-from rag.index.faiss_versions import load_store
+from rag.index.faiss_versions import load_store, save_version
 
 SENTENCES = [
     "Pakistan's Prime Minister Shehbaz Sharif met Russian President Vladimir Putin in Tianjin.",
@@ -45,7 +45,8 @@ def test_bf16_vectors_are_near_fp32_and_share_the_index(pair, tmp_path):
     assert list(np.argsort(-(a[others] @ a[2]))) == list(np.argsort(-(b[others] @ b[2])))
     # Same name: an index embedded in one precision is opened by the other.
     assert bf16.name == fp32.name
-    build_store([(make_article(SENTENCES[0] + " " + SENTENCES[4], id="a"), "h")], bf16, Chunking()).save(tmp_path)
+    save_version(build_store([(make_article(SENTENCES[0] + " " + SENTENCES[4], id="a"), "h")], bf16, Chunking()),
+                 tmp_path)
     assert len(load_store(tmp_path, fp32.name).chunks) == 1
 
 
@@ -71,7 +72,7 @@ def test_index_built_by_one_variant_is_refused_by_the_other(pair, tmp_path):
     fp32, int8 = pair
     assert fp32.name != int8.name
     store = build_store([(make_article(SENTENCES[0] + " " + SENTENCES[4], id="a"), "h")], int8, Chunking())
-    store.save(tmp_path)
+    save_version(store, tmp_path)
     assert load_store(tmp_path, int8.name).chunks
     with pytest.raises(IndexMismatch, match="rebuild"):
         load_store(tmp_path, fp32.name)
