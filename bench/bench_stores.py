@@ -302,7 +302,7 @@ def run_size(n: int, args, pg: Pg, tmp: Path, prev_pg: dict | None) -> list[dict
           f"{time.perf_counter() - t:.1f} s", file=sys.stderr, flush=True)
     qv, qt = corpus.queries(args.queries, seed=1)
     rows = []
-    for name in ("faiss", "postgresql"):
+    for name in args.backends.split(","):
         row = {"n": n, "backend": name, "vectors": corpus.vector_kind}
         db = f"bench_{n}"
         if name == "faiss":
@@ -484,6 +484,7 @@ def report(rows: list[dict], ask: dict | None, args) -> None:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--sizes", default="10000,100000", help="comma-separated chunk counts (1000000: opt-in)")
+    ap.add_argument("--backends", default="faiss,postgresql", help="which of faiss,postgresql to measure")
     ap.add_argument("--queries", type=int, default=200)
     ap.add_argument("--recall-queries", type=int, default=100)
     ap.add_argument("--ingest-max", type=int, default=10_000, help="Index.ingest timed up to this size")

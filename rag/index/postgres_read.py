@@ -103,9 +103,14 @@ class _Lexical:
                 FROM {self._t} t, {self._t} n
                 WHERE n.lexeme = '' AND t.lexeme = ANY(
                     tsvector_to_array(to_tsvector('english', %(q)s))) AND t.df > 0),
+            l AS (SELECT array_agg(lexeme) AS lexemes,
+                         string_agg(quote_literal(lexeme), ' | ')::tsquery AS tsq FROM q),
             m AS (
-                SELECT c.id, c.seq, c.tsv FROM {self._c} c WHERE c.tsv @@ (
-                    SELECT string_agg(quote_literal(lexeme), ' | ')::tsquery FROM q))
+                -- Each matching chunk's tsvector cut down to the query's lexemes (marked
+                -- with weight A, then filtered) before it is unnested: a chunk holds ~40
+                -- lexemes, a query ~3.
+                SELECT c.id, c.seq, ts_filter(setweight(c.tsv, 'A', l.lexemes), '{{a}}') AS tsv
+                FROM {self._c} c, l WHERE c.tsv @@ l.tsq)
             SELECT m.id, sum(q.idf * (1 + {K1}) * cardinality(u.positions)
                              / (cardinality(u.positions) + {K1})) AS score
             FROM m, unnest(m.tsv) u JOIN q ON q.lexeme = u.lexeme
