@@ -3,6 +3,7 @@ one server per session, one fresh database per test."""
 
 from __future__ import annotations
 
+import json
 import math
 import threading
 import time
@@ -14,6 +15,7 @@ import pytest
 
 from rag.errors import Busy, IndexMismatch, IndexUnavailable
 from rag.index import postgres
+from rag.index.bm25 import Bm25Index, lexical_texts
 from rag.index.postgres import PostgresBackend
 from rag.index.postgres_schema import MIGRATIONS
 from rag.index.protocols import Chunking, Layout
@@ -103,8 +105,15 @@ def test_a_database_of_an_older_release_is_migrated_on_start(db_url):
     b = PostgresBackend(db_url, LAYOUT)
     try:
         assert b.migrated == [v for v, _, _ in MIGRATIONS[1:]]
-        with psycopg.connect(db_url) as conn:
-            assert conn.execute("SELECT state, retired IS NOT NULL FROM generations").fetchall() == [("retired", True)]
+        with psycopg.connect(db_url, autocommit=True) as conn:
+            assert conn.execute("SELECT state, retired IS NOT NULL, lexical FROM generations").fetchall() == [
+                ("retired", True, "tsvector")]
+            # Published, an index of the old keyword format asks for a rebuild.
+            conn.execute("UPDATE generations SET state = 'live', embedder = 'test-embedder', "
+                         "chunking = %s", (json.dumps(Chunking().to_dict()),))
+            conn.execute("UPDATE index_state SET generation = (SELECT id FROM generations), version = 1")
+        with pytest.raises(IndexMismatch, match=r"older format.*: run `rag rebuild`$"):
+            b.current()
     finally:
         b.close()
 
@@ -257,9 +266,9 @@ def test_staging_and_swap_in_replace_the_index(backend, db_url, monkeypatch):
     assert tables(db_url) >= {"articles_g1", "chunks_g1", "terms_g1", "articles_g2"}
     assert backend.clean_up() == []
     monkeypatch.setattr(postgres, "RETIRED_GRACE_S", 0.0)
-    assert sorted(backend.clean_up()) == ["articles_g1", "chunks_g1", "terms_g1"]
+    assert sorted(backend.clean_up()) == ["articles_g1", "chunks_g1", "postings_g1", "terms_g1"]
     assert tables(db_url) == {"schema_migrations", "generations", "index_state",
-                              "articles_g2", "chunks_g2", "terms_g2"}
+                              "articles_g2", "chunks_g2", "postings_g2", "terms_g2"}
     with pytest.raises(IndexMismatch, match=r": run `rag rebuild`$"):
         backend.current()
     rebuilt = PostgresBackend(db_url, new_layout)
@@ -283,7 +292,7 @@ def test_staging_without_swap_in_leaves_no_tables(backend, db_url):
             add(new, (B, B_CHUNKS, B_VECS))
             raise ValueError
     assert tables(db_url) == {"schema_migrations", "generations", "index_state",
-                              "articles_g1", "chunks_g1", "terms_g1"}
+                              "articles_g1", "chunks_g1", "postings_g1", "terms_g1"}
     assert backend.current().hashes() == {"a": "hash-a"}
 
 
@@ -293,7 +302,7 @@ def test_clean_up_drops_what_a_killed_rebuild_left_but_not_a_running_one(backend
     with psycopg.connect(db_url, autocommit=True) as conn:  # a rebuild killed mid-way
         backend._new_generation(conn, LAYOUT, "staging")
     with backend.staging(LAYOUT):  # a rebuild still running (generation 3)
-        assert backend.clean_up() == ["chunks_g2", "articles_g2", "terms_g2"]
+        assert backend.clean_up() == ["postings_g2", "chunks_g2", "articles_g2", "terms_g2"]
         assert "chunks_g3" in tables(db_url)
     assert backend.clean_up() == []
     assert backend.current().hashes() == {"a": "hash-a"}
@@ -312,17 +321,33 @@ def test_another_layout_is_a_mismatch(backend, db_url):
             other.close()
 
 
-def test_lexical_search_ranks_the_rare_term_first(backend):
+def test_keyword_search_scores_exactly_as_the_faiss_backends_bm25(backend):
+    """Same tokens (bm25s'), same BM25 (k1 1.5, b 0.75, idf over live chunks): the
+    PostgreSQL postings rank and score every query as the bm25s index does, also after
+    a delete changed the statistics."""
     with backend.writing() as w:
         add(w, (A, A_CHUNKS, A_VECS), (B, B_CHUNKS, B_VECS), (C, C_CHUNKS, C_VECS))
-    # 4 chunks; "zeppelin" is in 1, "city" in 3 (twice in a#1); BM25 with k1 = 1.2, b = 0.
-    idf_zeppelin, idf_city = math.log(1 + 3.5 / 1.5), math.log(1 + 1.5 / 3.5)
-    hits = backend.current().lexical.search("Zeppelins over the cities?", 10)
-    assert [h[0] for h in hits] == ["a#0", "a#1", "b#0"]
-    assert [h[1] for h in hits] == pytest.approx(
-        [idf_zeppelin + idf_city, idf_city * 2.2 * 2 / 3.2, idf_city])
+
+    def bm25(items):
+        chunks = [c for _, cs in items for c in cs]
+        ref = Bm25Index.build([c.id for c in chunks], lexical_texts(chunks, {a.id: a for a, _ in items}))
+        live = {c.id: i for i, c in enumerate(chunks)}
+        return lambda q: [(chunks[i].id, s) for i, s in ref.for_live(live).search(q, 10, live)]
+
+    queries = ["Zeppelins over the city?", "city council hall", "the of and", "gamma weather", "alpha city city"]
+    ref = bm25([(A, A_CHUNKS), (B, B_CHUNKS), (C, C_CHUNKS)])
+    for q in queries:
+        got, want = backend.current().lexical.search(q, 10), ref(q)
+        assert [i for i, _ in got] == [i for i, _ in want], q
+        assert [s for _, s in got] == pytest.approx([s for _, s in want], rel=1e-9), q
     assert backend.current().lexical.search("the of and", 10) == []  # stop words only
     assert [h[0] for h in backend.current().lexical.search("gamma", 10)] == ["c#0"]  # the title
+    with backend.writing() as w:
+        w.delete(["b"])
+    ref = bm25([(A, A_CHUNKS), (C, C_CHUNKS)])
+    for q in queries:
+        got, want = backend.current().lexical.search(q, 10), ref(q)
+        assert [(i, pytest.approx(s, rel=1e-9)) for i, s in got] == want, q
 
 
 def test_a_committed_write_survives_the_server_being_killed(tmp_path):

@@ -32,6 +32,8 @@ from typing import Iterable, Mapping, Sequence
 import bm25s
 import numpy as np
 
+from rag.types import Article, Chunk
+
 # bm25s sets its own logger to DEBUG on import; its index-building chatter is not for users.
 logging.getLogger("bm25s").setLevel(logging.WARNING)
 
@@ -47,6 +49,24 @@ def tokenize(texts: Sequence[str]):
 
 def query_tokens(query: str) -> list[str]:
     return bm25s.tokenize([query], stopwords=_STOPWORDS, return_ids=False, show_progress=False)[0]
+
+
+def text_tokens(texts: Sequence[str]) -> list[list[str]]:
+    """The tokens BM25 counts in each text (the PostgreSQL backend's postings too)."""
+    if not texts:
+        return []
+    return bm25s.tokenize(list(texts), stopwords=_STOPWORDS, return_ids=False, show_progress=False)
+
+
+def lexical_texts(chunks: list[Chunk], articles: dict[str, Article]) -> list[str]:
+    """What BM25 indexes for each chunk: its article's title, then its text. A chunk deep
+    in an article rarely repeats what the article is about; the title does (RealTimeQA
+    dev, gold article in the top 4 passages: 62% -> 67%)."""
+    out = []
+    for c in chunks:
+        title = articles[c.article_id].title if c.article_id in articles else ""
+        out.append(f"{title}\n{c.text}" if title else c.text)
+    return out
 
 
 @dataclass(frozen=True, eq=False)

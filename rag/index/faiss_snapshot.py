@@ -16,7 +16,7 @@ import numpy as np
 
 from rag.chunking import chunk_article
 from rag.components.embedding import Embedder
-from rag.index.bm25 import Bm25Index
+from rag.index.bm25 import Bm25Index, lexical_texts
 from rag.index.embed import embed_chunks
 from rag.index.protocols import Chunking, Progress
 from rag.index.faiss_vectors import build_index, extend_index, is_exact
@@ -117,17 +117,6 @@ class ArticleStore:
             # Dead BM25 entries are skipped at search time until they are a quarter.
             lexical=self.lexical if 4 * (self.lexical.size - len(keep)) < self.lexical.size else None)
 
-
-
-def lexical_texts(chunks: list[Chunk], articles: dict[str, Article]) -> list[str]:
-    """What BM25 indexes for each chunk: its article's title, then its text. A chunk deep
-    in an article rarely repeats what the article is about; the title does (RealTimeQA
-    dev, gold article in the top 4 passages: 62% -> 67%)."""
-    out = []
-    for c in chunks:
-        title = articles[c.article_id].title if c.article_id in articles else ""
-        out.append(f"{title}\n{c.text}" if title else c.text)
-    return out
 
 
 class _LazyTexts(Mapping):

@@ -1,5 +1,5 @@
 """The index in PostgreSQL: articles, chunks, pgvector vectors (HNSW, inner product)
-and full-text search (BM25 over tsvector lexemes) in one database.
+and BM25 keyword postings (tokenised as the FAISS backend's bm25s index) in one database.
 
 Tables are per *generation* (postgres_schema.py); `index_state` names the published
 one and counts versions. A write is one transaction under an advisory lock; a rebuild
@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections import Counter
 from contextlib import contextmanager
 from typing import Iterable, Iterator, Sequence
 
@@ -22,8 +23,9 @@ from psycopg_pool import ConnectionPool
 
 from rag.errors import Busy, IndexMismatch, IndexUnavailable
 from rag.types import Article, Chunk
-from rag.index.postgres_schema import (STAGING_LOCK, WRITE_LOCK, create_generation, create_hnsw,
+from rag.index.postgres_schema import (LEXICAL_FORMAT, STAGING_LOCK, WRITE_LOCK, create_generation, create_hnsw,
                               drop_generation, migrate, table)
+from rag.index.bm25 import lexical_texts, text_tokens
 from rag.index.postgres_read import (ARTICLE_COLS, Db, PgSnapshot, layout_from,
                                      database_errors)
 from rag.index.protocols import Layout
@@ -63,20 +65,32 @@ class PgWriter:
                                 f"{self._layout.dim}: run `rag rebuild`")
         if len(vectors) != len(chunks):
             raise ValueError(f"{len(chunks)} chunks but {len(vectors)} vectors")
-        titles = {a.id: a.title for a, _ in articles}
-        a, c = table("articles", self._gen), table("chunks", self._gen)
+        by_id = {a.id: a for a, _ in articles}
+        tokens = text_tokens(lexical_texts(list(chunks), by_id))  # as the FAISS backend's BM25
+        a, c, ps = (table(k, self._gen) for k in ("articles", "chunks", "postings"))
         with self._tx():
             self._delete([x.id for x, _ in articles])
             with self._conn.cursor() as cur:
                 with cur.copy(f"COPY {a} (id, title, text, url, published, source, hash) FROM STDIN") as cp:
                     for art, h in articles:
                         cp.write_row((art.id, art.title, art.text, art.url, art.published, art.source, h))
-                with cur.copy(f'COPY {c} (id, article_id, start, "end", title, text, embedding) '
+                with cur.copy(f'COPY {c} (id, article_id, start, "end", title, text, dl, embedding) '
                               "FROM STDIN WITH (FORMAT BINARY)") as cp:
-                    cp.set_types(["text", "text", "int4", "int4", "text", "text", "vector"])
-                    for ch, v in zip(chunks, vectors):
-                        cp.write_row((ch.id, ch.article_id, ch.start, ch.end, titles[ch.article_id], ch.text, v))
-            self._count_terms([x.id for x, _ in articles], +1)
+                    cp.set_types(["text", "text", "int4", "int4", "text", "text", "int4", "vector"])
+                    for ch, v, toks in zip(chunks, vectors, tokens):
+                        cp.write_row((ch.id, ch.article_id, ch.start, ch.end, by_id[ch.article_id].title,
+                                      ch.text, len(toks), v))
+                seq = dict(self._conn.execute(f"SELECT id, seq FROM {c} WHERE article_id = ANY(%s)",
+                                              (list(by_id),)).fetchall())
+                df: Counter = Counter()
+                with cur.copy(f"COPY {ps} (term, chunk, tf) FROM STDIN") as cp:
+                    for ch, toks in zip(chunks, tokens):
+                        tf = Counter(toks)
+                        df.update(tf.keys())
+                        for term, n in tf.items():
+                            cp.write_row((term, seq[ch.id], n))
+            df[""], df[" "] = len(chunks), sum(len(t) for t in tokens)
+            self._add_terms(list(df), list(df.values()))
             self.dirty = True
         if not self._autocommit:
             # The live index's first rows: build the graph now, not at commit, so that
@@ -103,20 +117,27 @@ class PgWriter:
 
     def _delete(self, ids: list[str]) -> None:
         if ids:
-            self._count_terms(ids, -1)
+            self._forget_terms(ids)
             n = self._conn.execute(f"DELETE FROM {table('articles', self._gen)} WHERE id = ANY(%s)", (ids,))
             self.dirty = self.dirty or bool(n.rowcount)
 
-    def _count_terms(self, article_ids: list[str], sign: int) -> None:
-        """Keep terms_gN's document frequencies (and chunk count, row '') in step."""
-        c, t = table("chunks", self._gen), table("terms", self._gen)
+    def _add_terms(self, terms: list[str], counts: list[int]) -> None:
+        """Keep terms_gN in step: document frequencies, the chunk count (row '') and the
+        token count of all chunks (row ' ', for the mean chunk length)."""
+        t = table("terms", self._gen)
         self._conn.execute(f"""
-            INSERT INTO {t} (lexeme, df)
-            SELECT lexeme, %(s)s * count(*) FROM (
-                SELECT unnest(tsvector_to_array(tsv)) AS lexeme FROM {c} WHERE article_id = ANY(%(ids)s)
-                UNION ALL SELECT '' FROM {c} WHERE article_id = ANY(%(ids)s)) x GROUP BY lexeme
-            ON CONFLICT (lexeme) DO UPDATE SET df = {t}.df + excluded.df""",
-                           {"s": sign, "ids": article_ids})
+            INSERT INTO {t} (lexeme, df) SELECT * FROM unnest(%s::text[], %s::bigint[])
+            ON CONFLICT (lexeme) DO UPDATE SET df = {t}.df + excluded.df""", (terms, counts))
+
+    def _forget_terms(self, article_ids: list[str]) -> None:
+        c, ps = table("chunks", self._gen), table("postings", self._gen)
+        rows = self._conn.execute(f"""
+            SELECT p.term, count(*) FROM {ps} p JOIN {c} ch ON ch.seq = p.chunk
+            WHERE ch.article_id = ANY(%(ids)s) GROUP BY p.term
+            UNION ALL SELECT '', count(*) FROM {c} WHERE article_id = ANY(%(ids)s)
+            UNION ALL SELECT ' ', coalesce(sum(dl), 0) FROM {c} WHERE article_id = ANY(%(ids)s)""",
+                                  {"ids": article_ids}).fetchall()
+        self._add_terms([term for term, _ in rows], [-n for _, n in rows])
 
     @contextmanager
     def _tx(self) -> Iterator[None]:
@@ -163,6 +184,9 @@ class PostgresBackend:
         gen, version, layout = self._state(db)
         if gen is None:
             raise IndexUnavailable("no index in the database yet: add articles first")
+        (lexical,), = db.rows("SELECT lexical FROM generations WHERE id = %s", (gen,))
+        if lexical != LEXICAL_FORMAT:
+            raise IndexMismatch(f"the index's keyword side is of an older format ({lexical}): run `rag rebuild`")
         if layout != self.layout:
             raise IndexMismatch(f"the index was built with {layout.embedder} ({layout.dim} dims, "
                                 f"{layout.chunking.to_dict()}), the configuration says {self.layout.embedder} "
@@ -265,10 +289,10 @@ class PostgresBackend:
 
     @staticmethod
     def _new_generation(conn: psycopg.Connection, layout: Layout, state: str) -> int:
-        (gen,), = conn.execute("INSERT INTO generations (embedder, dim, chunking, state) "
-                               "VALUES (%s, %s, %s, %s) RETURNING id",
+        (gen,), = conn.execute("INSERT INTO generations (embedder, dim, chunking, state, lexical) "
+                               "VALUES (%s, %s, %s, %s, %s) RETURNING id",
                                (layout.embedder, layout.dim, json.dumps(layout.chunking.to_dict()),
-                                state)).fetchall()
+                                state, LEXICAL_FORMAT)).fetchall()
         create_generation(conn, gen, layout.dim)
         return gen
 

@@ -1,10 +1,11 @@
 """Reading the PostgreSQL index: a snapshot of one generation, its vector search
-(pgvector HNSW, inner product) and keyword search (BM25 over tsvector lexemes), and the
+(pgvector HNSW, inner product) and keyword search (BM25 over postings, as bm25s), and the
 database's failures as the errors the API reports. Each query runs on a pooled
 autocommit connection, or inside the writer's transaction for the writer's own view."""
 
 from __future__ import annotations
 
+from collections import Counter
 from contextlib import contextmanager
 from typing import Iterable, Iterator, Sequence
 
@@ -12,12 +13,12 @@ import numpy as np
 import psycopg
 from psycopg_pool import ConnectionPool
 
-from rag.errors import IndexUnavailable
+from rag.errors import IndexMismatch, IndexUnavailable
+from rag.index.bm25 import B, K1, query_tokens
 from rag.index.postgres_schema import table
 from rag.index.protocols import Chunking, Layout
 from rag.types import Article, Chunk
 
-K1 = 1.2  # BM25 term-frequency saturation (no length normalisation: b = 0)
 ARTICLE_COLS = "id, title, text, url, published, source"
 CHUNK_COLS = 'id, article_id, text, start, "end"'
 
@@ -34,6 +35,8 @@ def database_errors() -> Iterator[None]:
         yield
     except psycopg.errors.ReadOnlySqlTransaction:
         raise IndexUnavailable("the database is read-only (a replica?): send changes to the primary") from None
+    except psycopg.errors.UndefinedColumn:
+        raise IndexMismatch("the index's tables are of an older format: run `rag rebuild`") from None
     except psycopg.errors.UndefinedTable:
         raise IndexUnavailable("the index was replaced by a rebuild meanwhile; try again") from None
     except psycopg.OperationalError as exc:  # also the pool's timeout
@@ -88,34 +91,34 @@ class _Vectors:
 
 
 class _Lexical:
+    """BM25 over the postings: the same tokens, formula and statistics as the FAISS
+    backend's bm25s index (bm25.py), so both rank chunks alike."""
+
     def __init__(self, db: Db, gen: int):
-        self._db, self._c, self._t = db, table("chunks", gen), table("terms", gen)
+        self._db, self._c = db, table("chunks", gen)
+        self._p, self._t = table("postings", gen), table("terms", gen)
 
     def __len__(self) -> int:
         return self._db.rows(f"SELECT count(*) FROM {self._c}")[0][0]
 
     def search(self, query: str, k: int) -> list[tuple[str, float]]:
-        """BM25 (b = 0): the sum over the query's lexemes in a chunk of idf x saturated
-        term frequency; chunks holding any of them (an OR of the lexemes)."""
+        counts = Counter(query_tokens(query))
+        if not counts or k <= 0:
+            return []
         rows = self._db.rows(f"""
-            WITH q AS (
-                SELECT t.lexeme, ln(1 + (n.df - t.df + 0.5) / (t.df + 0.5)) AS idf
-                FROM {self._t} t, {self._t} n
-                WHERE n.lexeme = '' AND t.lexeme = ANY(
-                    tsvector_to_array(to_tsvector('english', %(q)s))) AND t.df > 0),
-            l AS (SELECT array_agg(lexeme) AS lexemes,
-                         string_agg(quote_literal(lexeme), ' | ')::tsquery AS tsq FROM q),
-            m AS (
-                -- Each matching chunk's tsvector cut down to the query's lexemes (marked
-                -- with weight A, then filtered) before it is unnested: a chunk holds ~40
-                -- lexemes, a query ~3.
-                SELECT c.id, c.seq, ts_filter(setweight(c.tsv, 'A', l.lexemes), '{{a}}') AS tsv
-                FROM {self._c} c, l WHERE c.tsv @@ l.tsq)
-            SELECT m.id, sum(q.idf * (1 + {K1}) * cardinality(u.positions)
-                             / (cardinality(u.positions) + {K1})) AS score
-            FROM m, unnest(m.tsv) u JOIN q ON q.lexeme = u.lexeme
-            GROUP BY m.id, m.seq ORDER BY score DESC, m.seq LIMIT %(k)s""", {"q": query, "k": k})
-        return [(cid, float(s)) for cid, s in rows]
+            WITH n AS (
+                SELECT max(df) FILTER (WHERE lexeme = '') AS n, max(df) FILTER (WHERE lexeme = ' ') AS tokens
+                FROM {self._t} WHERE lexeme IN ('', ' ')),
+            w AS (
+                SELECT q.term, q.qn * ln(1 + (n.n - t.df + 0.5) / (t.df + 0.5)) AS weight,
+                       CASE WHEN n.n > 0 AND n.tokens > 0 THEN n.tokens::float8 / n.n ELSE 1 END AS avgdl
+                FROM unnest(%(terms)s::text[], %(qn)s::int[]) AS q(term, qn)
+                JOIN {self._t} t ON t.lexeme = q.term, n WHERE t.df > 0)
+            SELECT c.id, sum(w.weight * p.tf / (p.tf + {K1} * ((1 - {B}) + {B} * c.dl / w.avgdl))) AS score
+            FROM w JOIN {self._p} p ON p.term = w.term JOIN {self._c} c ON c.seq = p.chunk
+            GROUP BY c.id, c.seq ORDER BY score DESC, c.seq LIMIT %(k)s""",
+                             {"terms": list(counts), "qn": list(counts.values()), "k": k})
+        return [(cid, float(s)) for cid, s in rows if s > 0]
 
 
 class PgSnapshot:

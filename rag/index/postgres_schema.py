@@ -6,10 +6,12 @@ its layout and the version counter). Per generation N, made by `create_generatio
 
     articles_gN  id, title, text, url, published, source, hash, seq (insertion order)
     chunks_gN    seq (insertion order), id "<article>#<n>", article_id (cascade), start,
-                 "end", title + text (for full-text search), tsv (generated), embedding
-                 vector(dim) under an HNSW index (inner product, `create_hnsw`)
-    terms_gN     lexeme -> number of chunks holding it (document frequency, for BM25's
-                 idf); the row '' holds the chunk count
+                 "end", title, text, dl (its BM25 token count), embedding vector(dim)
+                 under an HNSW index (inner product, `create_hnsw`)
+    postings_gN  term, chunk (seq, cascade), tf: BM25's postings, tokenised in Python
+                 exactly as the FAISS backend's bm25s index is (bm25.text_tokens)
+    terms_gN     term -> number of chunks holding it (document frequency, for BM25's
+                 idf); the row '' holds the chunk count, the row ' ' the tokens of all
 
 A migration that changes per-generation tables loops over `generations` itself.
 """
@@ -43,7 +45,12 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         ALTER TABLE generations ADD COLUMN retired timestamptz;
         UPDATE generations SET retired = now() WHERE state = 'retired';
     """),
+    # Generations made before keep 'tsvector' and are reported as needing `rag rebuild`.
+    (3, "the keyword index's format per generation (bm25: postings tokenised as bm25s does)", """
+        ALTER TABLE generations ADD COLUMN lexical text NOT NULL DEFAULT 'tsvector';
+    """),
 ]
+LEXICAL_FORMAT = "bm25"  # what create_generation makes
 
 
 def migrate(conn: psycopg.Connection) -> list[int]:
@@ -83,7 +90,7 @@ def table(kind: str, generation: int) -> str:
 def create_generation(conn: psycopg.Connection, generation: int, dim: int) -> None:
     """The tables, without the HNSW index: `create_hnsw` builds it once the first rows
     are in (six times faster than inserting into the graph row by row)."""
-    a, c, t = (table(k, generation) for k in ("articles", "chunks", "terms"))
+    a, c, t, ps = (table(k, generation) for k in ("articles", "chunks", "terms", "postings"))
     conn.execute(f"""
         CREATE TABLE {a} (
             id text PRIMARY KEY, title text NOT NULL, text text NOT NULL, url text,
@@ -95,13 +102,15 @@ def create_generation(conn: psycopg.Connection, generation: int, dim: int) -> No
             id text NOT NULL UNIQUE,
             article_id text NOT NULL REFERENCES {a} (id) ON DELETE CASCADE,
             start int NOT NULL, "end" int NOT NULL,
-            title text NOT NULL, text text NOT NULL,
-            tsv tsvector GENERATED ALWAYS AS (to_tsvector('english', title || ' ' || text)) STORED,
+            title text NOT NULL, text text NOT NULL, dl int NOT NULL,
             embedding vector({int(dim)}) NOT NULL);
         CREATE INDEX ON {c} (article_id);
-        CREATE INDEX ON {c} USING gin (tsv);
+        CREATE TABLE {ps} (
+            term text NOT NULL, chunk bigint NOT NULL REFERENCES {c} (seq) ON DELETE CASCADE,
+            tf int NOT NULL, PRIMARY KEY (term, chunk));
+        CREATE INDEX ON {ps} (chunk);
         CREATE TABLE {t} (lexeme text PRIMARY KEY, df bigint NOT NULL);
-        INSERT INTO {t} VALUES ('', 0);
+        INSERT INTO {t} VALUES ('', 0), (' ', 0);
     """)
 
 
@@ -114,7 +123,7 @@ def create_hnsw(conn: psycopg.Connection, generation: int) -> None:
 
 
 def drop_generation(conn: psycopg.Connection, generation: int) -> list[str]:
-    names = [table(k, generation) for k in ("chunks", "articles", "terms")]
+    names = [table(k, generation) for k in ("postings", "chunks", "articles", "terms")]
     for name in names:
         conn.execute(f"DROP TABLE IF EXISTS {name}")
     return names
