@@ -83,12 +83,12 @@ class PgWriter:
                 seq = dict(self._conn.execute(f"SELECT id, seq FROM {c} WHERE article_id = ANY(%s)",
                                               (list(by_id),)).fetchall())
                 df: Counter = Counter()
-                with cur.copy(f"COPY {ps} (term, chunk, tf) FROM STDIN") as cp:
+                with cur.copy(f"COPY {ps} (term, chunk, tf, dl) FROM STDIN") as cp:
                     for ch, toks in zip(chunks, tokens):
                         tf = Counter(toks)
                         df.update(tf.keys())
                         for term, n in tf.items():
-                            cp.write_row((term, seq[ch.id], n))
+                            cp.write_row((term, seq[ch.id], n, len(toks)))
             df[""], df[" "] = len(chunks), sum(len(t) for t in tokens)
             self._add_terms(list(df), list(df.values()))
             self.dirty = True

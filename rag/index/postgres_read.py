@@ -113,10 +113,13 @@ class _Lexical:
                 SELECT q.term, q.qn * ln(1 + (n.n - t.df + 0.5) / (t.df + 0.5)) AS weight,
                        CASE WHEN n.n > 0 AND n.tokens > 0 THEN n.tokens::float8 / n.n ELSE 1 END AS avgdl
                 FROM unnest(%(terms)s::text[], %(qn)s::int[]) AS q(term, qn)
-                JOIN {self._t} t ON t.lexeme = q.term, n WHERE t.df > 0)
-            SELECT c.id, sum(w.weight * p.tf / (p.tf + {K1} * ((1 - {B}) + {B} * c.dl / w.avgdl))) AS score
-            FROM w JOIN {self._p} p ON p.term = w.term JOIN {self._c} c ON c.seq = p.chunk
-            GROUP BY c.id, c.seq ORDER BY score DESC, c.seq LIMIT %(k)s""",
+                JOIN {self._t} t ON t.lexeme = q.term, n WHERE t.df > 0),
+            top AS (
+                SELECT p.chunk, sum(w.weight * p.tf / (p.tf + {K1} * ((1 - {B}) + {B} * p.dl / w.avgdl))) AS score
+                FROM w JOIN {self._p} p ON p.term = w.term
+                GROUP BY p.chunk ORDER BY score DESC, p.chunk LIMIT %(k)s)
+            SELECT c.id, top.score FROM top JOIN {self._c} c ON c.seq = top.chunk
+            ORDER BY top.score DESC, top.chunk""",
                              {"terms": list(counts), "qn": list(counts.values()), "k": k})
         return [(cid, float(s)) for cid, s in rows if s > 0]
 

@@ -8,7 +8,8 @@ its layout and the version counter). Per generation N, made by `create_generatio
     chunks_gN    seq (insertion order), id "<article>#<n>", article_id (cascade), start,
                  "end", title, text, dl (its BM25 token count), embedding vector(dim)
                  under an HNSW index (inner product, `create_hnsw`)
-    postings_gN  term, chunk (seq, cascade), tf: BM25's postings, tokenised in Python
+    postings_gN  term, chunk (seq, cascade), tf, dl (the chunk's length, repeated so that
+                 a query reads the postings index alone): BM25's postings, tokenised in Python
                  exactly as the FAISS backend's bm25s index is (bm25.text_tokens)
     terms_gN     term -> number of chunks holding it (document frequency, for BM25's
                  idf); the row '' holds the chunk count, the row ' ' the tokens of all
@@ -107,7 +108,7 @@ def create_generation(conn: psycopg.Connection, generation: int, dim: int) -> No
         CREATE INDEX ON {c} (article_id);
         CREATE TABLE {ps} (
             term text NOT NULL, chunk bigint NOT NULL REFERENCES {c} (seq) ON DELETE CASCADE,
-            tf int NOT NULL, PRIMARY KEY (term, chunk));
+            tf int NOT NULL, dl int NOT NULL, PRIMARY KEY (term, chunk) INCLUDE (tf, dl));
         CREATE INDEX ON {ps} (chunk);
         CREATE TABLE {t} (lexeme text PRIMARY KEY, df bigint NOT NULL);
         INSERT INTO {t} VALUES ('', 0), (' ', 0);
