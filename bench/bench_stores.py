@@ -7,7 +7,7 @@ Per size (chunks), on both backends, in the same process and against the same co
 
 * build: the chunks written through the backend's Writer in one `writing()` block
   (FAISS: IVF/flat index + bm25s + saving the version folder; PostgreSQL: COPY,
-  tsvector, GIN, BM25 term counts, then the HNSW graph built at publish, shown apart).
+  BM25 postings and term counts, then the HNSW graph built at publish, shown apart).
 * ingest (at sizes <= --ingest-max, default 10k): the same articles through
   `Index.ingest` into a fresh index with FakeEmbedder(384): planning, chunking,
   embedding (hashing, ~free), the write and the near-duplicate check: the store's
@@ -287,7 +287,7 @@ def pg_watchdog(url: str, budget_s: float, state: dict) -> threading.Timer:
 
 
 def predict_pg(prev: dict, n: int) -> float:
-    """PostgreSQL build time at n chunks from a measured smaller size: the COPY/tsvector/
+    """PostgreSQL build time at n chunks from a measured smaller size: the COPY/postings/
     terms part linear, the HNSW graph n log n (a lower bound once it spills
     maintenance_work_mem, 1GB: about 700k chunks of 384 dims)."""
     n0 = prev["n"]
@@ -463,7 +463,7 @@ def report(rows: list[dict], ask: dict | None, args) -> None:
     for r in rows:
         if "skipped" in r and "predicted_build_s" in r:
             print(f"\n{r['n']:,} chunks on PostgreSQL NOT MEASURED: extrapolated build "
-                  f"{r['predicted_build_s'] / 60:.1f} min (COPY/tsvector/terms linear, HNSW n log n, from "
+                  f"{r['predicted_build_s'] / 60:.1f} min (COPY/postings/terms linear, HNSW n log n, from "
                   f"the measured smaller size; a lower bound: the graph then outgrows maintenance_work_mem)")
     if ask:
         f, p = ask["faiss_total_p50"], ask["postgresql_total_p50"]
