@@ -1,6 +1,6 @@
 """Pipeline.ask: retrieve -> verify (re-rank, answerable?) -> prompt -> generate -> ground.
 
-The verifier (rag/verifier.py) decides three things the word lists used to guess at:
+The verifier (rag/components/verifier.py) decides three things the word lists used to guess at:
 which retrieved sentences answer the question (they become the passages and the
 evidence the model sees, best first), whether any does (if not, abstain without calling
 the model), and whether each sentence of the model's answer is backed by its quote. Its

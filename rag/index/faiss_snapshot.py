@@ -69,9 +69,6 @@ class ArticleStore:
     def chunk_count(self, article_id: str) -> int:
         return len(self._chunks_by_article.get(article_id, ()))
 
-    def chunk_positions(self, article_id: str) -> list[int]:
-        return list(self._chunks_by_article.get(article_id, ()))
-
     def article_chunks(self, article_id: str) -> list[Chunk]:
         return [self.chunks[i] for i in self._chunks_by_article.get(article_id, ())]
 

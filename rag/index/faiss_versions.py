@@ -26,7 +26,7 @@ from rag.documents import content_hash
 from rag.errors import IndexMismatch, IndexUnavailable
 from rag.index.bm25 import Bm25Index
 from rag.index.faiss_snapshot import ArticleStore
-from rag.index.protocols import Chunking
+from rag.index.protocols import Chunking, version_order
 from rag.types import Article, Chunk
 
 
@@ -101,12 +101,7 @@ def current_version(data_dir: Path) -> str | None:
 
 def is_newer(a: str, b: str) -> bool:
     """Whether version name `a` was published after `b` (names grow with time)."""
-    return _number(a) > _number(b)
-
-
-def load_manifest(data_dir: Path) -> dict:
-    version = _resolve(data_dir)
-    return _read_manifest(Path(data_dir) / "versions" / version)
+    return version_order(a) > version_order(b)
 
 
 def load_articles(data_dir: Path) -> tuple[dict[str, Article], dict[str, str], dict]:
@@ -221,15 +216,10 @@ def _read_articles(root: Path) -> dict[str, Article]:
     return articles
 
 
-def _number(version: str) -> int:
-    digits = version.lstrip("v")
-    return int(digits) if digits.isdigit() else -1
-
-
 def _next_version(data_dir: Path) -> str:
     # Nanosecond clock, but always after the published one even if the clock stepped back.
     current = current_version(data_dir)
-    return f"v{max(time.time_ns(), _number(current or '') + 1)}"
+    return f"v{max(time.time_ns(), version_order(current) + 1)}"
 
 
 def _write_jsonl(path: Path, rows: Iterable[dict]) -> None:

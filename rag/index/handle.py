@@ -25,7 +25,7 @@ from rag.errors import ArticleNotFound, BadInput, Busy, IndexUnavailable
 from rag.index.embed import embed_chunks
 from rag.index.locks import writer_lock
 from rag.index.planning import IngestReport, ItemResult, mark_near_duplicates, plan
-from rag.index.protocols import Backend, Chunking, Layout, Progress, Snapshot, Writer
+from rag.index.protocols import Backend, Chunking, Layout, Progress, Snapshot, Writer, version_order
 from rag.types import Article
 
 log = logging.getLogger("rag")
@@ -128,7 +128,7 @@ class Index:
     def _publish(self, snap: Snapshot) -> None:
         with self._write_lock:  # never replace a newer snapshot this process just wrote
             cur = self._snapshot
-            if cur is None or _newer_or_same(snap.version, cur.version):
+            if cur is None or version_order(snap.version) >= version_order(cur.version):
                 self._snapshot = snap
                 self.error = None
 
@@ -222,15 +222,6 @@ class Index:
     def close(self) -> None:
         self.backend.close()
 
-
-def _newer_or_same(a: str, b: str) -> bool:
-    """Versions are numbers (FAISS: "v<ns>", PostgreSQL: a counter) that only grow."""
-    return _number(a) >= _number(b)
-
-
-def _number(version: str) -> int:
-    digits = (version or "").lstrip("v")
-    return int(digits) if digits.isdigit() else -1
 
 
 def _bar(desc: str):

@@ -41,6 +41,13 @@ class Layout:
     chunking: Chunking
 
 
+def version_order(version: str | None) -> int:
+    """A version's place in time: every backend's versions are numbers that only grow
+    ("v<ns>" folders for FAISS, a counter for PostgreSQL); -1 for none."""
+    digits = (version or "").lstrip("v")
+    return int(digits) if digits.isdigit() else -1
+
+
 class VectorIndex(Protocol):
     """Chunk vectors (L2-normalised float32) of a snapshot, searched by inner product
     (= cosine). Changes go through a Writer: in a database the vectors, keywords and
