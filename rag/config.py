@@ -85,6 +85,7 @@ class Settings(BaseSettings):
     verifier_answerable: float | None = Field(None, ge=0, le=1)
     verifier_supported: float | None = Field(None, ge=0, le=1)
     verifier_span: float | None = Field(None, ge=0, le=1)
+    verifier_passage_weight: float | None = Field(None, ge=0, le=4)
     # "generate": the model writes the answer from the evidence sentences, each sentence
     # of it checked. "extract": no model call; the short answer the verifier reads in the
     # best sentence, and that sentence quoted (fastest; see evals/README.md for both).

@@ -67,7 +67,8 @@ class Claim:
     supported: bool
     score: float
     # supported | quoted (an extractive answer) | unsupported | contradicted |
-    # not_an_answer (supported, but does not answer the question)
+    # not_an_answer (supported, but does not answer the question) | disagrees (the sentence
+    # it cites answers otherwise: that sentence is quoted instead)
     status: str = "supported"
 
     def to_dict(self) -> dict[str, Any]:

@@ -199,3 +199,16 @@ def test_token_log_probs_keep_the_last_scoring_of_each_position():
     assert out["token_logprobs"][0] == pytest.approx(5 - math.log(math.exp(5) + 3), abs=1e-5)
     assert out["token_logprobs"][1] == pytest.approx(3 - math.log(math.exp(3) + 3), abs=1e-5)
     assert out["token_logprobs"][2] is None  # never scored
+
+
+def test_an_answer_its_own_source_answers_otherwise_is_replaced_by_the_quote(settings):
+    # Every word of "held in Shanghai" is in "... the Shanghai Cooperation Organisation was
+    # held in Tianjin", so the claim reads as supported; the span read in the cited
+    # sentence ("Tianjin") is not in it, so the sentence is quoted instead.
+    p = make_pipeline(settings, ("The summit was held in Shanghai [1].",))
+    _ingest_summit(p)
+    a = p.ask("Where was the summit held?")
+    assert not a.abstained and "Shanghai [1]" not in a.answer
+    assert a.answer.startswith("Tianjin: “") and a.citations[0].quote in a.answer
+    assert [c.status for c in a.claims] == ["disagrees", "quoted"]
+    assert a.short_answer.text == "Tianjin"

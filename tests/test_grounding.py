@@ -169,3 +169,42 @@ def test_a_claim_the_verifier_finds_contradicted_is_reported_so(fake_pipeline):
     g = Grounder(Contradicting()).ground("The summit was held in Tianjin [1].", q, hits,
                                          fake_pipeline.index.snapshot().store.articles, ev)
     assert not g.grounded and g.claims[0].status == "contradicted"
+
+
+def test_attribution_to_the_sources_is_not_part_of_the_claim():
+    # The support head reads "According to the sources, X" as about the sources, not X.
+    assert split_claims("Based on the sources provided, gas prices rose 52% [3]. "
+                        "According to the passages, it rained [1]. According to AAA, gas costs $4 [2].") == [
+        ("Gas prices rose 52%.", (3,)), ("It rained.", (1,)), ("According to AAA, gas costs $4.", (2,))]
+    assert split_claims("According to the sources, [1].") == [("According to the sources,.", (1,))]
+
+
+class _Table:
+    """A verifier whose answer probabilities are a table by text."""
+
+    def __init__(self, table):
+        self.table = table
+
+    def answers(self, question, sentences):
+        return np.array([self.table.get(s, 0.01) for s in sentences])
+
+
+def _two_passages():
+    a, b = "Talks were held. The leaders met in Tianjin.", "The show is back. Squid Game returns in 2025."
+    return [Hit(Chunk("a#0", "a", a, 0, len(a)), 1.0), Hit(Chunk("b#0", "b", b, 0, len(b)), 0.5)]
+
+
+@pytest.mark.parametrize("weight,first", [(0.0, "The leaders met in Tianjin."), (1.0, "Squid Game returns in 2025.")])
+def test_sentences_are_ranked_with_their_passage(weight, first):
+    hits = _two_passages()
+    table = {"The leaders met in Tianjin.": 0.7, "Squid Game returns in 2025.": 0.6,
+             hits[0].chunk.text: 0.1, hits[1].chunk.text: 0.9}
+    g = Grounder(_Table(table), Calibration(answerable=0.65, passage_weight=weight))
+    ranked = g.rank("Which show returns?", hits)
+    assert ranked[0].source.text == first
+    # The answerability decision reads the sentences alone, whatever the order.
+    assert g.answerable("Which show returns?", ranked)
+    assert max(r.answers for r in ranked) == pytest.approx(0.7)
+    # Kept passages re-number their sentences and keep the order.
+    again = g.rerank(ranked, hits[::-1])
+    assert [r.source.text for r in again][0] == first and {r.source.hit for r in again} == {0, 1}

@@ -28,6 +28,11 @@ _MARKER = re.compile(r"\s*\[(\d+(?:\s*[,;]\s*\d+)*)\]")
 _WORD = re.compile(r"[\w’'-]+")
 # A sentence opening with a pronoun speaks about something named before it.
 _ANAPHOR = re.compile(r"^(he|she|they|it|this|these|that|those|his|her|their|its|such|there)\b", re.I)
+# "According to the sources, ..." credits the prompt's sources, not the world: left in, the
+# support head reads the claim as about "the sources" and finds it neutral (0.02 entailed
+# against 0.92 without it, on a RealTimeQA answer), so the sentence is checked and shown without it.
+_ATTRIBUTION = re.compile(r"^(?:based on|according to)\s+(?:the\s+)?(?:sources?|passages?|articles?)"
+                          r"(?:\s+(?:provided|given))?\s*,\s*", re.I)
 # A request for a summary asks for no one fact: no sentence "answers" it, the passages do.
 SUMMARY = re.compile(r"\b(summar\w*|overview|recap|gist|main points|key points|tl;?dr)\b", re.I)
 
@@ -55,9 +60,15 @@ class SourceSentence:
 
 @dataclass(frozen=True)
 class Ranked:
-    """A source sentence and the verifier's probability that it answers the question."""
+    """A source sentence, the verifier's probability that it answers the question, and
+    the score it is ranked by (that probability read together with its passage's)."""
     source: SourceSentence
     answers: float
+    rank: float | None = None
+
+    @property
+    def order(self) -> float:
+        return self.answers if self.rank is None else self.rank
 
 
 @dataclass
@@ -155,6 +166,9 @@ def split_claims(answer: str) -> list[tuple[str, tuple[int, ...]]]:
         cited = tuple(int(n) for m in _MARKER.finditer(raw) for n in re.split(r"[,;]\s*", m.group(1)))
         text = _MARKER.sub("", raw).strip()
         text = re.sub(r"\s+([.,;:!?])", r"\1", text)
+        bare = _ATTRIBUTION.sub("", text)
+        if bare != text and re.search(r"\w", bare):
+            text = bare[0].upper() + bare[1:]
         if re.search(r"\w", text):
             out.append((text, cited))
         elif cited and out:  # a marker alone after the sentence belongs to it
@@ -199,18 +213,31 @@ class Grounder:
         if not sources:
             return []
         p = self.verifier.answers(question, [s.window for s in sources])
-        order = sorted(range(len(sources)), key=lambda j: (-p[j], j))
-        return [Ranked(sources[j], float(p[j])) for j in order]
+        w = self.calibration.passage_weight
+        if not w:
+            order = sorted(range(len(sources)), key=lambda j: (-p[j], j))
+            return [Ranked(sources[j], float(p[j])) for j in order]
+        # The sentence read alone misses what its passage says around it (who "the show"
+        # is, which quake): the passage's own answer probability, in logits, is added.
+        passage = self.verifier.answers(question, [h.chunk.text for h in hits])
+        score = _logit(p) + w * _logit(passage[[s.hit for s in sources]])
+        order = sorted(range(len(sources)), key=lambda j: (-score[j], j))
+        return [Ranked(sources[j], float(p[j]), float(score[j])) for j in order]
 
     def rerank(self, ranked: list[Ranked], hits: list[Hit]) -> list[Ranked]:
         """The sentences of `hits` (a subset of the ranked ones' hits, reordered), with the
         scores already computed, best first."""
-        score = {(s.text, s.start, s.end): r.answers for r in ranked for s in (r.source,)}
-        out = [Ranked(s, score.get((s.text, s.start, s.end), 0.0)) for s in source_sentences(hits)]
-        return sorted(out, key=lambda r: -r.answers)
+        score = {(s.text, s.start, s.end): r for r in ranked for s in (r.source,)}
+        out = []
+        for s in source_sentences(hits):  # (the same sentence, numbered by its new passage)
+            r = score.get((s.text, s.start, s.end))
+            r = Ranked(s, r.answers, r.rank) if r is not None else None
+            out.append(r if r is not None else Ranked(s, 0.0, float("-inf")))
+        return sorted(out, key=lambda r: -r.order)
 
     def answerable(self, question: str, ranked: list[Ranked]) -> bool:
-        return bool(ranked) and (is_summary(question) or ranked[0].answers >= self.calibration.answerable)
+        """Some sentence answers (its own probability, calibrated alone), or a summary is asked for."""
+        return bool(ranked) and (is_summary(question) or best_answers(ranked) >= self.calibration.answerable)
 
     # -- after the model ---------------------------------------------------------
     def ground(self, answer: str, question: str, hits: list[Hit], articles: dict[str, Article],
@@ -251,6 +278,15 @@ class Grounder:
         text = " ".join(_cite(t, key + 1) for t, key in kept)
         return Grounded(text, claims, citations, grounded=True)
 
+    @staticmethod
+    def disagrees(g: Grounded) -> bool:
+        """The short answer the span head reads in the cited best sentence shares no word
+        with the supported claims: the answer and its own source answer differently."""
+        if g.short is None:
+            return False
+        said = {w.casefold() for c in g.claims if c.supported for w in _WORD.findall(c.text)}
+        return not {w.casefold() for w in _WORD.findall(g.short.text)} & said
+
     def _judge(self, claim: str, cited: tuple[int, ...], probs: np.ndarray,
                evidence: list[SourceSentence]) -> tuple[str, int | None]:
         """supported (and by which evidence sentence), contradicted or unsupported. The
@@ -276,7 +312,7 @@ class Grounder:
         """The sentence most likely to answer, quoted verbatim (with the sentence it refers
         back to) after the short answer read in it, when the verifier finds it answers;
         else None."""
-        if not ranked or ranked[0].answers < self.calibration.answerable:
+        if not ranked or best_answers(ranked) < self.calibration.answerable:
             return None
         src = ranked[0].source.quoted()
         cite = self._citation(1, hits[src.hit], src, ranked[0].answers, articles)
@@ -319,6 +355,16 @@ class Grounder:
         return Citation(n=n, article_id=a.id, chunk_id=hit.chunk.id, title=a.title, url=a.url,
                         published=a.published, quote=a.text[src.start:src.end],
                         start=src.start, end=src.end, score=round(score, 4))
+
+
+def best_answers(ranked: list[Ranked]) -> float:
+    """The highest probability that one sentence answers: the answerability figure."""
+    return max((r.answers for r in ranked), default=0.0)
+
+
+def _logit(p: np.ndarray) -> np.ndarray:
+    p = np.clip(np.asarray(p, dtype=np.float64), 1e-6, 1 - 1e-6)
+    return np.log(p / (1 - p))
 
 
 def _cite(sentence: str, n: int) -> str:

@@ -21,7 +21,7 @@ from rag.components.embedding import Embedder
 from rag.errors import BadInput, TooLarge
 from rag.components.generation import Generator, Prompt
 from rag.answering.followup import Turn, standalone_query
-from rag.answering.grounding import Grounded, Grounder, Ranked
+from rag.answering.grounding import Grounded, Grounder, Ranked, best_answers
 from rag.answering.prompts import build_prompt, is_refusal
 from rag.answering.retrieval import Retriever
 from rag.index.handle import Index
@@ -128,7 +128,7 @@ class Pipeline:
         tv = time.perf_counter()
         hits, ranked = self._rerank(query, candidates, k)
         timings["verify"] = _ms(tv)
-        best = ranked[0].answers if ranked else 0.0
+        best = best_answers(ranked)
         if not self.grounder.answerable(query, ranked):
             # About the question, but no sentence answers it: the model would only be
             # tempted to invent, so it is not asked.
@@ -170,6 +170,14 @@ class Pipeline:
                 g = fallback
         elif ranked:
             g.short = self.grounder.short_answer(query, ranked[0], hits, articles, g.citations)
+            if self.grounder.disagrees(g):
+                # The answer leaves out what the sentence it cites answers ("held in
+                # Shanghai" citing "... summit in Tianjin"): that sentence is quoted instead.
+                fallback = self.grounder.extractive(query, ranked, hits, articles)
+                if fallback is not None:
+                    fallback.claims = [replace(c, citations=(), supported=False, status="disagrees")
+                                       for c in g.claims] + fallback.claims
+                    g = fallback
         timings["ground"] = _ms(t2)
         yield from self._finish(query, g, hits, timings, t0, best)
 
@@ -192,8 +200,8 @@ class Pipeline:
         ranked = self.grounder.rank(query, candidates)
         best: dict[int, float] = {}
         for r in ranked:
-            best.setdefault(r.source.hit, r.answers)
-        order = sorted(range(len(candidates)), key=lambda i: (-best.get(i, -1.0), i))[:k]
+            best.setdefault(r.source.hit, r.order)
+        order = sorted(range(len(candidates)), key=lambda i: (-best.get(i, float("-inf")), i))[:k]
         hits = [candidates[i] for i in order]
         return hits, self.grounder.rerank(ranked, hits)
 
@@ -208,7 +216,8 @@ def _calibration(settings: Settings, verifier: Verifier) -> Calibration | None:
     """The verifier's calibrated thresholds, with any the settings override."""
     over = {k: v for k, v in (("answerable", settings.verifier_answerable),
                               ("supported", settings.verifier_supported),
-                              ("span", settings.verifier_span)) if v is not None}
+                              ("span", settings.verifier_span),
+                              ("passage_weight", settings.verifier_passage_weight)) if v is not None}
     if not over:
         return None
     base = getattr(verifier, "calibration", None) or Calibration()

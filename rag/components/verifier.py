@@ -53,6 +53,8 @@ class Calibration:
     answerable: float = 0.5  # best sentence's answer probability below this: abstain
     supported: float = 0.5  # entailment probability a claim needs
     span: float = 0.3  # a short answer read with less confidence is not shown
+    # Sentences are ranked by their answer logit plus this times their passage's (0: alone)
+    passage_weight: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -274,12 +276,13 @@ class FakeVerifier:
     _RUN = re.compile(r"(?<!^)\b(?:[A-Z][\w-]+(?:\s+[A-Z][\w-]+)*|\d[\d,.]*)")
 
     def spans(self, question: str, sentences: Sequence[str]) -> list[Span | None]:
-        """The first name or figure of the sentence that the question does not hold."""
+        """The last name or figure of the sentence that the question does not hold (English
+        puts the new information last: "... was held in Tianjin")."""
         self.calls.append(("spans", len(sentences)))
         q = question.lower()
         out: list[Span | None] = []
         for s in sentences:
-            m = next((m for m in self._RUN.finditer(s)
+            m = next((m for m in reversed(list(self._RUN.finditer(s)))
                       if not any(w.lower() in q for w in m.group(0).split())), None)
             out.append(Span(m.start(), m.end(), m.group(0), 0.9) if m else None)
         return out

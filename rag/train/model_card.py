@@ -75,7 +75,10 @@ AdamW lr {t['lr']}, linear decay with 6% warm-up, max 128 tokens, length-buckete
 | span of the best-scored sentence holds the answer | {h.get('span_of_best_sentence_holds_answer', float('nan')):.1%} |
 
 **Calibration** (`calibration` in `config.json`; chosen on dev splits only, see
-`evals/README.md` "Round 6"): {", ".join(f"{k} {v}" for k, v in cal.items()) or "defaults"}.
+`evals/README.md` "Round 6" and, for passage_weight, "Round 7"): {", ".join(f"{k} {v}" for k, v in cal.items()) or "defaults"}.
+Sentences are ranked by their answer logit plus passage_weight times the logit of their
+whole passage (the chunk, read by the same head); whether anything answers is decided on
+the sentences' own probabilities against answerable.
 
 **Licence.** The weights are derived from all-MiniLM-L6-v2 (Apache-2.0) and trained on
 CC BY-SA 4.0 data; they are distributed under CC BY-SA 4.0 with attribution to SQuAD

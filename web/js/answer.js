@@ -96,6 +96,7 @@ const WHY = {
   contradicted: "the articles say otherwise",
   unsupported: "not in the articles",
   not_an_answer: "true, but not an answer to the question",
+  disagrees: "its own source answers otherwise",
 };
 
 function removed(r) {
