@@ -212,14 +212,17 @@ class Grounder:
         sources = source_sentences(hits)
         if not sources:
             return []
-        p = self.verifier.answers(question, [s.window for s in sources])
         w = self.calibration.passage_weight
+        windows = [s.window for s in sources]
         if not w:
+            p = self.verifier.answers(question, windows)
             order = sorted(range(len(sources)), key=lambda j: (-p[j], j))
             return [Ranked(sources[j], float(p[j])) for j in order]
         # The sentence read alone misses what its passage says around it (who "the show"
         # is, which quake): the passage's own answer probability, in logits, is added.
-        passage = self.verifier.answers(question, [h.chunk.text for h in hits])
+        # One call: the verifier batches its inputs by length.
+        both = self.verifier.answers(question, windows + [h.chunk.text for h in hits])
+        p, passage = both[:len(windows)], both[len(windows):]
         score = _logit(p) + w * _logit(passage[[s.hit for s in sources]])
         order = sorted(range(len(sources)), key=lambda j: (-score[j], j))
         return [Ranked(sources[j], float(p[j]), float(score[j])) for j in order]
