@@ -31,8 +31,8 @@ _ANAPHOR = re.compile(r"^(he|she|they|it|this|these|that|those|his|her|their|its
 # "According to the sources, ..." credits the prompt's sources, not the world: left in, the
 # support head reads the claim as about "the sources" and finds it neutral (0.02 entailed
 # against 0.92 without it, on a RealTimeQA answer), so the sentence is checked and shown without it.
-_ATTRIBUTION = re.compile(r"^(?:based on|according to)\s+(?:the\s+)?(?:sources?|passages?|articles?)"
-                          r"(?:\s+(?:provided|given))?\s*,\s*", re.I)
+# (The forms the 0.5B model wrote in 1,293 recorded eval answers.)
+_ATTRIBUTION = re.compile(r"^(?:based on|according to)\s+(?:the\s+)?(?:sources?|passages?)(?:\s+provided)?\s*,\s*", re.I)
 # A request for a summary asks for no one fact: no sentence "answers" it, the passages do.
 SUMMARY = re.compile(r"\b(summar\w*|overview|recap|gist|main points|key points|tl;?dr)\b", re.I)
 
