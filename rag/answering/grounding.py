@@ -287,8 +287,8 @@ class Grounder:
         with the supported claims: the answer and its own source answer differently."""
         if g.short is None:
             return False
-        said = {w.casefold() for c in g.claims if c.supported for w in _WORD.findall(c.text)}
-        return not {w.casefold() for w in _WORD.findall(g.short.text)} & said
+        said = {w.casefold() for c in g.claims if c.supported for w in re.findall(r"\w+", c.text)}
+        return not {w.casefold() for w in re.findall(r"\w+", g.short.text)} & said  # "second" in "second-most"
 
     def _judge(self, claim: str, cited: tuple[int, ...], probs: np.ndarray,
                evidence: list[SourceSentence]) -> tuple[str, int | None]:
