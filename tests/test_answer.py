@@ -212,3 +212,19 @@ def test_an_answer_its_own_source_answers_otherwise_is_replaced_by_the_quote(set
     assert a.answer.startswith("Tianjin: “") and a.citations[0].quote in a.answer
     assert [c.status for c in a.claims] == ["disagrees", "quoted"]
     assert a.short_answer.text == "Tianjin"
+
+
+def test_a_summary_rests_on_the_opening_of_the_best_matching_article(settings):
+    from rag.documents import make_article
+
+    from .conftest import SUMMIT
+    later = ("Later that week the ministers met again. They discussed rail links and energy. "
+             "No agreement was signed. Officials said talks would continue. The next round is in Moscow.")
+    p = make_pipeline(settings, ("Sharif met Putin at the summit in Tianjin [1].",))
+    p.index.ingest([make_article(SUMMIT + " " + later, id="s")])
+    a = p.ask("Summarize what the ministers discussed later that week.")
+    assert not a.abstained
+    prompt = p.generator.prompts[-1].user
+    # The article's opening, in reading order, whatever chunk matched the words best.
+    assert prompt.index("[1] The summit of the Shanghai") < prompt.index("[2] Pakistan's prime minister")
+    assert a.passages[0].chunk.id == "s#0"

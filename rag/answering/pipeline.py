@@ -21,10 +21,11 @@ from rag.components.embedding import Embedder
 from rag.errors import BadInput, TooLarge
 from rag.components.generation import Generator, Prompt
 from rag.answering.followup import Turn, standalone_query
-from rag.answering.grounding import Grounded, Grounder, Ranked, best_answers
+from rag.answering.grounding import Grounded, Grounder, Ranked, best_answers, is_summary, source_sentences
 from rag.answering.prompts import build_prompt, is_refusal
 from rag.answering.retrieval import Retriever
 from rag.index.handle import Index
+from rag.index.protocols import Snapshot
 from rag.types import Answer, Hit
 from rag.components.verifier import Calibration, Verifier
 
@@ -142,7 +143,12 @@ class Pipeline:
             timings["ground"] = _ms(t2)
             yield from self._finish(query, g, hits, timings, t0, best)
             return
-        evidence = [r.source for r in ranked[:self.settings.evidence_sentences]]
+        if is_summary(query):
+            hits = self._lead(snap, hits, k)
+            ranked = self.grounder.rerank(ranked, hits)
+            evidence = source_sentences(hits)[:self.settings.evidence_sentences]
+        else:
+            evidence = [r.source for r in ranked[:self.settings.evidence_sentences]]
         prompt = build_prompt(query, evidence, self.settings.context_chars)
         t1 = time.perf_counter()
         pieces = []
@@ -204,6 +210,17 @@ class Pipeline:
         order = sorted(range(len(candidates)), key=lambda i: (-best.get(i, float("-inf")), i))[:k]
         hits = [candidates[i] for i in order]
         return hits, self.grounder.rerank(ranked, hits)
+
+    @staticmethod
+    def _lead(snap: Snapshot, hits: list[Hit], k: int) -> list[Hit]:
+        """For a summary: the opening passages of the best-matching article first (a news
+        story puts what happened first; no sentence "answers" a summary request), in
+        reading order, then the other passages."""
+        top = hits[0]
+        ids = [f"{top.chunk.article_id}#{n}" for n in range(2)]
+        lead = [replace(top, chunk=c) for c in snap.chunks(ids)]
+        rest = [h for h in hits if h.chunk.id not in ids]
+        return (lead + rest)[:max(k, len(lead))]
 
     def _abstain(self, query: str, hits: list[Hit], reason: str, timings: dict, t0: float) -> Answer:
         timings["total"] = _ms(t0)

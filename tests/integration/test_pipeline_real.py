@@ -45,3 +45,12 @@ def test_every_citation_points_into_the_article(real_pipeline):
               "When will Sharif visit Russia?"]:
         a = real_pipeline.ask(q)
         _check_citations(real_pipeline, a)
+
+
+def test_a_summary_names_who_met_whom(real_pipeline):
+    # Issue #11: "Summarize the meeting in two sentences." was refused as irrelevant.
+    a = real_pipeline.ask("Summarize the meeting in two sentences.")
+    assert not a.abstained, a.answer
+    assert "Sharif" in a.answer and "Putin" in a.answer, a.answer
+    for c in a.citations:
+        assert real_pipeline.index.snapshot().store.articles[c.article_id].text[c.start:c.end] == c.quote
