@@ -228,3 +228,12 @@ def test_a_summary_rests_on_the_opening_of_the_best_matching_article(settings):
     # The article's opening, in reading order, whatever chunk matched the words best.
     assert prompt.index("[1] The summit of the Shanghai") < prompt.index("[2] Pakistan's prime minister")
     assert a.passages[0].chunk.id == "s#0"
+
+
+def test_a_summary_of_a_one_passage_article(settings):
+    from rag.documents import make_article
+
+    p = make_pipeline(settings, ("Heavy rain flooded Lisbon [1].",))
+    p.index.ingest([make_article("Heavy rain flooded the streets of Lisbon on Tuesday.", id="w")])
+    a = p.ask("Give me an overview of the Lisbon rain.")
+    assert not a.abstained and [h.chunk.id for h in a.passages] == ["w#0"]

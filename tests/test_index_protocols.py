@@ -65,3 +65,12 @@ def test_backends_search_as_the_exact_fakes_do(settings):
     assert {i for i, _ in got} == {i for i, _ in exact_k.search("Tianjin sardines", 10)}
     got = snap.lexical.search("Lisbon sardines", 10)
     assert got[0][0] == "porto#0" and {i for i, _ in got} == {i for i, _ in exact_k.search("Lisbon sardines", 10)}
+
+
+def test_chunks_leaves_out_ids_it_does_not_hold(settings):
+    # Snapshot.chunks' contract, on every backend: the known ids in order, unknown ones left out.
+    p = make_pipeline(settings)
+    p.index.ingest([make_article(SUMMIT, id="summit")])
+    snap = p.index.snapshot()
+    first = snap.article_chunks("summit")[0]
+    assert snap.chunks(["summit#99", first.id, "nope"]) == [first]

@@ -234,8 +234,7 @@ class Grounder:
         out = []
         for s in source_sentences(hits):  # (the same sentence, numbered by its new passage)
             r = score.get((s.text, s.start, s.end))
-            r = Ranked(s, r.answers, r.rank) if r is not None else None
-            out.append(r if r is not None else Ranked(s, 0.0, float("-inf")))
+            out.append(Ranked(s, r.answers, r.rank) if r is not None else Ranked(s, 0.0, float("-inf")))
         return sorted(out, key=lambda r: -r.order)
 
     def answerable(self, question: str, ranked: list[Ranked]) -> bool:

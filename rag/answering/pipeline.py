@@ -217,8 +217,9 @@ class Pipeline:
         story puts what happened first; no sentence "answers" a summary request), in
         reading order, then the other passages."""
         top = hits[0]
-        ids = [f"{top.chunk.article_id}#{n}" for n in range(2)]
-        lead = [replace(top, chunk=c) for c in snap.chunks(ids)]
+        lead = [replace(top, chunk=c) for c in sorted(snap.article_chunks(top.chunk.article_id),
+                                                      key=lambda c: c.start)[:2]]
+        ids = {h.chunk.id for h in lead}
         rest = [h for h in hits if h.chunk.id not in ids]
         return (lead + rest)[:max(k, len(lead))]
 

@@ -116,7 +116,7 @@ class FaissSnapshot:
 
     def chunks(self, ids: Sequence[str]) -> list[Chunk]:
         pos, chunks = self.store.positions, self.store.chunks
-        return [chunks[pos[i]] for i in ids]
+        return [chunks[pos[i]] for i in ids if i in pos]  # as the protocol says: unknown ids left out
 
     def order(self, ids: Sequence[str]) -> list[int]:
         pos = self.store.positions
