@@ -61,14 +61,11 @@ class SourceSentence:
 @dataclass(frozen=True)
 class Ranked:
     """A source sentence, the verifier's probability that it answers the question, and
-    the score it is ranked by (that probability read together with its passage's)."""
+    the score it is ranked by (that probability itself, or its logit read together with its
+    passage's when calibration.passage_weight is set)."""
     source: SourceSentence
     answers: float
-    rank: float | None = None
-
-    @property
-    def order(self) -> float:
-        return self.answers if self.rank is None else self.rank
+    rank: float
 
 
 @dataclass
@@ -214,16 +211,12 @@ class Grounder:
             return []
         w = self.calibration.passage_weight
         windows = [s.window for s in sources]
-        if not w:
-            p = self.verifier.answers(question, windows)
-            order = sorted(range(len(sources)), key=lambda j: (-p[j], j))
-            return [Ranked(sources[j], float(p[j])) for j in order]
         # The sentence read alone misses what its passage says around it (who "the show"
         # is, which quake): the passage's own answer probability, in logits, is added.
         # One call: the verifier batches its inputs by length.
-        both = self.verifier.answers(question, windows + [h.chunk.text for h in hits])
+        both = self.verifier.answers(question, windows + ([h.chunk.text for h in hits] if w else []))
         p, passage = both[:len(windows)], both[len(windows):]
-        score = _logit(p) + w * _logit(passage[[s.hit for s in sources]])
+        score = _logit(p) + w * _logit(passage[[s.hit for s in sources]]) if w else p
         order = sorted(range(len(sources)), key=lambda j: (-score[j], j))
         return [Ranked(sources[j], float(p[j]), float(score[j])) for j in order]
 
@@ -235,7 +228,7 @@ class Grounder:
         for s in source_sentences(hits):  # (the same sentence, numbered by its new passage)
             r = score.get((s.text, s.start, s.end))
             out.append(Ranked(s, r.answers, r.rank) if r is not None else Ranked(s, 0.0, float("-inf")))
-        return sorted(out, key=lambda r: -r.order)
+        return sorted(out, key=lambda r: -r.rank)
 
     def answerable(self, question: str, ranked: list[Ranked]) -> bool:
         """Some sentence answers (its own probability, calibrated alone), or a summary is asked for."""

@@ -206,7 +206,7 @@ class Pipeline:
         ranked = self.grounder.rank(query, candidates)
         best: dict[int, float] = {}
         for r in ranked:
-            best.setdefault(r.source.hit, r.order)
+            best.setdefault(r.source.hit, r.rank)
         order = sorted(range(len(candidates)), key=lambda i: (-best.get(i, float("-inf")), i))[:k]
         hits = [candidates[i] for i in order]
         return hits, self.grounder.rerank(ranked, hits)
