@@ -223,10 +223,14 @@ def test_a_summary_rests_on_the_opening_of_the_best_matching_article(settings):
     p = make_pipeline(settings, ("Sharif met Putin at the summit in Tianjin [1].",))
     p.index.ingest([make_article(SUMMIT + " " + later, id="s")])
     a = p.ask("Summarize what the ministers discussed later that week.")
-    assert not a.abstained
-    prompt = p.generator.prompts[-1].user
-    # The article's opening, in reading order, whatever chunk matched the words best.
-    assert prompt.index("[1] The summit of the Shanghai") < prompt.index("[2] Pakistan's prime minister")
+    assert not a.abstained and a.grounded
+    # The article's opening, quoted in reading order and cited, whatever chunk matched the
+    # words best; the model is not asked.
+    assert a.answer == ("The summit of the Shanghai Cooperation Organisation was held in Tianjin [1]. "
+                        "Pakistan's prime minister Shehbaz Sharif met Russian president Vladimir Putin there [2].")
+    assert [c.status for c in a.claims] == ["quoted", "quoted"] and p.generator.prompts == []
+    store = p.index.snapshot().store
+    assert all(store.articles["s"].text[c.start:c.end] == c.quote for c in a.citations)
     assert a.passages[0].chunk.id == "s#0"
 
 

@@ -208,3 +208,19 @@ def test_sentences_are_ranked_with_their_passage(weight, first):
     # Kept passages re-number their sentences and keep the order.
     again = g.rerank(ranked, hits[::-1])
     assert [r.source.text for r in again][0] == first and {r.source.hit for r in again} == {0, 1}
+
+
+def test_a_phrase_said_twice_is_said_once():
+    from rag.answering.wording import without_repeats
+    assert (without_repeats("It marked the 80th anniversary of the 80th anniversary of the War.")
+            == "It marked the 80th anniversary of the War.")
+    assert without_repeats("Sharif met Putin, and Putin met Xi.") == "Sharif met Putin, and Putin met Xi."
+    assert without_repeats("one of the best of the best teams") == "one of the best of the best teams"
+
+
+def test_a_claim_that_hands_the_question_back_is_no_answer():
+    from rag.answering.wording import restates
+    q = "The wildly popular South Korean show was recently green lit for a new season. What is it?"
+    assert restates(q, "The wildly popular South Korean show was green lit for a new season.")
+    assert not restates(q, "Squid Game was green lit for a second season.")
+    assert not restates("Where was the summit held?", "The summit was held in Tianjin.")

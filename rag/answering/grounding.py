@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from rag.answering.wording import restates, without_repeats
 from rag.chunking import split_sentences
 from rag.types import Article, Citation, Claim, Hit, ShortAnswer
 from rag.components.verifier import CONTRADICTED, ENTAILED, NEUTRAL, Calibration, Verifier
@@ -239,7 +240,7 @@ class Grounder:
                evidence: list[SourceSentence]) -> Grounded:
         """Check each claim of `answer` against the evidence sentences (what the model's
         [n] markers number): supported, unsupported or contradicted."""
-        claims_in = split_claims(answer)
+        claims_in = [(without_repeats(t), c) for t, c in split_claims(answer)]
         if not claims_in or not evidence:
             return Grounded("", [], [], False)
         pairs = [(text, s.window) for text, _ in claims_in for s in evidence]
@@ -264,13 +265,14 @@ class Grounder:
                 key = len(spans) - 1
             kept.append((text, key))
             claims.append(Claim(text, (key + 1,), True, score, status))
-            answered |= bool(answers[i] >= self.calibration.answerable)
+            # (a claim that hands the question back answers nothing, whatever the head says)
+            answered |= bool(answers[i] >= self.calibration.answerable) and not restates(question, text)
         if not answered:  # true, perhaps, but not an answer to this question
             claims = [Claim(c.text, (), False, c.score, "not_an_answer" if c.supported else c.status)
                       for c in claims]
             return Grounded("", claims, [], False)
-        citations = [self._citation(n + 1, hits[s.hit], s, sc, articles) for n, (s, sc) in enumerate(spans)]
-        text = " ".join(_cite(t, key + 1) for t, key in kept)
+        citations = [self.citation(n + 1, hits[s.hit], s, sc, articles) for n, (s, sc) in enumerate(spans)]
+        text = " ".join(cite(t, key + 1) for t, key in kept)
         return Grounded(text, claims, citations, grounded=True)
 
     @staticmethod
@@ -298,7 +300,7 @@ class Grounder:
         # Contradicted: a sentence that speaks to the claim (cited, or the least neutral
         # about it) says otherwise.
         look = [j - 1 for j in cited if 0 < j <= len(evidence)] + [int(probs[:, NEUTRAL].argmin())]
-        if any(probs[j, CONTRADICTED] >= 0.5 or _other_figure(claim, evidence[j].window) for j in look):
+        if any(probs[j, CONTRADICTED] >= self.calibration.contradicted or _other_figure(claim, evidence[j].window) for j in look):
             return "contradicted", look[0]
         return "unsupported", best
 
@@ -310,9 +312,9 @@ class Grounder:
         if not ranked or best_answers(ranked) < self.calibration.answerable:
             return None
         src = ranked[0].source.quoted()
-        cite = self._citation(1, hits[src.hit], src, ranked[0].answers, articles)
+        cite = self.citation(1, hits[src.hit], src, ranked[0].answers, articles)
         short = self.short_answer(question, ranked[0], hits, articles, [cite])
-        lead = f"{short.text}: " if short and short.text != cite.quote else ""
+        lead = f"{short.text}: " if short and not _opens(cite.quote, short.text) else ""
         return Grounded(f"{lead}“{cite.quote}” [1]", [Claim(cite.quote, (1,), True, cite.score, "quoted")],
                         [cite], grounded=True, short=short)
 
@@ -344,12 +346,19 @@ class Grounder:
         return ShortAnswer(text, article_id, a0, a1, cite.n, round(span.score, 4))
 
     @staticmethod
-    def _citation(n: int, hit: Hit, src: SourceSentence, score: float,
+    def citation(n: int, hit: Hit, src: SourceSentence, score: float,
                   articles: dict[str, Article]) -> Citation:
         a = articles[hit.chunk.article_id]
         return Citation(n=n, article_id=a.id, chunk_id=hit.chunk.id, title=a.title, url=a.url,
                         published=a.published, quote=a.text[src.start:src.end],
                         start=src.start, end=src.end, score=round(score, 4))
+
+
+def _opens(quote: str, short: str) -> bool:
+    """The quote begins with the short answer (give or take "The"): leading with it would
+    say it twice."""
+    q, a = quote.casefold(), short.casefold()
+    return q.startswith(a) or q.startswith(f"the {a}") or a.startswith(q)
 
 
 def best_answers(ranked: list[Ranked]) -> float:
@@ -362,7 +371,7 @@ def _logit(p: np.ndarray) -> np.ndarray:
     return np.log(p / (1 - p))
 
 
-def _cite(sentence: str, n: int) -> str:
+def cite(sentence: str, n: int) -> str:
     """Put the marker before the closing punctuation: "It was in Tianjin [1]." """
     m = re.search(r"[.!?]+[\"'”’)]*$", sentence)
     if m:

@@ -21,17 +21,21 @@ from rag.components.embedding import Embedder
 from rag.errors import BadInput, TooLarge
 from rag.components.generation import Generator, Prompt
 from rag.answering.followup import Turn, standalone_query
-from rag.answering.grounding import Grounded, Grounder, Ranked, best_answers, is_summary, source_sentences
+from rag.answering import yesno
+from rag.answering.grounding import Grounded, Grounder, Ranked, best_answers
+from rag.answering.lede import lead_hits, lede
+from rag.answering.question_types import QuestionType, classify, topicless
+from rag.answering.subject import keep_matching
 from rag.answering.prompts import build_prompt, is_refusal
 from rag.answering.retrieval import Retriever
 from rag.index.handle import Index
-from rag.index.protocols import Snapshot
-from rag.types import Answer, Hit
+from rag.types import Answer, Claim, Hit
 from rag.components.verifier import Calibration, Verifier
 
 NO_PASSAGES = "The articles don't say: nothing in them is relevant to this question."
 NOT_ANSWERED = ("The articles don't say: the closest passages, listed below, are about this "
                 "but do not answer it.")
+NEITHER = "The articles don't say yes or no. The closest they come: “{quote}”"
 UNSUPPORTED = ("The articles don't say: the passages found do not support an answer. "
                "The closest passages are listed below.")
 
@@ -117,19 +121,32 @@ class Pipeline:
         query = self.standalone_query(question, history)
         if query != question:
             timings["rewrite"] = _ms(t0)
+        kind = classify(query)
         tr = time.perf_counter()
         candidates = self.retriever.search(snap, query, max(k, self.settings.rerank_candidates))
         articles = snap.articles({h.chunk.article_id for h in candidates})
         candidates = [h for h in candidates if h.chunk.article_id in articles]  # deleted meanwhile
         timings["retrieve"] = _ms(tr)
         # Nothing relevant (no passage near the question at all): no verifier, no model.
-        if not candidates or max(h.dense for h in candidates) < self.settings.min_relevance:
+        # (A summary request that names no topic, "Give me the gist", is about the best match.)
+        if not candidates or (max(h.dense for h in candidates) < self.settings.min_relevance
+                              and not (kind is QuestionType.SUMMARY and topicless(query))):
             yield "done", self._abstain(query, candidates[:k], "no_relevant_passages", timings, t0)
             return
+        # Only the articles that hold the question's names and figures (a lookalike
+        # article's sentence answers word for word, but about another town).
+        candidates = keep_matching(query, candidates, articles)
         tv = time.perf_counter()
         hits, ranked = self._rerank(query, candidates, k)
         timings["verify"] = _ms(tv)
         best = best_answers(ranked)
+        if kind is QuestionType.SUMMARY:
+            hits = lead_hits(snap, candidates[0], hits, k)
+            yield from self._finish(query, lede(hits, articles, self.grounder), hits, timings, t0, best)
+            return
+        if kind is QuestionType.YESNO:
+            yield from self._yes_or_no(query, ranked, hits, articles, timings, t0, best)
+            return
         if not self.grounder.answerable(query, ranked):
             # About the question, but no sentence answers it: the model would only be
             # tempted to invent, so it is not asked.
@@ -143,12 +160,7 @@ class Pipeline:
             timings["ground"] = _ms(t2)
             yield from self._finish(query, g, hits, timings, t0, best)
             return
-        if is_summary(query):
-            hits = self._lead(snap, hits, k)
-            ranked = self.grounder.rerank(ranked, hits)
-            evidence = source_sentences(hits)[:self.settings.evidence_sentences]
-        else:
-            evidence = [r.source for r in ranked[:self.settings.evidence_sentences]]
+        evidence = [r.source for r in ranked[:self.settings.evidence_sentences]]
         prompt = build_prompt(query, evidence, self.settings.context_chars)
         t1 = time.perf_counter()
         pieces = []
@@ -211,17 +223,24 @@ class Pipeline:
         hits = [candidates[i] for i in order]
         return hits, self.grounder.rerank(ranked, hits)
 
-    @staticmethod
-    def _lead(snap: Snapshot, hits: list[Hit], k: int) -> list[Hit]:
-        """For a summary: the opening passages of the best-matching article first (a news
-        story puts what happened first; no sentence "answers" a summary request), in
-        reading order, then the other passages."""
-        top = hits[0]
-        lead = [replace(top, chunk=c) for c in sorted(snap.article_chunks(top.chunk.article_id),
-                                                      key=lambda c: c.start)[:2]]
-        ids = {h.chunk.id for h in lead}
-        rest = [h for h in hits if h.chunk.id not in ids]
-        return (lead + rest)[:max(k, len(lead))]
+    def _yes_or_no(self, query: str, ranked: list[Ranked], hits: list[Hit], articles: dict,
+                   timings: dict, t0: float, best: float) -> Iterator[tuple[str, object]]:
+        """Yes or No with the sentence that says so, or what the articles do say."""
+        tv = time.perf_counter()
+        v = yesno.decide(query, ranked, self.verifier, self.grounder.calibration)
+        timings["verify"] = timings.get("verify", 0.0) + _ms(tv)
+        if v is None or v.answer is None:
+            ans = self._abstain(query, hits, "not_answered", timings, t0)
+            if v is not None:
+                ans.answer = NEITHER.format(quote=v.evidence.source.quoted().text)
+            ans.answerability = best
+            yield "done", ans
+            return
+        src = v.evidence.source.quoted()
+        cite = self.grounder.citation(1, hits[src.hit], src, v.score, articles)
+        g = Grounded(f"{v.answer}: “{cite.quote}” [1]", [Claim(cite.quote, (1,), True, cite.score, "quoted")],
+                     [cite], grounded=True)
+        yield from self._finish(query, g, hits, timings, t0, best)
 
     def _abstain(self, query: str, hits: list[Hit], reason: str, timings: dict, t0: float) -> Answer:
         timings["total"] = _ms(t0)

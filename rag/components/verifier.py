@@ -52,6 +52,7 @@ class Calibration:
     """Decision thresholds, calibrated on dev splits (see models/verifier/README.md)."""
     answerable: float = 0.5  # best sentence's answer probability below this: abstain
     supported: float = 0.5  # entailment probability a claim needs
+    contradicted: float = 0.5  # contradiction probability that refutes a claim (or says "No")
     span: float = 0.3  # a short answer read with less confidence is not shown
     # Sentences are ranked by their answer logit plus this times their passage's (0: alone)
     passage_weight: float = 0.0

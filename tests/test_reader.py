@@ -1,0 +1,66 @@
+"""The question types answered on purpose (fakes): yes/no, lookalike articles, summaries."""
+
+from rag.answering.subject import coverage, keep_matching, terms
+from rag.documents import make_article
+from rag.types import Article, Chunk, Hit
+
+from .conftest import SUMMIT, make_pipeline
+
+
+def test_yes_is_the_sentence_that_entails_the_question(fake_pipeline):
+    a = fake_pipeline.ask("Did Sharif accept an invitation to visit Russia?")
+    assert not a.abstained and a.answer.startswith("Yes: “Sharif accepted an invitation")
+    assert a.citations[0].quote in a.answer and fake_pipeline.generator.prompts == []
+
+
+def test_no_is_the_sentence_that_contradicts_the_question(fake_pipeline):
+    a = fake_pipeline.ask("Did the Lisbon city council close 15 schools?")
+    assert not a.abstained and a.answer.startswith("No: “The city council closed 12 schools.”")
+
+
+def test_neither_yes_nor_no_says_what_the_articles_do_say(fake_pipeline):
+    a = fake_pipeline.ask("Did the Lisbon mayor resign over the floods?")
+    assert a.abstained and a.reason == "not_answered"
+    assert a.answer.startswith("The articles don't say yes or no. The closest they come: “")
+
+
+def test_question_terms_are_names_and_figures():
+    assert terms("How many lychee trees will project KX82668R in Dunmere plant?") == {"kx82668r", "dunmere"}
+    assert terms("Which multilateral organisation held the summit?") == set()
+    assert terms("What did Sharif's team say in 2022?") == {"sharif", "2022"}
+
+
+def test_an_article_covers_the_terms_it_holds():
+    a = Article("a", "Dunmere orchard", "Project KX82668R, a Pakistani plan, will plant 1,200 trees.")
+    assert coverage({"kx82668r", "dunmere", "ashcombe"}, a) == 2
+    assert coverage({"pakistan", "1200"}, a) == 2  # "Pakistani", "1,200"
+
+
+def _hit(aid: str) -> Hit:
+    return Hit(Chunk(f"{aid}#0", aid, "The project will plant 575 trees.", 0, 33), 1.0, 0.9)
+
+
+def test_only_the_articles_holding_the_most_terms_are_kept():
+    arts = {"a": Article("a", "Ashcombe", "Project AB123 in Ashcombe."),
+            "b": Article("b", "Dunmere", "Project KX826 in Dunmere.")}
+    hits = [_hit("a"), _hit("b")]
+    assert [h.chunk.article_id for h in keep_matching("Will project KX826 in Dunmere plant trees?", hits, arts)] == ["b"]
+    assert keep_matching("How many trees will be planted?", hits, arts) == hits  # no terms: all kept
+
+
+def test_a_lookalike_article_does_not_lend_its_figure(settings):
+    template = ("The town council of {t} approved project {c}. Councillors voted in favour. "
+                "The project will plant exactly {n} pear trees along the river.")
+    p = make_pipeline(settings, ("The project will plant exactly 575 pear trees [1].",))
+    p.index.ingest([make_article(template.format(t="Ashcombe", c="AB123", n=575), id="a"),
+                    make_article(template.format(t="Dunmere", c="KX826", n=283), id="b")])
+    a = p.ask("How many pear trees will project KX826 in Dunmere plant?")
+    assert {c.article_id for c in a.citations} == {"b"} and "575" not in a.answer
+
+
+def test_a_topicless_summary_request_summarises_the_best_article(settings):
+    p = make_pipeline(settings, ("never asked",))
+    p.index.ingest([make_article(SUMMIT, id="s")])
+    a = p.ask("Give me the gist")
+    assert not a.abstained and a.answer.startswith("The summit of the Shanghai Cooperation Organisation")
+    assert p.generator.prompts == []
