@@ -43,6 +43,15 @@ def contains(haystack: str, needle: str) -> bool:
     return bool(n) and f" {n} " in f" {fold(haystack)} "
 
 
+def answered(item: EvalItem, text: str) -> bool:
+    """A gold answer is in the text. A yes/no answer must lead with it ("No: “...”", not a
+    "no" inside the quote); a list must name two of its items (all when it has fewer)."""
+    if item.kind == "yesno":
+        return fold(text).startswith(fold(item.answers[0]))
+    found = sum(contains(text, a) for a in item.answers)
+    return found >= (min(2, len(item.answers)) if item.kind == "list" else 1)
+
+
 @dataclass
 class ItemResult:
     question: str
@@ -60,6 +69,7 @@ class ItemResult:
     latency_ms: float
     quotes: list[str] = field(default_factory=list)
     error: str | None = None
+    kind: str = ""
     answer_retrieved: bool | None = None  # a gold answer occurs in the passages
     answerability: float | None = None  # the verifier's best sentence probability
     statuses: list[str] = field(default_factory=list)  # each claim's verdict
@@ -73,7 +83,7 @@ def score(item: EvalItem, answer: Answer, latency_ms: float) -> ItemResult:
     gold = set(item.gold_ids)
     correct = None
     if item.answerable and item.answers:
-        correct = not answer.abstained and any(contains(answer.answer, a) for a in item.answers)
+        correct = not answer.abstained and answered(item, answer.answer)
     short = answer.short_answer.text if answer.short_answer and not answer.abstained else None
     ok = checked = 0
     if item.evidence and not answer.abstained:
@@ -94,17 +104,18 @@ def score(item: EvalItem, answer: Answer, latency_ms: float) -> ItemResult:
         answer_retrieved=any(contains(h.chunk.text, a) for h in answer.passages for a in item.answers)
         if item.answerable and item.answers else None,
         answerability=answer.answerability, statuses=[c.status for c in answer.claims],
-        short_answer=short,
+        short_answer=short, kind=item.kind,
         short_correct=(short is not None and any(contains(short, a) for a in item.answers))
         if item.answerable and item.answers else None)
 
 
 def run(pipeline, ev: EvalSet, top_k: int | None = None, limit: int | None = None,
         progress: Callable[[int, int, ItemResult], None] | None = None,
-        offset: int = 0) -> list[ItemResult]:
+        offset: int = 0, split: str | None = None) -> list[ItemResult]:
     """Items offset..offset+limit (all from offset without a limit): a dev/test split is
-    e.g. --limit 200 for tuning and --offset 200 for reporting."""
-    items = ev.items[offset:offset + limit] if limit else ev.items[offset:]
+    e.g. --limit 200 for tuning and --offset 200 for reporting; or the set's own split."""
+    items = [i for i in ev.items if split is None or i.split == split]
+    items = items[offset:offset + limit] if limit else items[offset:]
     results = []
     for i, item in enumerate(items):
         t0 = time.perf_counter()
@@ -154,6 +165,8 @@ def summarize(results: list[ItemResult]) -> dict:
         "supported_claims": round(sum(r.supported for r in results) / claims, 4) if claims else None,
         "latency_p50_ms": _pct(lat, 50),
         "latency_p95_ms": _pct(lat, 95),
+        **{f"accuracy_{k}": _share([bool(r.correct) for r in answerable if r.kind == k and r.correct is not None])
+           for k in sorted({r.kind for r in answerable if r.kind})},
     }
 
 
@@ -173,9 +186,11 @@ _LABELS = {
 
 
 def table(summary: dict, title: str) -> str:
-    width = max(len(v) for v in _LABELS.values())
+    labels = {**_LABELS, **{k: f"  accuracy, {k.removeprefix('accuracy_')} questions"
+                            for k in summary if k.startswith("accuracy_")}}
+    width = max(len(v) for v in labels.values())
     lines = [title, "-" * (width + 12)]
-    for key, label in _LABELS.items():
+    for key, label in labels.items():
         v = summary.get(key)
         shown = "n/a" if v is None else (f"{v:.1%}" if isinstance(v, float) and "latency" not in key else f"{v}")
         lines.append(f"{label:<{width}}  {shown:>9}")

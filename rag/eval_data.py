@@ -26,6 +26,8 @@ class EvalItem:
     answerable: bool = True
     evidence: tuple[str, ...] = ()  # texts a correct citation quotes (or is quoted by)
     gold_ids: tuple[str, ...] = ()  # articles that hold the answer
+    kind: str = ""  # the question's type, where the set gives one (factoid, yesno, list, ...)
+    split: str = ""  # dev or heldout, where the set gives one
 
 
 @dataclass
@@ -77,7 +79,8 @@ def load_eval_set(path: str | Path, corpus: str | Path | None = None) -> EvalSet
         return _realtimeqa(path, recs, corpus)
     items = [EvalItem(r["question"].strip(), _strings(r.get("answers")),
                       bool(r.get("answerable", True)), _strings(r.get("evidence")),
-                      _strings(r.get("gold_ids"))) for r in recs]
+                      _strings(r.get("gold_ids")), str(r.get("type", "")), str(r.get("split", "")))
+             for r in recs]
     ev = EvalSet(path.stem, "project", items)
     if corpus is not None:
         ev.articles, ev.corpus_path = _corpus(Path(corpus)), Path(corpus)

@@ -130,3 +130,21 @@ def test_cli_eval_offset_must_not_be_negative(tmp_path, capsys):
     f.write_text('{"question": "x?"}\n')
     assert main(["--data-dir", str(tmp_path), "eval", str(f), "--offset", "-1"]) == 2
     assert "--offset" in capsys.readouterr().err
+
+
+def test_yes_no_must_lead_and_a_list_must_name_two():
+    yes = EvalItem("Did it rain?", ("No",), kind="yesno")
+    assert ev.answered(yes, "No: “It was dry.” [1]") and not ev.answered(yes, "Yes: “No rain fell.” [1]")
+    lst = EvalItem("Which regions?", ("South Asia", "Afghanistan", "Middle East"), kind="list")
+    assert ev.answered(lst, "South Asia and Afghanistan [1].") and not ev.answered(lst, "Afghanistan [1].")
+
+
+def test_a_set_split_is_read_and_chosen(tmp_path, fake_pipeline):
+    (tmp_path / "s.jsonl").write_text(
+        '{"question": "Where was the summit held?", "answers": ["Tianjin"], "type": "factoid", "split": "dev"}\n'
+        '{"question": "Where were the floods?", "answers": ["Lisbon"], "type": "factoid", "split": "heldout"}\n')
+    s = load_eval_set(tmp_path / "s.jsonl")
+    assert [(i.kind, i.split) for i in s.items] == [("factoid", "dev"), ("factoid", "heldout")]
+    results = ev.run(fake_pipeline, s, split="dev")
+    assert [r.question for r in results] == ["Where was the summit held?"]
+    assert ev.summarize(results)["accuracy_factoid"] == 1.0

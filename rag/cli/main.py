@@ -78,7 +78,9 @@ def cmd_eval(args) -> int:
 
     if args.replay:
         pipeline = pipeline.with_generator(ev_mod.RecordedGenerator(pipeline.generator, args.replay))
-    results = ev_mod.run(pipeline, ev, args.top_k, args.limit, progress, offset=args.offset)
+    if args.split and not any(i.split == args.split for i in ev.items):
+        raise BadInput(f"no question of {args.dataset} is in split {args.split!r}")
+    results = ev_mod.run(pipeline, ev, args.top_k, args.limit, progress, offset=args.offset, split=args.split)
     if sys.stderr.isatty():
         print(file=sys.stderr)
     report = ev_mod.report(ev, results, pipeline.settings)
@@ -135,6 +137,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--top-k", type=int, default=None)
     p.add_argument("--limit", type=int, default=None, help="only the first N questions (after --offset)")
     p.add_argument("--offset", type=int, default=0, help="skip the first N questions")
+    p.add_argument("--split", help="only the questions of this split, where the set names one (dev, heldout)")
     p.add_argument("--replay", metavar="FILE",
                    help="record the model's replies in FILE and replay those already there (threshold sweeps)")
     p.add_argument("--json", metavar="OUT", help="also write the full report as JSON")
