@@ -27,12 +27,14 @@ def add_parsers(sub) -> None:
     v.add_argument("--lr", type=float, default=4e-5)
     v.add_argument("--max-length", type=int, default=160)
     v.add_argument("--limit", type=int, default=None, help="only the first N pairs (a quick check)")
+    v.add_argument("--eval-stride", type=int, default=1, help="evaluate on every N-th held-out item (quicker)")
     v.set_defaults(func=cmd_train_verifier)
     e = tsub.add_parser("verifier-eval", help="held-out figures of a saved verifier (same splits as training)")
     e.add_argument("--data", required=True)
     e.add_argument("--model", default="models/verifier")
     e.add_argument("--seed", type=int, default=13)
     e.add_argument("--limit", type=int, default=None)
+    e.add_argument("--eval-stride", type=int, default=1, help="every N-th held-out item (quicker)")
     e.add_argument("--record", default=None, help="also write the figures into this config.json ...")
     e.add_argument("--key", default="heldout_compare", help="... under this key")
     e.set_defaults(func=cmd_eval_verifier)
@@ -57,7 +59,7 @@ def cmd_train_verifier(args) -> int:
           lr=args.lr, max_length=args.max_length, init=Path(args.init) if args.init else None,
           checkpoint_dir=Path(args.checkpoint_dir) if args.checkpoint_dir else None,
           checkpoint_minutes=args.checkpoint_minutes, resume=args.resume,
-          max_minutes=args.max_minutes, limit=args.limit)
+          max_minutes=args.max_minutes, limit=args.limit, eval_stride=args.eval_stride)
     return 0
 
 
@@ -68,7 +70,8 @@ def cmd_eval_verifier(args) -> int:
     _check(data)
     if not (Path(args.model) / "config.json").is_file():
         raise BadInput(f"--model {args.model}: no verifier there")
-    figures = evaluate_saved(data, Path(args.model), seed=args.seed, limit=args.limit)
+    figures = evaluate_saved(data, Path(args.model), seed=args.seed, limit=args.limit,
+                             eval_stride=args.eval_stride)
     print(json.dumps(figures, indent=2))
     if args.record:
         path = Path(args.record)

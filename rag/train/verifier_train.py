@@ -100,7 +100,8 @@ def save_weights(model, out_dir: Path) -> Path:
 def train(data_dir: Path, out_dir: Path, *, seed: int = 13, epochs: float = 1.0, batch_size: int = 32,
           lr: float = 4e-5, max_length: int = 160, init: Path | None = None,
           checkpoint_dir: Path | None = None, checkpoint_minutes: float = 15.0, resume: bool = False,
-          max_minutes: float | None = None, limit: int | None = None, threads: int = 0, log=print) -> dict:
+          max_minutes: float | None = None, limit: int | None = None, eval_stride: int = 1,
+          threads: int = 0, log=print) -> dict:
     import torch
     from tqdm import tqdm
     from transformers import AutoTokenizer, get_linear_schedule_with_warmup
@@ -176,7 +177,7 @@ def train(data_dir: Path, out_dir: Path, *, seed: int = 13, epochs: float = 1.0,
     t1, last_ckpt, step = time.time(), time.time(), start_step
     stopped = False
     for step, b in enumerate(bar, start=start_step):
-        if max_minutes and spent + time.time() - t1 > max_minutes * 60:
+        if max_minutes is not None and spent + time.time() - t1 > max_minutes * 60:
             stopped = True
             break
         feats = tok.pad({"input_ids": [enc["input_ids"][i] for i in b],
@@ -217,7 +218,9 @@ def train(data_dir: Path, out_dir: Path, *, seed: int = 13, epochs: float = 1.0,
     checkpoint(step, train_s)
     log(f"trained {step}/{len(batches)} batches, {seen} pairs, {train_s:.0f} s" + (" (stopped: time budget)" if stopped else ""))
     model.eval()
-    figures = evaluate(CrossEncoderVerifier.in_memory(model, tok, max_length, autocast=dtype, span_null=True), splits)
+    figures = evaluate(CrossEncoderVerifier.in_memory(model, tok, max_length, autocast=dtype, span_null=True),
+                       vm.thinned(splits, eval_stride))
+    figures["eval_stride"] = eval_stride
     out_dir = Path(out_dir)
     cfg_path = out_dir / CONFIG
     old = json.loads(cfg_path.read_text()) if cfg_path.exists() else {}
@@ -243,11 +246,12 @@ def train(data_dir: Path, out_dir: Path, *, seed: int = 13, epochs: float = 1.0,
     return cfg
 
 
-def evaluate_saved(data_dir: Path, model_dir: Path, seed: int = 13, limit: int | None = None) -> dict:
+def evaluate_saved(data_dir: Path, model_dir: Path, seed: int = 13, limit: int | None = None,
+                   eval_stride: int = 1) -> dict:
     """The held-out figures of a saved verifier (v3 or v4) on the same splits as training."""
-    splits = vm.build(Path(data_dir), seed=seed)
+    splits = vm.thinned(vm.build(Path(data_dir), seed=seed), eval_stride)
     if limit:
         splits = vm.Splits([], splits.heldout_questions[:limit],
                            {k: v[:limit] for k, v in splits.heldout_support.items()},
                            splits.heldout_passages[:limit], splits.counts)
-    return evaluate(CrossEncoderVerifier(Path(model_dir)), splits)
+    return {**evaluate(CrossEncoderVerifier(Path(model_dir)), splits), "eval_stride": eval_stride}
