@@ -28,6 +28,7 @@ import numpy as np
 from rag.errors import ModelUnavailable
 from rag.components.models import embedder_path
 from rag.components.embedding import has_native_bf16
+from rag.components.span_reading import Span, best_span
 
 ENTAILED, NEUTRAL, CONTRADICTED = 0, 1, 2
 WEIGHTS = "model.safetensors"
@@ -56,16 +57,6 @@ class Calibration:
     span: float = 0.3  # a short answer read with less confidence is not shown
     # Sentences are ranked by their answer logit plus this times their passage's (0: alone)
     passage_weight: float = 0.0
-
-
-@dataclass(frozen=True)
-class Span:
-    """The short answer the span head reads in a sentence: character offsets, its text,
-    and the probability of that start and end."""
-    start: int
-    end: int
-    text: str
-    score: float
 
 
 def sha256(path: Path) -> str:
@@ -123,10 +114,11 @@ class CrossEncoderVerifier:
 
     @classmethod
     def in_memory(cls, model, tokenizer, max_length: int, autocast=None,
-                  batch_size: int = 64) -> "CrossEncoderVerifier":
+                  batch_size: int = 64, span_null: bool = False) -> "CrossEncoderVerifier":
         """A model in memory (one being trained) behind the same interface."""
         v = cls(batch_size=batch_size)
-        v._model, v._tok, v._config, v._autocast = model, tokenizer, {"max_length": max_length}, autocast
+        v._model, v._tok, v._autocast = model, tokenizer, autocast
+        v._config = {"max_length": max_length, "span_null": span_null}
         return v
 
     @property
@@ -142,6 +134,12 @@ class CrossEncoderVerifier:
     @property
     def max_length(self) -> int:
         return int(self.config.get("max_length", 128))
+
+    @property
+    def span_null(self) -> bool:
+        """Whether the span head was trained with a null option ([CLS] = no answer; v4 on):
+        then every Span carries has_answer."""
+        return bool(self.config.get("span_null", False))
 
     @property
     def calibration(self) -> Calibration:
@@ -203,7 +201,7 @@ class CrossEncoderVerifier:
                 sup[idx] = torch.softmax(logits3.float(), -1).numpy()
                 if want_spans and self._has_spans:
                     for row, i in enumerate(idx):
-                        spans[i] = _best_span(enc, row, span_logits[row].float(), b[i])
+                        spans[i] = best_span(enc, row, span_logits[row].float(), b[i], null=self.span_null)
         return ans, sup, spans
 
     def answers(self, question: str, sentences: Sequence[str]) -> np.ndarray:
@@ -216,33 +214,11 @@ class CrossEncoderVerifier:
         return self.read(question, sentences)[1]
 
     def read(self, question: str, sentences: Sequence[str]) -> tuple[np.ndarray, list[Span | None]]:
-        """answers() and spans() in one pass."""
+        """answers() and spans() in one pass. The texts may be sentences or passages; with a
+        null-option span head (`span_null`) each Span's has_answer says whether the text
+        answers the question at all (passage-level answerability)."""
         ans, _, spans = self._run([question] * len(sentences), list(sentences), want_spans=True)
         return ans, spans
-
-
-MAX_SPAN_TOKENS = 24
-
-
-def _best_span(enc, row: int, logits, text: str) -> Span | None:
-    """The most probable start <= end within the sentence's tokens, as character offsets."""
-    import torch
-
-    seq = enc.sequence_ids(row)
-    keep = torch.tensor([x == 1 for x in seq])
-    if not keep.any():
-        return None
-    start = torch.softmax(logits[:, 0].masked_fill(~keep, -1e4), -1)
-    end = torch.softmax(logits[:, 1].masked_fill(~keep, -1e4), -1)
-    joint = torch.triu(start[:, None] * end[None, :]) - torch.triu(
-        torch.ones(len(seq), len(seq)), diagonal=MAX_SPAN_TOKENS)
-    flat = int(joint.argmax())
-    s, e = divmod(flat, len(seq))
-    offsets = enc["offset_mapping"][row]
-    c0, c1 = int(offsets[s][0]), int(offsets[e][1])
-    if c1 <= c0:
-        return None
-    return Span(c0, c1, text[c0:c1], float(joint[s, e]))
 
 
 _TOKEN = re.compile(r"[a-z0-9]+")
@@ -278,15 +254,21 @@ class FakeVerifier:
 
     def spans(self, question: str, sentences: Sequence[str]) -> list[Span | None]:
         """The last name or figure of the sentence that the question does not hold (English
-        puts the new information last: "... was held in Tianjin")."""
+        puts the new information last: "... was held in Tianjin"); its has_answer is the
+        sentence's answers() score (a null-option head's stand-in)."""
         self.calls.append(("spans", len(sentences)))
         q = question.lower()
+        scores = self.answers(question, sentences)
+        self.calls.pop()
         out: list[Span | None] = []
-        for s in sentences:
+        for s, p in zip(sentences, scores):
             m = next((m for m in reversed(list(self._RUN.finditer(s)))
                       if not any(w.lower() in q for w in m.group(0).split())), None)
-            out.append(Span(m.start(), m.end(), m.group(0), 0.9) if m else None)
+            out.append(Span(m.start(), m.end(), m.group(0), 0.9, float(p)) if m else None)
         return out
+
+    def read(self, question: str, sentences: Sequence[str]) -> tuple[np.ndarray, list[Span | None]]:
+        return self.answers(question, sentences), self.spans(question, sentences)
 
     def support(self, pairs: Sequence[tuple[str, str]]) -> np.ndarray:
         self.calls.append(("support", len(pairs)))

@@ -1,9 +1,14 @@
 """`rag train verifier`: fine-tune the verifier cross-encoder on the CPU, seeded.
 
-Starts from the packaged all-MiniLM-L6-v2 weights; one epoch over the pairs of
-verifier_data.py in bf16 autocast (where the CPU has it), length-bucketed batches, a
-progress bar; then the held-out figures, and the weights (fp16 safetensors, without the
-frozen word-embedding table) with a config and their sha256.
+Starts from the packaged all-MiniLM-L6-v2 weights, or (`--init models/verifier`) from a
+trained verifier's; one pass over the pairs of verifier_mix.py in bf16 autocast (where
+the CPU has it), length-bucketed batches, a progress bar. The span head has a null
+option: an answer-task negative's start and end target is [CLS] (token 0). Checkpoints
+(model, optimiser, schedule, step) every `checkpoint_minutes` to `checkpoint_dir`;
+`resume` continues from there on the same seeded batch order; `max_minutes` stops the
+pass early (the figures and the card then say how far it got). Then the held-out
+figures, and the weights (fp16 safetensors, without the frozen word-embedding table)
+with a config and their sha256.
 """
 
 from __future__ import annotations
@@ -11,7 +16,6 @@ from __future__ import annotations
 import json
 import math
 import random
-import re
 import time
 from pathlib import Path
 
@@ -20,7 +24,10 @@ import numpy as np
 from rag.components.embedding import has_native_bf16
 from rag.components.models import embedder_path
 from rag.components.verifier import CONFIG, FROZEN, WEIGHTS, CrossEncoderVerifier, build_model, sha256
-from rag.train import verifier_data as vd
+from rag.train import verifier_mix as vm
+from rag.train.verifier_eval import evaluate
+
+CHECKPOINT = "checkpoint.pt"
 
 
 def _batches(lengths: list[int], batch_size: int, rng: random.Random) -> list[list[int]]:
@@ -34,21 +41,6 @@ def _batches(lengths: list[int], batch_size: int, rng: random.Random) -> list[li
         out += [part[j:j + batch_size] for j in range(0, len(part), batch_size)]
     rng.shuffle(out)
     return out
-
-
-def _norm(text: str) -> str:
-    """SQuAD's answer normalisation: lower case, no punctuation, articles or extra spaces."""
-    text = re.sub(r"[^\w\s]", " ", text.lower())
-    return " ".join(w for w in text.split() if w not in ("a", "an", "the"))
-
-
-def _f1(got: str, gold: str) -> float:
-    g, t = _norm(got).split(), _norm(gold).split()
-    common = sum(min(g.count(w), t.count(w)) for w in set(g))
-    if not g or not t or not common:
-        return float(not g and not t)
-    p, r = common / len(g), common / len(t)
-    return 2 * p * r / (p + r)
 
 
 def token_span(enc, i: int, span: tuple[int, int] | None) -> tuple[int, int]:
@@ -69,58 +61,48 @@ def token_span(enc, i: int, span: tuple[int, int] | None) -> tuple[int, int]:
     return (start, end) if 0 <= start <= end else (-1, -1)
 
 
-def auc(pos: list[float], neg: list[float]) -> float:
-    if not pos or not neg:
-        return float("nan")
-    scores = np.array(pos + neg)
-    ranks = scores.argsort().argsort() + 1
-    return float((ranks[:len(pos)].sum() - len(pos) * (len(pos) + 1) / 2) / (len(pos) * len(neg)))
-
-
-def evaluate(verifier, splits: vd.Splits) -> dict:
-    """Held-out figures: answer-sentence precision@1, answerability AUC (best sentence's
-    score, answerable vs SQuAD 2.0 unanswerable), support accuracy per source."""
-    top1, best_pos, best_neg, exact, f1, found = [], [], [], [], [], []
-    for r in splits.heldout_questions:
-        sents = vd.sentences(r["context"])
-        if not sents:
-            continue
-        p, spans = verifier.read(r["question"], [s[2] for s in sents])
-        if r["impossible"]:
-            best_neg.append(float(p.max()))
-            continue
-        k = vd._answer_sentence(sents, r["start"])
-        if k is None:
-            continue
-        best_pos.append(float(p.max()))
-        top1.append(int(p.argmax()) == k)
-        got = spans[k].text if spans[k] else ""
-        exact.append(_norm(got) == _norm(r["answer"]))
-        f1.append(_f1(got, r["answer"]))
-        top = spans[int(p.argmax())]
-        found.append(bool(top) and _norm(r["answer"]) in _norm(top.text))
-    out = {"answer_sentence_p_at_1": round(float(np.mean(top1)), 4), "questions": len(top1),
-           "answerability_auc": round(auc(best_pos, best_neg), 4),
-           "unanswerable_questions": len(best_neg),
-           "span_exact_in_answer_sentence": round(float(np.mean(exact)), 4),
-           "span_f1_in_answer_sentence": round(float(np.mean(f1)), 4),
-           "span_of_best_sentence_holds_answer": round(float(np.mean(found)), 4)}
-    for name, pairs in splits.heldout_support.items():
-        probs = verifier.support([(p.a, p.b) for p in pairs])
-        pred = probs.argmax(1)
-        gold = np.array([p.label for p in pairs])
-        out[f"support_{name}_accuracy"] = round(float((pred == gold).mean()), 4)
-        ent = probs[:, vd.ENTAILED]
-        out[f"support_{name}_entailed_auc"] = round(auc(list(ent[gold == 0]), list(ent[gold != 0])), 4)
-        out[f"support_{name}_pairs"] = len(pairs)
+def span_targets(enc, pairs) -> list[tuple[int, int]]:
+    """Span targets: the answer's tokens for a positive, the null option [CLS] (0, 0) for
+    an answer-task negative, (-1, -1) (no span loss) otherwise."""
+    out = []
+    for i, p in enumerate(pairs):
+        if p.task != "answer":
+            out.append((-1, -1))
+        elif p.label == 0:
+            out.append((0, 0))
+        else:
+            out.append(token_span(enc, i, p.span))
     return out
 
 
-def train(data_dir: Path, out_dir: Path, *, seed: int = 13, epochs: float = 1.0, batch_size: int = 32,
-          lr: float = 4e-5, max_length: int = 128, squad11_questions: int = 13000,
-          limit: int | None = None, threads: int = 0, log=print) -> dict:
+def load_init(model, init_dir: Path) -> None:
+    """A trained verifier's weights (fp16, without the frozen table) into `model`."""
+    import torch
+    from safetensors.torch import load_file
+
+    state = {k: v.to(torch.float32) for k, v in load_file(str(Path(init_dir) / WEIGHTS)).items()}
+    missing, unexpected = model.load_state_dict(state, strict=False)
+    if unexpected or [k for k in missing if not k.endswith(FROZEN)]:
+        raise RuntimeError(f"{init_dir} does not fit the model: missing {missing}, unexpected {unexpected}")
+
+
+def save_weights(model, out_dir: Path) -> Path:
     import torch
     from safetensors.torch import save_file
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    state = {k: v.detach().to(torch.float16).contiguous() for k, v in model.state_dict().items()
+             if not k.endswith(FROZEN)}
+    save_file(state, str(out_dir / WEIGHTS))
+    return out_dir / WEIGHTS
+
+
+def train(data_dir: Path, out_dir: Path, *, seed: int = 13, epochs: float = 1.0, batch_size: int = 32,
+          lr: float = 4e-5, max_length: int = 160, init: Path | None = None,
+          checkpoint_dir: Path | None = None, checkpoint_minutes: float = 15.0, resume: bool = False,
+          max_minutes: float | None = None, limit: int | None = None, eval_stride: int = 1,
+          threads: int = 0, log=print) -> dict:
+    import torch
     from tqdm import tqdm
     from transformers import AutoTokenizer, get_linear_schedule_with_warmup
 
@@ -131,24 +113,29 @@ def train(data_dir: Path, out_dir: Path, *, seed: int = 13, epochs: float = 1.0,
         torch.set_num_threads(threads)
     base = embedder_path("packaged:all-MiniLM-L6-v2")
     t0 = time.time()
-    splits = vd.build(Path(data_dir), seed=seed, squad11_questions=squad11_questions)
+    splits = vm.build(Path(data_dir), seed=seed)
     pairs = splits.train[:limit] if limit else splits.train
     if limit:  # a quick check: a taste of the held-out sets too
-        splits = vd.Splits(pairs, splits.heldout_questions[:limit],
-                           {k: v[:limit] for k, v in splits.heldout_support.items()})
+        splits = vm.Splits(pairs, splits.heldout_questions[:limit // 4],
+                           {k: v[:limit // 4] for k, v in splits.heldout_support.items()},
+                           splits.heldout_passages[:limit // 4], splits.counts)
     counts = {}
     for p in pairs:
         counts[(p.task, p.label)] = counts.get((p.task, p.label), 0) + 1
-    log(f"{len(pairs)} training pairs ({time.time() - t0:.0f} s): "
+    log(f"{len(pairs)} training pairs ({time.time() - t0:.0f} s) from {splits.counts}: "
         + ", ".join(f"{t}/{l}: {n}" for (t, l), n in sorted(counts.items())))
 
     tok = AutoTokenizer.from_pretrained(base)
     enc = tok([p.a for p in pairs], [p.b for p in pairs], truncation="longest_first",
               max_length=max_length, return_offsets_mapping=True)
     lengths = [len(x) for x in enc["input_ids"]]
-    span_tokens = torch.tensor([token_span(enc, i, p.span) for i, p in enumerate(pairs)])
-    log(f"{int((span_tokens[:, 0] >= 0).sum())} pairs teach the span head")
+    span_tokens = torch.tensor(span_targets(enc, pairs))
+    log(f"{int((span_tokens[:, 0] > 0).sum())} pairs teach an answer span, "
+        f"{int((span_tokens[:, 0] == 0).sum())} the null span; {sum(lengths)} tokens")
     model = build_model(base)
+    if init:
+        load_init(model, Path(init))
+        log(f"initialised from {init}")
     model.encoder.embeddings.word_embeddings.weight.requires_grad_(False)
     dtype = torch.bfloat16 if has_native_bf16() else None
     rng = random.Random(seed)
@@ -159,14 +146,40 @@ def train(data_dir: Path, out_dir: Path, *, seed: int = 13, epochs: float = 1.0,
     params = [p for p in model.parameters() if p.requires_grad]
     opt = torch.optim.AdamW(params, lr=lr, weight_decay=0.01)
     sched = get_linear_schedule_with_warmup(opt, int(0.06 * len(batches)), len(batches))
+    start_step, seen, spent = 0, 0, 0.0
+    ckpt = Path(checkpoint_dir) / CHECKPOINT if checkpoint_dir else None
+    if resume:
+        if not ckpt or not ckpt.is_file():
+            raise FileNotFoundError(f"no checkpoint to resume from in {checkpoint_dir}")
+        state = torch.load(ckpt, weights_only=False)
+        model.load_state_dict(state["model"])
+        opt.load_state_dict(state["opt"])
+        sched.load_state_dict(state["sched"])
+        start_step, seen, spent = state["step"], state["seen"], state["seconds"]
+        log(f"resumed at batch {start_step} of {len(batches)} ({seen} pairs, {spent:.0f} s)")
+
+    def checkpoint(step: int, elapsed: float) -> None:
+        if not ckpt:
+            return
+        ckpt.parent.mkdir(parents=True, exist_ok=True)
+        tmp = ckpt.with_suffix(".tmp")
+        torch.save({"model": model.state_dict(), "opt": opt.state_dict(), "sched": sched.state_dict(),
+                    "step": step, "seen": seen, "seconds": elapsed, "batches": len(batches)}, tmp)
+        tmp.replace(ckpt)
+        log(f"checkpoint at batch {step}/{len(batches)}, {seen} pairs, {elapsed:.0f} s")
+
     is_answer = torch.tensor([p.task == "answer" for p in pairs])
     labels = torch.tensor([p.label for p in pairs])
     bce = torch.nn.BCEWithLogitsLoss()
     ce = torch.nn.CrossEntropyLoss()
     model.train()
-    bar = tqdm(batches, desc="training verifier", unit="batch")
-    seen, t1 = 0, time.time()
-    for step, b in enumerate(bar):
+    bar = tqdm(batches[start_step:], desc="training verifier", unit="batch", mininterval=30)
+    t1, last_ckpt, step = time.time(), time.time(), start_step
+    stopped = False
+    for step, b in enumerate(bar, start=start_step):
+        if max_minutes is not None and spent + time.time() - t1 > max_minutes * 60:
+            stopped = True
+            break
         feats = tok.pad({"input_ids": [enc["input_ids"][i] for i in b],
                          "attention_mask": [enc["attention_mask"][i] for i in b],
                          "token_type_ids": [enc["token_type_ids"][i] for i in b]}, return_tensors="pt")
@@ -183,9 +196,10 @@ def train(data_dir: Path, out_dir: Path, *, seed: int = 13, epochs: float = 1.0,
         tgt = span_tokens[idx]
         has = tgt[:, 0] >= 0
         if has.any():
-            # Start and end over the sentence's tokens only (the question's are masked).
-            in_b = (feats["token_type_ids"] == 1) & (feats["attention_mask"] == 1)
-            z = z.masked_fill(~in_b.unsqueeze(-1), -1e4)
+            # Start and end over the second text's tokens and [CLS] (the null option).
+            allowed = (feats["token_type_ids"] == 1) & (feats["attention_mask"] == 1)
+            allowed[:, 0] = True
+            z = z.masked_fill(~allowed.unsqueeze(-1), -1e4)
             loss = loss + 0.5 * (ce(z[has, :, 0], tgt[has, 0]) + ce(z[has, :, 1], tgt[has, 1]))
         loss.backward()
         torch.nn.utils.clip_grad_norm_(params, 1.0)
@@ -194,26 +208,50 @@ def train(data_dir: Path, out_dir: Path, *, seed: int = 13, epochs: float = 1.0,
         opt.zero_grad()
         seen += len(b)
         if step % 20 == 0:
-            bar.set_postfix(loss=f"{loss.item():.3f}", pairs_s=f"{seen / (time.time() - t1):.0f}")
-    train_s = time.time() - t1
+            bar.set_postfix(loss=f"{loss.item():.3f}", pairs_s=f"{(seen) / (spent + time.time() - t1):.0f}")
+        if time.time() - last_ckpt > checkpoint_minutes * 60:
+            checkpoint(step + 1, spent + time.time() - t1)
+            last_ckpt = time.time()
+    else:
+        step = len(batches)
+    train_s = spent + time.time() - t1
+    checkpoint(step, train_s)
+    log(f"trained {step}/{len(batches)} batches, {seen} pairs, {train_s:.0f} s" + (" (stopped: time budget)" if stopped else ""))
     model.eval()
-    figures = evaluate(CrossEncoderVerifier.in_memory(model, tok, max_length, autocast=dtype), splits)
+    figures = evaluate(CrossEncoderVerifier.in_memory(model, tok, max_length, autocast=dtype, span_null=True),
+                       vm.thinned(splits, eval_stride))
+    figures["eval_stride"] = eval_stride
     out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    state = {k: v.detach().to(torch.float16).contiguous() for k, v in model.state_dict().items()
-             if not k.endswith(FROZEN)}
-    save_file(state, str(out_dir / WEIGHTS))
     cfg_path = out_dir / CONFIG
     old = json.loads(cfg_path.read_text()) if cfg_path.exists() else {}
+    save_weights(model, out_dir)
     cfg = {"base": "packaged:all-MiniLM-L6-v2", "pooling": "mean", "max_length": max_length,
-           "heads": {"answer": "sigmoid: the sentence answers the question",
+           "span_null": True,
+           "heads": {"answer": "sigmoid: the text (sentence or passage) answers the question",
                      "support": ["entailed", "neutral", "contradicted"],
-                     "span": "start and end of the short answer in the sentence"},
+                     "span": "start and end of the short answer in the text; token 0 ([CLS]) is the "
+                             "null option: has_answer = sigmoid(best span's start+end logits - null's)"},
            "calibration": old.get("calibration", {}),
-           "training": {"seed": seed, "epochs": epochs, "batch_size": batch_size, "lr": lr,
-                        "pairs": len(pairs), "squad11_questions": squad11_questions,
-                        "seconds": round(train_s), "pairs_per_s": round(len(pairs) * epochs / train_s, 1)},
+           "training": {"seed": seed, "init": str(init) if init else None, "epochs": epochs,
+                        "batch_size": batch_size, "lr": lr, "max_length": max_length,
+                        "pairs": len(pairs), "pairs_seen": seen, "batches_done": step,
+                        "batches_planned": len(batches), "stopped_early": stopped,
+                        "sources": splits.counts, "seconds": round(train_s),
+                        "pairs_per_s": round(seen / max(train_s, 1e-9), 1)},
            "heldout": figures, "sha256": sha256(out_dir / WEIGHTS)}
+    if old.get("heldout_v3"):
+        cfg["heldout_v3"] = old["heldout_v3"]
     cfg_path.write_text(json.dumps(cfg, indent=2) + "\n")
     log(json.dumps({"heldout": figures, "sha256": cfg["sha256"], "train_seconds": round(train_s)}, indent=2))
     return cfg
+
+
+def evaluate_saved(data_dir: Path, model_dir: Path, seed: int = 13, limit: int | None = None,
+                   eval_stride: int = 1) -> dict:
+    """The held-out figures of a saved verifier (v3 or v4) on the same splits as training."""
+    splits = vm.thinned(vm.build(Path(data_dir), seed=seed), eval_stride)
+    if limit:
+        splits = vm.Splits([], splits.heldout_questions[:limit],
+                           {k: v[:limit] for k, v in splits.heldout_support.items()},
+                           splits.heldout_passages[:limit], splits.counts)
+    return {**evaluate(CrossEncoderVerifier(Path(model_dir)), splits), "eval_stride": eval_stride}
