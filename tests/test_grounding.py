@@ -182,6 +182,8 @@ def test_attribution_to_the_sources_is_not_part_of_the_claim():
 class _Table:
     """A verifier whose answer probabilities are a table by text."""
 
+    span_null = False
+
     def __init__(self, table):
         self.table = table
 
@@ -224,3 +226,22 @@ def test_a_claim_that_hands_the_question_back_is_no_answer():
     assert restates(q, "The wildly popular South Korean show was green lit for a new season.")
     assert not restates(q, "Squid Game was green lit for a second season.")
     assert not restates("Where was the summit held?", "The summit was held in Tianjin.")
+
+
+def test_a_passage_the_null_option_span_head_reads_as_answering_makes_the_question_answerable():
+    from rag.components.span_reading import Span
+
+    class Reader(_Table):
+        span_null = True
+
+        def read(self, question, texts):
+            return self.answers(question, texts), [
+                Span(0, 5, t[:5], 0.9, 0.8 if t == hits[1].chunk.text else 0.1) for t in texts]
+
+    hits = _two_passages()
+    table = {"The leaders met in Tianjin.": 0.3, "Squid Game returns in 2025.": 0.4}
+    for has_answer, answerable in ((1.0, False), (0.7, True), (0.9, False)):
+        g = Grounder(Reader(table), Calibration(answerable=0.65, has_answer=has_answer))
+        ranked = g.rank("Which show returns?", hits)
+        assert g.answerable("Which show returns?", ranked) is answerable
+        assert {r.passage_has for r in ranked} == ({None} if has_answer == 1.0 else {0.1, 0.8})

@@ -16,13 +16,14 @@ answer is grounded when a supported claim answers the question.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
 from rag.answering.wording import restates, without_repeats
 from rag.chunking import split_sentences
 from rag.types import Article, Citation, Claim, Hit, ShortAnswer
+from rag.components.span_reading import Span
 from rag.components.verifier import CONTRADICTED, ENTAILED, NEUTRAL, Calibration, Verifier
 
 _MARKER = re.compile(r"\s*\[(\d+(?:\s*[,;]\s*\d+)*)\]")
@@ -67,6 +68,10 @@ class Ranked:
     source: SourceSentence
     answers: float
     rank: float
+    # Its passage read by a null-option span head: probability that the passage answers,
+    # and the short answer read there (None without such a head).
+    passage_has: float | None = None
+    passage_span: "Span | None" = None
 
 
 @dataclass
@@ -215,11 +220,19 @@ class Grounder:
         # The sentence read alone misses what its passage says around it (who "the show"
         # is, which quake): the passage's own answer probability, in logits, is added.
         # One call: the verifier batches its inputs by length.
-        both = self.verifier.answers(question, windows + ([h.chunk.text for h in hits] if w else []))
+        # A null-option span head also reads each whole passage: does it answer, and where.
+        null = self.verifier.span_null and self.calibration.has_answer < 1.0
+        texts = windows + ([h.chunk.text for h in hits] if w or null else [])
+        if null:
+            both, spans = self.verifier.read(question, texts)
+            reads = spans[len(windows):]
+        else:
+            both, reads = self.verifier.answers(question, texts), [None] * len(hits)
         p, passage = both[:len(windows)], both[len(windows):]
         score = _logit(p) + w * _logit(passage[[s.hit for s in sources]]) if w else p
         order = sorted(range(len(sources)), key=lambda j: (-score[j], j))
-        return [Ranked(sources[j], float(p[j]), float(score[j])) for j in order]
+        return [Ranked(sources[j], float(p[j]), float(score[j]),
+                       *_passage_read(reads[sources[j].hit])) for j in order]
 
     def rerank(self, ranked: list[Ranked], hits: list[Hit]) -> list[Ranked]:
         """The sentences of `hits` (a subset of the ranked ones' hits, reordered), with the
@@ -228,12 +241,15 @@ class Grounder:
         out = []
         for s in source_sentences(hits):  # (the same sentence, numbered by its new passage)
             r = score.get((s.text, s.start, s.end))
-            out.append(Ranked(s, r.answers, r.rank) if r is not None else Ranked(s, 0.0, float("-inf")))
+            out.append(replace(r, source=s) if r is not None else Ranked(s, 0.0, float("-inf")))
         return sorted(out, key=lambda r: -r.rank)
 
     def answerable(self, question: str, ranked: list[Ranked]) -> bool:
-        """Some sentence answers (its own probability, calibrated alone), or a summary is asked for."""
-        return bool(ranked) and (is_summary(question) or best_answers(ranked) >= self.calibration.answerable)
+        """Some sentence answers (its own probability, calibrated alone), or a passage does
+        (the null-option span head), or a summary is asked for."""
+        cal = self.calibration
+        return bool(ranked) and (is_summary(question) or best_answers(ranked) >= cal.answerable
+                                 or best_passage(ranked) >= cal.has_answer)
 
     # -- after the model ---------------------------------------------------------
     def ground(self, answer: str, question: str, hits: list[Hit], articles: dict[str, Article],
@@ -359,6 +375,17 @@ def _opens(quote: str, short: str) -> bool:
     say it twice."""
     q, a = quote.casefold(), short.casefold()
     return q.startswith(a) or q.startswith(f"the {a}") or a.startswith(q)
+
+
+def _passage_read(span) -> tuple[float | None, object]:
+    if span is None or span.has_answer is None:
+        return None, None
+    return span.has_answer, span
+
+
+def best_passage(ranked: list[Ranked]) -> float:
+    """The highest probability that a passage answers (0 without a null-option span head)."""
+    return max((r.passage_has for r in ranked if r.passage_has is not None), default=0.0)
 
 
 def best_answers(ranked: list[Ranked]) -> float:

@@ -41,7 +41,12 @@ def default_dir() -> Path:
 
 
 class Verifier(Protocol):
+    # The span head has a null option: every Span read carries has_answer (v4 on).
+    span_null: bool
+
     def answers(self, question: str, sentences: Sequence[str]) -> np.ndarray: ...
+
+    def read(self, question: str, texts: Sequence[str]) -> tuple[np.ndarray, list["Span | None"]]: ...
 
     def support(self, pairs: Sequence[tuple[str, str]]) -> np.ndarray: ...
 
@@ -57,6 +62,10 @@ class Calibration:
     span: float = 0.3  # a short answer read with less confidence is not shown
     # Sentences are ranked by their answer logit plus this times their passage's (0: alone)
     passage_weight: float = 0.0
+    # A null-option span head (v4 on) reads each passage: the question is answerable when
+    # a passage's has_answer reaches this, or a sentence's answer probability reaches
+    # `answerable` (1.0: passages not consulted).
+    has_answer: float = 1.0
 
 
 def sha256(path: Path) -> str:
@@ -231,8 +240,11 @@ class FakeVerifier:
     it gives a figure the evidence does not."""
 
     name = "fake-verifier"
+    span_null = False
 
-    def __init__(self, calibration: Calibration = Calibration()):
+    def __init__(self, calibration: Calibration = Calibration(), span_null: bool | None = None):
+        if span_null is not None:
+            self.span_null = span_null
         self.calibration = calibration
         self.calls: list[tuple[str, int]] = []
 
