@@ -26,6 +26,7 @@ from rag.errors import (ArticleNotFound, BadInput, Busy, GeneratorUnavailable, I
                      ModelUnavailable, RagError, TooLarge)
 from rag.assemble import build_pipeline
 from rag.components.heap import limit_malloc_arenas
+from rag.server.auth import check_admin_token
 from rag.server.metrics import install as install_metrics
 from rag.server.routes_articles import install as install_article_routes
 from rag.server.streaming import run_in_thread
@@ -132,6 +133,7 @@ class AppState:
 
 def create_app(pipeline: Pipeline | None = None, settings: Settings | None = None) -> FastAPI:
     settings = settings or (pipeline.settings if pipeline else Settings())
+    check_admin_token(settings)  # a weak token is a start-up error, not a silent lock-out
     state = AppState(pipeline)
 
     def load() -> None:
