@@ -101,6 +101,11 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(20_000_000, ge=1024)
     max_upload_bytes: int = Field(20_000_000, ge=1024)
     max_batch_articles: int = Field(10_000, ge=1)
+    # One article's text through the API, in characters: its passages are embedded while
+    # the request holds the write lock, so this bounds that hold (200,000 characters of
+    # short sentences took 24 s on 2 busy cores, so half that; README). The RealTimeQA
+    # corpus's longest articles are 100,000. `rag ingest` has no such limit.
+    max_article_chars: int = Field(100_000, ge=1000)
 
     @property
     def index_dir(self) -> Path:

@@ -173,11 +173,18 @@ def derive_title(text: str) -> str:
 _SURROGATE_RE = re.compile("[\ud800-\udfff]")
 
 
+def is_blank(c: str) -> bool:
+    """Blank: white space (str.isspace()), or invisible: a control or format character
+    (zero-width spaces and joiners, U+FEFF, soft hyphens, NUL...), which shows nothing."""
+    return c.isspace() or unicodedata.category(c) in ("Cc", "Cf")
+
+
 def _blank_class() -> str:
-    """A regex class of every character str.isspace() calls blank, written as \\uXXXX
-    ranges, so that JSON Schema (ECMA), pydantic (Rust) and Python agree on it: their
-    own \\s differ (U+0085, U+001C..U+001F, U+FEFF)."""
-    blanks = [c for c in range(0x10000) if chr(c).isspace()]
+    """A regex class of every blank character of the Basic Multilingual Plane, written
+    as \\uXXXX ranges, so that JSON Schema (ECMA), pydantic (Rust) and Python agree on
+    it: their own \\s differ (U+0085, U+001C..U+001F, U+FEFF). (Above U+FFFF an ECMA
+    class without the u flag sees two surrogate halves: none of them is listed.)"""
+    blanks = [c for c in range(0x10000) if is_blank(chr(c)) and not 0xD800 <= c <= 0xDFFF]
     ranges, start = [], blanks[0]
     for a, b in zip(blanks, blanks[1:] + [None]):
         if b != a + 1:
@@ -186,7 +193,8 @@ def _blank_class() -> str:
     return "".join(ranges)
 
 
-# A text with at least one character that is not blank (JSON Schema: unanchored search).
+# A text with at least one character that is neither blank nor invisible (JSON Schema:
+# unanchored search): a question of zero-width spaces is as empty as one of spaces.
 NOT_BLANK = f"[^{_blank_class()}]"
 
 

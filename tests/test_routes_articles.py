@@ -21,7 +21,7 @@ def settings(any_settings):
 
 
 PORTO = "A new bridge opened in Porto on Monday. Traffic was heavy all day. The mayor cut the ribbon."
-TOKEN = "s3cret-token"
+TOKEN = "s3cret-token-for-tests"
 
 
 @pytest.fixture
@@ -96,8 +96,8 @@ def test_jsonl_text_and_file_uploads(client):
     ({"files": {"file": ("a.txt", b"\x00\x01binary\x00")}}, 422, "binary"),
     ({"files": {"file": ("a.txt", "caf\u00e9 ol\u00e9 ".encode("latin-1") * 20)}}, 422, "not UTF-8"),
     ({"files": {"file": ("a.jsonl", b'{"text": 5}\n[1]\n')}}, 422, "nothing added"),
-    ({"files": {"other": ("a.txt", b"")}}, 422, "empty"),
-    ({"data": {"field": "value"}, "headers": {}}, 422, "no file"),
+    ({"files": {"file": ("a.txt", b"")}}, 422, "empty"),
+    ({"data": {"field": "value"}, "headers": {}}, 422, "named `file`"),
     ({"content": b"<xml/>", "headers": {"content-type": "application/xml"}}, 415, "unsupported content type"),
 ])
 def test_bad_input_is_4xx_and_changes_nothing(client, kwargs, status, fragment):

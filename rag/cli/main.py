@@ -13,6 +13,7 @@ from rag.cli.index_commands import add_parsers
 from rag.config import Settings
 from rag.documents import load_paths
 from rag.errors import BadInput, RagError
+from rag.server.token_policy import token_problem
 from rag.eval_data import load_eval_set
 from rag.train.cli import add_parsers as add_train_parsers
 
@@ -107,6 +108,8 @@ def cmd_serve(args) -> int:
 
 
 def check_bind(settings: Settings) -> None:
+    if problem := token_problem(settings.admin_token):
+        raise BadInput(problem)
     if settings.host not in ("127.0.0.1", "localhost", "::1") and not settings.admin_token:
         raise BadInput(f"refusing to serve on {settings.host} without RAG_ADMIN_TOKEN: "
                        "anyone on the network could change the index")

@@ -10,6 +10,7 @@ import ctypes
 import ctypes.util
 import gc
 import os
+import threading
 from typing import Any
 
 
@@ -29,7 +30,18 @@ def release_freed_memory() -> None:
         libc.malloc_trim(0)
 
 
-_M_ARENA_MAX = -8  # glibc's mallopt parameter
+def trim_heap() -> bool:
+    """``malloc_trim(0)`` alone: free pages inside the heaps (not only at their top) go
+    back to the OS. No garbage collection: a few milliseconds."""
+    libc = _libc()
+    return bool(libc is not None and hasattr(libc, "malloc_trim") and libc.malloc_trim(0))
+
+
+# glibc's mallopt parameters
+_M_MMAP_THRESHOLD = -3
+_M_ARENA_MAX = -8
+# Blocks this large or larger get their own mapping, unmapped when freed.
+MMAP_THRESHOLD = 1 << 20
 
 
 def limit_malloc_arenas(arenas: int = 2) -> bool:
@@ -50,3 +62,56 @@ def limit_malloc_arenas(arenas: int = 2) -> bool:
     if libc is None or not hasattr(libc, "mallopt"):
         return False
     return bool(libc.mallopt(_M_ARENA_MAX, int(arenas)))
+
+
+def map_large_blocks(threshold: int = MMAP_THRESHOLD) -> bool:
+    """Give every block of ``threshold`` bytes or more its own mapping (as
+    MALLOC_MMAP_THRESHOLD_ does), returned to the OS the moment it is freed.
+
+    glibc starts at 128 KB but raises the threshold to the size of each mapped block
+    freed, up to 32 MB: after the first answers, a prompt's activations (MB-sized
+    tensors: 700 tokens x 4,864 MLP features is 13.6 MB) come from the heaps instead,
+    and each answer of another length leaves its own pattern of holes there, so the
+    process grew with every question (bench/bench_memory.py). A fixed threshold keeps
+    them out of the heaps; 1 MB leaves the decoding loop's smaller tensors (one
+    token's logits, the growing key/value cache) to the heaps, which trim_heap then
+    empties. An explicit MALLOC_MMAP_THRESHOLD_ in the environment is left alone.
+    Returns whether it applied.
+    """
+    if "MALLOC_MMAP_THRESHOLD_" in os.environ:
+        return False
+    libc = _libc()
+    if libc is None or not hasattr(libc, "mallopt"):
+        return False
+    return bool(libc.mallopt(_M_MMAP_THRESHOLD, int(threshold)))
+
+
+class Trimmer:
+    """A background thread that trims the heaps shortly after work that allocates a lot
+    (an answer, an ingest) has finished: ``poke()`` from the request, never blocking it.
+    Pokes within ``delay_s`` of each other give one trim."""
+
+    def __init__(self, delay_s: float = 0.5):
+        self.delay_s = delay_s
+        self.trims = 0
+        self._poked = threading.Event()
+        self._stopped = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="rag-heap-trim", daemon=True)
+        self._thread.start()
+
+    def poke(self) -> None:
+        self._poked.set()
+
+    def stop(self) -> None:
+        self._stopped.set()
+        self._poked.set()
+        self._thread.join(5)
+
+    def _loop(self) -> None:
+        while not self._stopped.is_set():
+            self._poked.wait()
+            if self._stopped.wait(self.delay_s):  # let the burst finish; stop at once if asked
+                return
+            self._poked.clear()
+            trim_heap()
+            self.trims += 1

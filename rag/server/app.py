@@ -25,7 +25,8 @@ from rag.documents import NOT_BLANK, check_unicode
 from rag.errors import (ArticleNotFound, BadInput, Busy, GeneratorUnavailable, IndexUnavailable,
                      ModelUnavailable, RagError, TooLarge)
 from rag.assemble import build_pipeline
-from rag.components.heap import limit_malloc_arenas
+from rag.components.heap import Trimmer, limit_malloc_arenas, map_large_blocks
+from rag.server.auth import check_admin_token
 from rag.server.metrics import install as install_metrics
 from rag.server.routes_articles import install as install_article_routes
 from rag.server.streaming import run_in_thread
@@ -132,6 +133,7 @@ class AppState:
 
 def create_app(pipeline: Pipeline | None = None, settings: Settings | None = None) -> FastAPI:
     settings = settings or (pipeline.settings if pipeline else Settings())
+    check_admin_token(settings)  # a weak token is a start-up error, not a silent lock-out
     state = AppState(pipeline)
 
     def load() -> None:
@@ -156,9 +158,13 @@ def create_app(pipeline: Pipeline | None = None, settings: Settings | None = Non
         owned = state.pipeline is None  # built here (else the caller's, closed by it)
         if owned:
             limit_malloc_arenas()  # before the loader and request threads start: see heap.py
+            map_large_blocks()
             # Load in the background: /health answers 503 until the models are ready.
             threading.Thread(target=load, name="rag-loader", daemon=True).start()
+        # Hands freed heap pages back after each answer or change (see heap.py).
+        app.state.trimmer = Trimmer()
         yield
+        app.state.trimmer.stop()
         if owned and state.pipeline is not None:
             state.pipeline.index.close()  # a database's connections
 
@@ -206,6 +212,16 @@ def create_app(pipeline: Pipeline | None = None, settings: Settings | None = Non
                 methods.add("HEAD")  # Starlette answers HEAD for every GET route
             if methods:
                 response.headers["Allow"] = ", ".join(sorted(methods))
+        return response
+
+    @app.middleware("http")
+    async def trim_after_work(request: Request, call_next):
+        """After a request that may have allocated a lot (an answer, an ingest), the
+        trimmer hands the freed heap pages back (a streamed answer pokes it when done)."""
+        response = await call_next(request)
+        trimmer = getattr(request.app.state, "trimmer", None)
+        if request.method in ("POST", "DELETE") and trimmer is not None:
+            trimmer.poke()
         return response
 
     @app.middleware("http")

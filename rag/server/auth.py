@@ -12,11 +12,19 @@ from fastapi import Depends, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from rag.config import Settings
+from rag.errors import BadInput
+from rag.server.token_policy import token_problem
 from fastapi.responses import JSONResponse
 
 _bearer = HTTPBearer(auto_error=False, scheme_name="AdminToken",
                      description="`Authorization: Bearer <RAG_ADMIN_TOKEN>`; required when the "
                                  "server has an admin token configured")
+
+
+def check_admin_token(settings: Settings) -> None:
+    """BadInput when the configured admin token is too weak or cannot be sent."""
+    if problem := token_problem(settings.admin_token):
+        raise BadInput(problem)
 
 
 def token_ok(settings: Settings, authorization: str | None) -> bool:

@@ -19,13 +19,14 @@ import json
 import time
 import uuid
 
-from fastapi import APIRouter, FastAPI, Request
+from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sse_starlette.sse import EventSourceResponse
 
 from rag.config import Settings
+from rag.server.auth import admin_guard
 from rag.errors import (ArticleNotFound, BadInput, Busy, GeneratorUnavailable, IndexUnavailable,
                      ModelUnavailable, RagError, TooLarge)
 from rag.answering.followup import Turn
@@ -170,8 +171,12 @@ def install(app: FastAPI, state, settings: Settings) -> None:
     def generator_models() -> dict:
         return {"object": "list", "data": [_card(generator_id())]}
 
-    @router.post("/generator/chat/completions", responses={**ERRORS, 200: ok},
-                 summary="Plain chat completions by the generator: no articles, no checks")
+    # The raw model answers anything: guarded like the routes that change data (open
+    # only when no token is set, which `rag serve` allows on loopback alone).
+    @router.post("/generator/chat/completions", responses={**ERRORS, 401: {"model": OpenAIError}, 200: ok},
+                 dependencies=[Depends(admin_guard(settings))],
+                 summary="Plain chat completions by the generator: no articles, no checks; "
+                         "needs the admin token when one is set")
     async def plain(req: PlainRequest, request: Request):
         """For another rag server's RAG_GENERATOR=openai:<this server>/v1/generator#<id>."""
         question, history, system = conversation(req.messages)

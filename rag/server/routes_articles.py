@@ -7,12 +7,14 @@ published by another process.
 
 from __future__ import annotations
 
+import json
 from pathlib import PurePosixPath
 
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from starlette.datastructures import UploadFile
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from rag.server.auth import admin_guard, install_read_guard
 from rag.config import Settings
@@ -35,8 +37,27 @@ BODY_TYPES = {"application/json": "body.json", "application/x-ndjson": "body.jso
 _NULLABLE = {"type": ["string", "null"]}
 _TEXT = {"type": "string", "pattern": rf"(?:\w\W*){{{MIN_TEXT_CHARS}}}",
          "description": f"The article body (plain text): at least {MIN_TEXT_CHARS} letters or digits."}
-# A raw body or file with a NUL byte is taken for binary (documents._decode).
+# A raw body or file with a NUL byte is taken for binary (documents._decode); a JSON
+# text with one (\u0000) is refused too, rather than silently changed.
 _NO_NUL = {"allOf": [{"pattern": "^[^\\x00]*$"}]}
+# The fields a record's text may come in (documents.article_from_record).
+_TEXT_FIELDS = ("text", "body", "content")
+# The content types parsed as JSON or JSON Lines.
+_JSON_NAMES = (".json", ".jsonl")
+
+
+def _text(settings: Settings) -> dict:
+    """An article's text in a request: words, no NUL, at most max_article_chars."""
+    return {**_TEXT, **_NO_NUL, "maxLength": settings.max_article_chars,
+            "description": f"{_TEXT['description']} At most {settings.max_article_chars} characters "
+                           "(RAG_MAX_ARTICLE_CHARS; 413 over it): its passages are embedded while "
+                           "the request holds the write lock."}
+
+
+def _article(settings: Settings) -> dict:
+    return {**_ARTICLE, "properties": {**_ARTICLE["properties"], "text": _text(settings)}}
+
+
 _ARTICLE = {
     "type": "object", "required": ["text"],
     "description": "Other fields are ignored (a feed's `authors`, say). Also read: `body` or `content` "
@@ -56,13 +77,17 @@ _ARTICLE = {
 def _add_body(settings: Settings) -> dict:
     files = {"type": "array", "minItems": 1, "maxItems": settings.max_batch_articles,
              "items": {**_TEXT, **_NO_NUL, "description": "a file: .txt .md .html .json .jsonl by its name, "
-                                               "else by its content type (text/plain by default)"}}
+                                               "else by its content type (text/plain by default); "
+                                               f"each article in it at most {settings.max_article_chars} characters"}}
+    article = _article(settings)
     return {"requestBody": {"required": True, "content": {
         "application/json": {"schema": {"oneOf": [
-            _ARTICLE, {"type": "array", "minItems": 1, "maxItems": settings.max_batch_articles,
-                       "items": _ARTICLE}]}},
-        "text/plain": {"schema": {**_TEXT, **_NO_NUL, "description": "One article; a short first line is the title."}},
-        "multipart/form-data": {"schema": {"type": "object", "required": ["file"], "properties": {"file": files}},
+            article, {"type": "array", "minItems": 1, "maxItems": settings.max_batch_articles,
+                      "items": article}]}},
+        "text/plain": {"schema": {**_text(settings), "description": "One article; a short first line is the title."}},
+        # Only `file` parts: another field name is refused (422), not read as an article.
+        "multipart/form-data": {"schema": {"type": "object", "required": ["file"], "properties": {"file": files},
+                                           "additionalProperties": False},
                                 "encoding": {"file": {"contentType": "text/plain"}}}}}}
 
 
@@ -106,6 +131,7 @@ def router(state, settings: Settings, jobs: Jobs) -> APIRouter:
         n = len(loaded.articles) + len(loaded.rejected)
         if n > settings.max_batch_articles:
             raise TooLarge(f"batch has {n} articles; the limit is {settings.max_batch_articles}")
+        _check_article_sizes(loaded, settings.max_article_chars)
         rejected = [(x.source, x.reason) for x in loaded.rejected]
         if not loaded.articles:
             reasons = "; ".join(f"{s}: {why}" for s, why in rejected[:5]) or "no articles in the request"
@@ -121,10 +147,14 @@ def router(state, settings: Settings, jobs: Jobs) -> APIRouter:
         return {"id": article_id, "status": "deleted", "articles": report.articles,
                 "chunks": report.chunks, "index_version": report.version}
 
-    @r.post("/index/rebuild", status_code=202, responses=_errors(401, 409, 422, 503),
+    @r.post("/index/rebuild", status_code=202, responses=_errors(401, 409, 415, 422, 503),
+            openapi_extra={"requestBody": {"required": False, "content": {"application/json": {
+                "schema": {"type": "object", "maxProperties": 0,
+                           "description": "No options: send no body, or `{}`."}}}}},
             summary="Re-embed every stored article with the configured embedder and chunking")
-    def start_rebuild():
-        job = jobs.start_rebuild(writable())
+    async def start_rebuild(request: Request):
+        await _no_options(request)
+        job = await run_in_threadpool(jobs.start_rebuild, writable())
         return job.to_dict()
 
     status = APIRouter(tags=["index"])
@@ -148,9 +178,11 @@ async def _read_articles(request: Request, settings: Settings) -> LoadResult:
     ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if ctype == "multipart/form-data":
         out = LoadResult()
-        async with request.form(max_files=settings.max_batch_articles, max_fields=100) as form:
+        async with _form(request, settings) as form:
             # A `file` part without a file name arrives as a plain field: it is the text.
-            files = [v for k, v in form.multi_items() if isinstance(v, UploadFile) or k == "file"]
+            if other := sorted({k for k in form.keys() if k != "file"}):
+                raise BadInput(f"unexpected form field {other[0]!r}: send each file in a field named `file`")
+            files = form.getlist("file")
             if not files:
                 raise BadInput("no file in the upload: send the file in a form field named `file`")
             for f in files:
@@ -159,6 +191,7 @@ async def _read_articles(request: Request, settings: Settings) -> LoadResult:
                 else:
                     data, name = await f.read(settings.max_upload_bytes + 1), _upload_name(f)
                 one = parse_bytes(data, name, max_bytes=settings.max_upload_bytes)
+                _check_no_nul(data, name)
                 out.articles += one.articles
                 out.rejected += one.rejected
         return out
@@ -168,7 +201,75 @@ async def _read_articles(request: Request, settings: Settings) -> LoadResult:
     body = await request.body()
     if len(body) > settings.max_upload_bytes:
         raise TooLarge(f"body is {len(body)} bytes; the limit is {settings.max_upload_bytes}")
-    return parse_bytes(body, name)
+    loaded = parse_bytes(body, name)
+    _check_no_nul(body, name)
+    return loaded
+
+
+def _form(request: Request, settings: Settings):
+    """The multipart form, with as many parts allowed as the schema says (files with a
+    file name or plain `file` fields, each up to the upload limit); past that a 413."""
+    n = settings.max_batch_articles
+    return _FormOr413(request.form(max_files=n, max_fields=n, max_part_size=settings.max_upload_bytes), n)
+
+
+class _FormOr413:
+    """Starlette answers a form over its limits with a 400; over a limit is 413 here."""
+
+    def __init__(self, form, limit: int):
+        self.form, self.limit = form, limit
+
+    async def __aenter__(self):
+        try:
+            return await self.form.__aenter__()
+        except StarletteHTTPException as exc:  # FastAPI's is a subclass
+            if exc.status_code == 400 and ("Too many" in exc.detail or "exceeded" in exc.detail):
+                raise TooLarge(f"{exc.detail} (at most {self.limit} files per request)") from None
+            raise
+
+    async def __aexit__(self, *exc):
+        return await self.form.__aexit__(*exc)
+
+
+def _check_article_sizes(loaded: LoadResult, limit: int) -> None:
+    for a in loaded.articles:
+        if len(a.text) > limit:
+            raise TooLarge(f"article {a.id!r} is {len(a.text)} characters; the limit per article is "
+                           f"{limit} (RAG_MAX_ARTICLE_CHARS): split it, or add it with `rag ingest`")
+
+
+def _check_no_nul(data: bytes, name: str) -> None:
+    """BadInput when a JSON record's text holds a NUL character (\\u0000 in JSON): the
+    text would change silently (NUL is removed when cleaning), so it is refused, as a
+    file with a NUL byte is. Parsed again only when the escape appears at all."""
+    if b"\\u0000" not in data or PurePosixPath(name).suffix.lower() not in _JSON_NAMES:
+        return
+    text = data.decode("utf-8-sig", "replace")
+    try:
+        records = [json.loads(text)] if name.endswith(".json") else \
+            [json.loads(line) for line in text.split("\n") if "\\u0000" in line]
+    except (ValueError, RecursionError):
+        return  # parse_bytes has reported it
+    for rec in (r for x in records for r in (x if isinstance(x, list) else [x])):
+        if isinstance(rec, dict) and any(isinstance(rec.get(f), str) and "\x00" in rec[f] for f in _TEXT_FIELDS):
+            raise BadInput("an article's text holds a NUL character (\\u0000): not text; remove it")
+
+
+async def _no_options(request: Request) -> None:
+    """The rebuild takes no options: no body, or an empty JSON object. Anything else is
+    refused rather than ignored (a client may think it asked for something)."""
+    body = await request.body()
+    if not body.strip():
+        return
+    ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if ctype != "application/json":
+        raise _unsupported(ctype, "send no body, or the JSON object {}")
+    try:
+        value = json.loads(body)
+    except (ValueError, RecursionError):
+        raise BadInput("the body is not valid JSON: send no body, or {}") from None
+    if value != {}:
+        raise BadInput("a rebuild takes no options: send no body, or {}")
 
 
 def _upload_name(f: UploadFile) -> str:
@@ -181,6 +282,6 @@ def _upload_name(f: UploadFile) -> str:
     return name + PurePosixPath(BODY_TYPES[ctype]).suffix if ctype in BODY_TYPES else name
 
 
-def _unsupported(ctype: str) -> HTTPException:
-    return HTTPException(415, detail=f"unsupported content type {ctype or '(none)'!r}: send JSON, "
-                                     "JSONL (application/x-ndjson), text/plain or multipart/form-data")
+def _unsupported(ctype: str, what: str = "send JSON, JSONL (application/x-ndjson), text/plain "
+                                           "or multipart/form-data") -> HTTPException:
+    return HTTPException(415, detail=f"unsupported content type {ctype or '(none)'!r}: {what}")

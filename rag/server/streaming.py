@@ -29,6 +29,7 @@ async def run_in_thread(produce: Produce, request: Request,
     loop = asyncio.get_running_loop()
     queue: asyncio.Queue = asyncio.Queue()
     stop = threading.Event()
+    trimmer = getattr(request.app.state, "trimmer", None)  # heap.Trimmer, set by the app
 
     def put(item) -> None:
         try:
@@ -49,6 +50,8 @@ async def run_in_thread(produce: Produce, request: Request,
             put(("error", {"detail": f"internal error: {type(exc).__name__}", "status": 500}))
         finally:
             put(None)
+            if trimmer is not None:
+                trimmer.poke()  # the answer's buffers are free now: hand their pages back
 
     threading.Thread(target=work, name="rag-stream", daemon=True).start()
     try:
