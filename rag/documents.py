@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any, Sequence
 
+from rag.dates import RECORD_FIELDS, article_date
 from rag.errors import BadInput, TooLarge
 from rag.types import Article
 
@@ -223,7 +224,7 @@ def make_article(text, title=None, url=None, published=None, id=None, source=Non
     if url and not re.match(r"(?i)https?://\S+$", url):
         url = None
     return Article(id=id, title=_truncate(_one_line(title or ""), 300) or derive_title(text),
-                   text=text, url=url, published=normalize_date(published),
+                   text=text, url=url, published=article_date(published, url, text),
                    source=_one_line(source or "") or None)
 
 
@@ -261,7 +262,7 @@ def article_from_record(rec: dict) -> Article:
     if text is None:
         raise BadInput("record has no text")
     return make_article(text, title=_field(rec, "title"), url=_field(rec, "url"),
-                        published=_field(rec, "published", "publish_date", "date"),
+                        published=_field(rec, *RECORD_FIELDS),
                         id=_field(rec, "id", "doc_id", numbers=True), source=_field(rec, "source"))
 
 

@@ -11,7 +11,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Literal
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
@@ -21,6 +21,7 @@ from sse_starlette.sse import EventSourceResponse
 from rag.server import openai_api
 from rag.answering.pipeline import Pipeline, Turn
 from rag.config import Settings
+from rag.dates import DateWindow, check_iso
 from rag.documents import NOT_BLANK, check_unicode
 from rag.errors import (ArticleNotFound, BadInput, Busy, GeneratorUnavailable, IndexUnavailable,
                      ModelUnavailable, RagError, TooLarge)
@@ -255,11 +256,13 @@ def create_app(pipeline: Pipeline | None = None, settings: Settings | None = Non
         return body
 
     @app.get("/articles", responses=ERRORS)
-    def articles() -> list[dict]:
+    def articles(since: str | None = Query(None, description="only articles published on or after this date (YYYY-MM-DD)"),
+                 until: str | None = Query(None, description="only articles published on or before this date (YYYY-MM-DD)")) -> list[dict]:
+        window = _date_window(since, until)
         snap = state.ready().index.snapshot()
         return [{"id": a.id, "title": a.title, "url": a.url, "published": a.published,
                  "source": a.source, "chunks": n, "chars": len(a.text)}
-                for a, n in snap.all_articles()]
+                for a, n in snap.all_articles() if window is None or window.holds(a.published)]
 
     @app.get("/articles/{article_id}", responses=ERRORS)
     def article(article_id: str) -> dict:
@@ -290,6 +293,19 @@ def _takes(model: type[BaseModel]):
         fn.__annotations__["req"] = model
         return fn
     return mark
+
+
+def _date_window(since: str | None, until: str | None) -> DateWindow | None:
+    """The window GET /articles filters on (None: every article, dated or not)."""
+    if since is None and until is None:
+        return None
+    try:
+        start, end = check_iso(since, "since"), check_iso(until, "until")
+    except ValueError as exc:
+        raise BadInput(str(exc)) from None
+    if start and end and start > end:
+        raise BadInput(f"since ({start}) is after until ({end})")
+    return DateWindow(start, end)
 
 
 def _turns(history: list[HistoryTurn] | None) -> list[Turn]:

@@ -1,7 +1,7 @@
 // One assistant turn: the streamed draft, then the grounded answer with citation
 // chips, the sentences grounding removed, sources, and what was searched for.
 
-import { append, h, icon, formatDate, formatMs, plural } from "./dom.js";
+import { append, h, icon, formatDate, formatMs, host, plural } from "./dom.js";
 
 const MARKER = /\[(\d+(?:\s*,\s*\d+)*)\]/g;
 const REASONS = {
@@ -121,7 +121,13 @@ function sources(r, open) {
         h("span", { class: "source-main" },
           h("span", { class: "source-title" }, c.title),
           h("span", { class: "source-quote" }, `“${shorten(c.quote, 140)}”`),
-          c.published ? h("span", { class: "source-date" }, formatDate(c.published)) : null))))));
+          sourceLine(c)))))));
+}
+
+// "cnn.com · 2 Sep 2022": where and when a source was published, as far as is known.
+function sourceLine(c) {
+  const parts = [c.url ? host(c.url) : null, c.published ? formatDate(c.published) : null].filter(Boolean);
+  return parts.length ? h("span", { class: "source-date", "data-testid": "source-date" }, parts.join(" · ")) : null;
 }
 
 function meta(r, msg) {
