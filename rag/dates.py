@@ -25,6 +25,29 @@ _WRITTEN = re.compile(rf"(?i)\b(?:\d{{1,2}}(?:st|nd|rd|th)? {_MON},? \d{{4}}|{_M
                       rf"(?:st|nd|rd|th)?,? \d{{4}}|\d{{4}}-\d{{2}}-\d{{2}})\b")
 DATELINE_CHARS = 300  # how far into the text a dateline may sit
 
+_MONTHS = {m: i for i, m in enumerate("jan feb mar apr may jun jul aug sep oct nov dec".split(), 1)}
+_MON = r"(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?"
+
+
+def normalize_date(value: Any) -> str | None:
+    """ISO ``YYYY-MM-DD`` when the date is unambiguous, else the given string."""
+    s = "" if value is None else str(value).strip()
+    ymd = None
+    if m := re.match(r"(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})(?:$|[T\s])", s):
+        ymd = m.groups()
+    elif m := re.fullmatch(r"(\d{1,2})[-/.](\d{1,2})[-/.](\d{4})", s):
+        a, b, y = (int(g) for g in m.groups())
+        # 06/07/2022 could be June or July: convert only when one part must be the day.
+        ymd = (y, b, a) if a > 12 else (y, a, b) if b > 12 else None
+    elif m := re.search(rf"(?i)\b(\d{{1,2}})(?:st|nd|rd|th)? {_MON},? (\d{{4}})\b", s):
+        ymd = (m[3], _MONTHS[m[2].lower()], m[1])
+    elif m := re.search(rf"(?i)\b{_MON} (\d{{1,2}})(?:st|nd|rd|th)?,? (\d{{4}})\b", s):
+        ymd = (m[3], _MONTHS[m[1].lower()], m[2])
+    try:
+        return dt.date(*(int(x) for x in ymd)).isoformat() if ymd else s or None
+    except ValueError:
+        return s
+
 
 def iso(value: dt.date | dt.datetime) -> str:
     return (value.date() if isinstance(value, dt.datetime) else value).isoformat()
@@ -34,8 +57,6 @@ def parse_date(value: Any) -> str | None:
     """An absolute date written in any common way, as ISO; None if it is not one
     (relative words such as "last Tuesday" mean nothing without a reference date, and a
     day/month order that cannot be told apart, 06/07/2022, is not guessed)."""
-    from rag.documents import normalize_date  # the exact formats; dateparser for the rest
-
     s = "" if value is None else str(value).strip()
     if not s or len(s) > 100:
         return None

@@ -79,6 +79,15 @@ def ask_request(settings: Settings) -> type[BaseModel]:
             return int(v) if isinstance(v, float) and v.is_integer() else v
         history: list[HistoryTurn] | None = Field(None, max_length=settings.max_history_turns,
                                                   description="Earlier turns, oldest first.")
+        as_of: str | None = Field(None, description="The day the question is asked on, YYYY-MM-DD "
+                                  "(default today): \"this week\" is relative to it, and articles "
+                                  "published after it are not used.", examples=["2022-09-02"])
+
+        @field_validator("as_of")
+        @classmethod
+        def _date(cls, v: str | None) -> str | None:
+            check_iso(v, "as_of")
+            return v
 
         @field_validator("question")
         @classmethod
@@ -221,7 +230,7 @@ def create_app(pipeline: Pipeline | None = None, settings: Settings | None = Non
     @_takes(AskRequest)
     def ask(req: AskRequest) -> dict:
         p = state.ready()
-        answer = metrics.ask(p, req.question, req.top_k, _turns(req.history))
+        answer = metrics.ask(p, req.question, req.top_k, _turns(req.history), as_of=req.as_of)
         return answer.to_dict()
 
     @app.post("/ask/stream", summary="Answer as server-sent events", response_class=EventSourceResponse,
@@ -317,7 +326,7 @@ async def _events(p: Pipeline, req, history: list[Turn], request: Request):
     metrics, t0, first, generated = request.app.state.metrics, time.perf_counter(), True, None
 
     def produce(stop: threading.Event):
-        return p.ask_stream(req.question, req.top_k, history, stop=stop)
+        return p.ask_stream(req.question, req.top_k, history, stop=stop, as_of=req.as_of)
 
     async for kind, payload in run_in_thread(produce, request, status_of):
         if kind == "token":
