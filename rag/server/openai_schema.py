@@ -93,7 +93,8 @@ def chat_request(settings: Settings, user_chars: int | None = None) -> type[Base
         max_completion_tokens: int | None = Field(None, ge=1, description="As max_tokens.")
         temperature: float | None = Field(None, ge=0, le=2, description="Ignored: decoding is greedy.")
         n: int | None = Field(None, ge=1, le=1, description="One choice only.")
-        as_of: str | None = Field(None, description=f"`{RAG_MODEL}` (an extra body field): the day "
+        as_of: str | None = Field(None, json_schema_extra={"format": "date"},
+                                  description=f"`{RAG_MODEL}` (an extra body field): the day "
                                   "the question is asked on, YYYY-MM-DD (default today).")
 
         @field_validator("as_of")
