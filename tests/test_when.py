@@ -46,13 +46,32 @@ def test_the_present_without_a_window(question):
     "Where was the SCO summit held?",
     "Which team may win the 2024 Olympics?",  # "may" is a verb, "the 2024 ..." an event
     "Which team won the 2022 World Cup?",
-    "Who will host the games next year?",  # after as_of: nothing is published yet
     "How much is the $4 billion deal worth?",
     "Which player scored two goals in a second half?",
 ])
 def test_no_time_in_the_question(question):
     scope = time_scope(question, FRI)
     assert scope.window is None and not scope.present and not scope.bound
+
+
+@pytest.mark.parametrize("question", [
+    "Which country has announced a ban on TikTok?", "Which city is facing a water shortage?",
+    "Which leader will travel to Beijing?", "Which show is being turned into a stage play?",
+    "Which firm has quietly cut half its staff?"])
+def test_what_is_going_on_is_the_present(question):
+    scope = time_scope(question, FRI)
+    assert scope.window is None and scope.present
+
+
+def test_a_window_after_as_of_is_none():
+    assert time_scope("Who will host the games next year?", FRI).window is None
+
+
+def test_calendar_words_dateparser_runs_together_with_others():
+    scope = time_scope("According to data released this week, Super Bowl 57 is the most-watched ever. "
+                       "It surpassed which game?", FRI)
+    assert scope.window == DateWindow(D(2022, 8, 26), FRI)
+    assert time_scope("Lightning delayed this week’s launch of which rocket?", FRI).window == scope.window
 
 
 def test_said_and_shown():

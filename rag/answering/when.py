@@ -15,7 +15,8 @@ names the calendar: a weekday or month name (capitalised: "may" is a verb), a un
 with this/last/past/ago, today or yesterday, or a year after in/of/during/since.
 A window wholly after ``as_of`` ("next year") is no window.
 
-A question about the present without a window ("latest", "recently", "now", "currently")
+A question about the present without a window ("latest", "recently", "now", "currently", or
+in the present perfect, progressive or future: "has announced", "is facing", "will travel")
 gets no filter but a recency prior (rag/answering/recency.py).
 """
 
@@ -36,6 +37,13 @@ _CALENDAR = re.compile(
     r"|(?i:\b(?:in|of|during|since)\s+(?:\d{4})\b)")
 _PRESENT = re.compile(r"(?i)\b(?:latest|recent|recently|currently|current|now|nowadays|these days|"
                       r"so far|as of)\b")
+# What is going on: the present perfect, progressive or future ("has announced", "is facing",
+# "will travel"), not the simple past ("was held": history may be answered from any date).
+_ONGOING = re.compile(
+    r"\b(?:has|have)\s+(?:[a-z]+ly\s+|not\s+|just\s+|now\s+)?"
+    r"(?!the\b|a\b|an\b|no\b|any\b|some\b|to\b|many\b|more\b|most\b)[a-z]+(?:ed|en|wn|ne|de|t|ng|ck)\b"
+    r"|\b(?:is|are)\s+(?:[a-z]+ly\s+|now\s+|still\s+)?(?:being\s+)?[a-z]+ing\b"
+    r"|\bwill\s+(?:[a-z]+ly\s+|soon\s+|now\s+)?(?!be\b)[a-z]+\b|\bwill\s+be\s+[a-z]+(?:ed|en|ing)\b")
 
 
 @dataclass(frozen=True)
@@ -55,7 +63,8 @@ class TimeScope:
 def time_scope(question: str, as_of: dt.date) -> TimeScope:
     """The window of publication dates a question names, relative to ``as_of``."""
     window, said = _window(question, as_of)
-    present = bool(_PRESENT.search(question)) or (window is not None and window.end == as_of)
+    present = (bool(_PRESENT.search(question) or _ONGOING.search(question))
+               or (window is not None and window.end == as_of))
     return TimeScope(window, present, said)
 
 
@@ -65,9 +74,12 @@ def _window(question: str, as_of: dt.date) -> tuple[DateWindow | None, str | Non
 
     base = dt.datetime.combine(as_of, dt.time(12))
     settings = {"RELATIVE_BASE": base, "PREFER_DATES_FROM": "past", "RETURN_TIME_AS_PERIOD": False}
-    found = search_dates(question, languages=["en"], settings=settings) or []
+    question = re.sub(r"[’']s\b", "", question)  # "this week's launch"
+    found = [text for text, _ in search_dates(question, languages=["en"], settings=settings) or []]
+    # Calendar words search_dates ran together with others ("this week, Super Bowl 57").
+    found += [m.group() for m in _CALENDAR.finditer(question)]
     parser = DateDataParser(languages=["en"], settings=settings)
-    for text, _ in found:
+    for text in found:
         m = _CALENDAR.search(text)
         if not m:
             continue
