@@ -77,6 +77,7 @@ class Pipeline:
         self.embedder.embed(["warm up"])
         self.verifier.answers("warm up?", ["Warm up."])
         self.generator.generate(Prompt(system="Reply OK.", user="OK?"), 2)
+        time_scope("What happened this week?", dt.date.today())  # dateparser's first call: 0.15 s
 
     # -- input checks live here once, for the API and the CLI alike -------------
     def check(self, question: str, top_k: int | None, history: Sequence[Turn] | None) -> tuple[str, int]:
