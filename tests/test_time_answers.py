@@ -135,3 +135,14 @@ def test_cli_as_of_is_checked(capsys):
 
 def test_time_scope_of_a_followup_is_the_standalone_query():
     assert time_scope("And this week?", D(2022, 9, 2)).window == DateWindow(D(2022, 8, 26), D(2022, 9, 2))
+
+
+def test_as_of_and_windows_on_each_backend(any_settings):
+    """Over-fetch then filter by the articles' dates: the same on FAISS and PostgreSQL."""
+    p = make_pipeline(any_settings, replies=("The bridge was closed after cracks were found [1].",))
+    p.index.ingest([make_article(OLD, title="Douro bridge opens", id="old", published="2022-08-24"),
+                    make_article(NEW, title="Douro bridge closed", id="new", published="2022-08-31")])
+    q = "What did the mayor of Porto do with the Douro bridge"
+    assert {h.chunk.article_id for h in p.ask(q + "?", as_of="2022-08-26").passages} == {"old"}
+    assert {h.chunk.article_id for h in p.ask(q + " this week?", as_of="2022-09-02").passages} == {"new"}
+    assert {h.chunk.article_id for h in p.ask(q + " last week?", as_of="2022-09-02").passages} == {"old"}
