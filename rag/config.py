@@ -91,6 +91,12 @@ class Settings(BaseSettings):
     # best sentence, and that sentence quoted (fastest; see evals/README.md for both).
     answer_mode: Literal["generate", "extract"] = "generate"
 
+    # Time (rag/answering/when.py, recency.py). A question about the present without a
+    # window ranks passages by fused score x 2^(-age in days / half-life) (undated: one
+    # half-life old); and is answered only from an article at most `recent_days` old.
+    recency_half_life_days: float = Field(30.0, gt=0)
+    recent_days: int = Field(31, ge=1)
+
     # Prompt
     evidence_sentences: int = Field(5, ge=1, le=50)  # sentences the model sees
     context_chars: int = Field(2400, ge=200)

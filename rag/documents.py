@@ -6,7 +6,6 @@ into it, so cleaning happens once, here, and only drops whole lines of boilerpla
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 import itertools
 import json
@@ -17,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any, Sequence
 
+from rag.dates import RECORD_FIELDS, article_date, normalize_date  # noqa: F401 (re-exported)
 from rag.errors import BadInput, TooLarge
 from rag.types import Article
 
@@ -110,30 +110,6 @@ def _drop_tail(lines: list[str]) -> list[str]:
 def content_hash(text: str) -> str:
     norm = " ".join(unicodedata.normalize("NFC", text).casefold().split())
     return hashlib.sha256(norm.encode("utf-8")).hexdigest()
-
-
-_MONTHS = {m: i for i, m in enumerate("jan feb mar apr may jun jul aug sep oct nov dec".split(), 1)}
-_MON = r"(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?"
-
-
-def normalize_date(value: Any) -> str | None:
-    """ISO ``YYYY-MM-DD`` when the date is unambiguous, else the given string."""
-    s = "" if value is None else str(value).strip()
-    ymd = None
-    if m := re.match(r"(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})(?:$|[T\s])", s):
-        ymd = m.groups()
-    elif m := re.fullmatch(r"(\d{1,2})[-/.](\d{1,2})[-/.](\d{4})", s):
-        a, b, y = (int(g) for g in m.groups())
-        # 06/07/2022 could be June or July: convert only when one part must be the day.
-        ymd = (y, b, a) if a > 12 else (y, a, b) if b > 12 else None
-    elif m := re.search(rf"(?i)\b(\d{{1,2}})(?:st|nd|rd|th)? {_MON},? (\d{{4}})\b", s):
-        ymd = (m[3], _MONTHS[m[2].lower()], m[1])
-    elif m := re.search(rf"(?i)\b{_MON} (\d{{1,2}})(?:st|nd|rd|th)?,? (\d{{4}})\b", s):
-        ymd = (m[3], _MONTHS[m[1].lower()], m[2])
-    try:
-        return dt.date(*(int(x) for x in ymd)).isoformat() if ymd else s or None
-    except ValueError:
-        return s
 
 
 def _one_line(s: str) -> str:
@@ -231,7 +207,7 @@ def make_article(text, title=None, url=None, published=None, id=None, source=Non
     if url and not re.match(r"(?i)https?://\S+$", url):
         url = None
     return Article(id=id, title=_truncate(_one_line(title or ""), 300) or derive_title(text),
-                   text=text, url=url, published=normalize_date(published),
+                   text=text, url=url, published=article_date(published, url, text),
                    source=_one_line(source or "") or None)
 
 
@@ -269,7 +245,7 @@ def article_from_record(rec: dict) -> Article:
     if text is None:
         raise BadInput("record has no text")
     return make_article(text, title=_field(rec, "title"), url=_field(rec, "url"),
-                        published=_field(rec, "published", "publish_date", "date"),
+                        published=_field(rec, *RECORD_FIELDS),
                         id=_field(rec, "id", "doc_id", numbers=True), source=_field(rec, "source"))
 
 

@@ -1,7 +1,8 @@
 """Evaluation sets: reading the three formats `rag eval` understands into one shape.
 
-- project format, one JSON object a line: {"question", "answers"?, "answerable"?,
-  "evidence"?, "gold_ids"?} (answers and evidence: a string or a list); asked against the current index (or --corpus).
+- project format, one JSON object a line: {"question", "answers"? (or "answer"), "answerable"?,
+  "evidence"?, "gold_ids"?, "question_date"? (or "date")} (answers and evidence: a string
+  or a list); asked against the current index (or --corpus).
 - RealTimeQA (qa_dev.jsonl): {"question", "answer", "evidence", "gold_doc_ids"}; its
   articles live in a separate corpus file (corpus_2022.jsonl beside it).
 - SQuAD 2.0 ({"context", "question", "answers", "is_impossible"}): the contexts are
@@ -14,6 +15,7 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from rag.dates import parse_date
 from rag.documents import load_paths, make_article
 from rag.errors import BadInput
 from rag.types import Article
@@ -28,6 +30,7 @@ class EvalItem:
     gold_ids: tuple[str, ...] = ()  # articles that hold the answer
     kind: str = ""  # the question's type, where the set gives one (factoid, yesno, list, ...)
     split: str = ""  # dev or heldout, where the set gives one
+    date: str | None = None  # the day the question was asked (ISO), if the set says
 
 
 @dataclass
@@ -77,10 +80,10 @@ def load_eval_set(path: str | Path, corpus: str | Path | None = None) -> EvalSet
         return _squad(path, recs)
     if "gold_doc_ids" in first:
         return _realtimeqa(path, recs, corpus)
-    items = [EvalItem(r["question"].strip(), _strings(r.get("answers")),
+    items = [EvalItem(r["question"].strip(), _strings(r.get("answers", r.get("answer"))),
                       bool(r.get("answerable", True)), _strings(r.get("evidence")),
-                      _strings(r.get("gold_ids")), str(r.get("type", "")), str(r.get("split", "")))
-             for r in recs]
+                      _strings(r.get("gold_ids")), date=_date(r), kind=str(r.get("type", "")),
+                      split=str(r.get("split", ""))) for r in recs]
     ev = EvalSet(path.stem, "project", items)
     if corpus is not None:
         ev.articles, ev.corpus_path = _corpus(Path(corpus)), Path(corpus)
@@ -110,8 +113,13 @@ def _realtimeqa(path: Path, recs: list[dict], corpus: str | Path | None) -> Eval
     # characters occur in the gold article for 12 of 85 dev questions), so citations are
     # not scored against it: citation precision would be a meaningless 0%.
     items = [EvalItem(r["question"].strip(), _strings(r.get("answer")), True, (),
-                      _strings(r.get("gold_doc_ids"))) for r in recs]
+                      _strings(r.get("gold_doc_ids")), date=_date(r)) for r in recs]
     return EvalSet(path.stem, "realtimeqa", items, _corpus(Path(corpus)), Path(corpus))
+
+
+def _date(rec: dict) -> str | None:
+    """The day a question was asked: RealTimeQA's "question_date" ("2022/09/02"), or "date"."""
+    return parse_date(rec.get("question_date") or rec.get("date"))
 
 
 def _corpus(path: Path) -> list[Article]:

@@ -106,6 +106,9 @@ class Answer:
     # (None when no passage was near enough to ask it).
     answerability: float | None = None
     short_answer: ShortAnswer | None = None
+    as_of: str | None = None  # the day the question was asked on (ISO): "now" for it
+    # With reason no_recent_articles: the newest relevant article's date (ISO), if any.
+    newest: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -124,5 +127,7 @@ class Answer:
                 for h in self.passages
             ],
             "query": self.query,
+            "as_of": self.as_of,
+            "newest": self.newest,
             "timings_ms": {k: round(v, 1) for k, v in self.timings_ms.items()},
         }

@@ -157,3 +157,14 @@ def test_an_unsupported_method_gets_405_naming_every_allowed_one(client):
     r = client.request("PATCH", "/articles/x")
     assert r.status_code == 405 and set(r.headers["allow"].split(", ")) >= {"GET", "DELETE"}
     assert isinstance(r.json()["detail"], str)
+
+
+def test_articles_filtered_by_publication_date(client):
+    assert [a["id"] for a in client.get("/articles?since=2025-09-01").json()] == ["summit"]
+    assert [a["id"] for a in client.get("/articles?until=2025-09-01&since=2025-01-01").json()] == ["summit"]
+    assert client.get("/articles?until=2025-08-31").json() == []  # the undated one is never in a window
+    assert client.get("/articles?since=2025-09-02&until=2025-09-01").json() == []
+    for query, fragment in (("since=yesterday", "since must be a date written YYYY-MM-DD"),
+                            ("until=2025-02-30", "until must be")):
+        r = client.get(f"/articles?{query}")
+        assert r.status_code == 422 and fragment in r.json()["detail"]

@@ -10,6 +10,7 @@ short answer and its sentence, quoted, are the answer and the model is never cal
 
 from __future__ import annotations
 
+import datetime as dt
 import threading
 import time
 from dataclasses import dataclass, replace
@@ -20,6 +21,7 @@ from rag.documents import check_unicode
 from rag.components.embedding import Embedder
 from rag.errors import BadInput, TooLarge
 from rag.components.generation import Generator, Prompt
+from rag.answering.dated import as_of_lead, fresh_order, no_recent_text
 from rag.answering.followup import Turn, standalone_query
 from rag.answering import yesno
 from rag.answering.grounding import Grounded, Grounder, Ranked, best_answers
@@ -27,7 +29,10 @@ from rag.answering.lede import lead_hits, lede
 from rag.answering.question_types import QuestionType, classify, topicless
 from rag.answering.subject import keep_matching
 from rag.answering.prompts import build_prompt, is_refusal
+from rag.answering.recency import in_time, too_old
 from rag.answering.retrieval import Retriever
+from rag.answering.when import TimeScope, day_text, say_window, time_scope
+from rag.dates import check_iso
 from rag.index.handle import Index
 from rag.types import Answer, Claim, Hit
 from rag.components.verifier import Calibration, Verifier
@@ -76,6 +81,7 @@ class Pipeline:
         self.embedder.embed(["warm up"])
         self.verifier.answers("warm up?", ["Warm up."])
         self.generator.generate(Prompt(system="Reply OK.", user="OK?"), 2)
+        time_scope("What happened this week?", dt.date.today())  # dateparser's first call: 0.15 s
 
     # -- input checks live here once, for the API and the CLI alike -------------
     def check(self, question: str, top_k: int | None, history: Sequence[Turn] | None) -> tuple[str, int]:
@@ -97,13 +103,23 @@ class Pipeline:
             raise TooLarge(f"history has {len(history)} turns; the limit is {s.max_history_turns}")
         return question, k
 
+    @staticmethod
+    def as_of_date(as_of: dt.date | str | None) -> dt.date:
+        """The day questions are asked on: ``as_of`` (YYYY-MM-DD), or today."""
+        if as_of is None or isinstance(as_of, dt.date):
+            return as_of or dt.date.today()
+        try:
+            return check_iso(as_of, "as_of")
+        except ValueError as exc:
+            raise BadInput(str(exc)) from None
+
     def standalone_query(self, question: str, history: Sequence[Turn] | None) -> str:
         """What to search for: a follow-up rewritten by the model into a standalone question."""
         return standalone_query(self.generator, question, history)
 
     def ask(self, question: str, top_k: int | None = None,
-            history: Sequence[Turn] | None = None) -> Answer:
-        events = self.ask_stream(question, top_k, history)
+            history: Sequence[Turn] | None = None, as_of: dt.date | str | None = None) -> Answer:
+        events = self.ask_stream(question, top_k, history, as_of=as_of)
         for kind, payload in events:
             if kind == "done":
                 return payload
@@ -111,11 +127,13 @@ class Pipeline:
 
     def ask_stream(self, question: str, top_k: int | None = None,
                    history: Sequence[Turn] | None = None,
-                   stop: threading.Event | None = None) -> Iterator[tuple[str, object]]:
+                   stop: threading.Event | None = None,
+                   as_of: dt.date | str | None = None) -> Iterator[tuple[str, object]]:
         """Yields ("token", str)*, ("generated", GenerationStats) when the model wrote,
         then ("citations", list), ("done", Answer)."""
         t0 = time.perf_counter()
         question, k = self.check(question, top_k, history)
+        day = self.as_of_date(as_of)
         snap = self.index.snapshot()
         timings: dict[str, float] = {}
         query = self.standalone_query(question, history)
@@ -123,15 +141,26 @@ class Pipeline:
             timings["rewrite"] = _ms(t0)
         kind = classify(query)
         tr = time.perf_counter()
-        candidates = self.retriever.search(snap, query, max(k, self.settings.rerank_candidates))
+        # What the question says about time (rag/answering/when.py); retrieval over-fetches
+        # so that enough passages are left once those of other times are set aside.
+        scope = time_scope(query, day)
+        depth = max(k, self.settings.rerank_candidates)
+        candidates = self.retriever.search(snap, query, depth * (4 if scope.bound else 2))
         articles = snap.articles({h.chunk.article_id for h in candidates})
         candidates = [h for h in candidates if h.chunk.article_id in articles]  # deleted meanwhile
+        timed = in_time(candidates, articles, day, scope, self.settings.recency_half_life_days,
+                        self.settings.min_relevance)
+        candidates = timed.hits[:depth]
         timings["retrieve"] = _ms(tr)
+        shown = f"{query} ({say_window(scope.window)})" if scope.window is not None else query
         # Nothing relevant (no passage near the question at all): no verifier, no model.
         # (A summary request that names no topic, "Give me the gist", is about the best match.)
         if not candidates or (max(h.dense for h in candidates) < self.settings.min_relevance
                               and not (kind is QuestionType.SUMMARY and topicless(query))):
-            yield "done", self._abstain(query, candidates[:k], "no_relevant_passages", timings, t0)
+            stale = scope.bound and timed.newest is not None
+            ans = self._abstain(shown, candidates[:k], "no_recent_articles" if stale else "no_relevant_passages",
+                                timings, t0, day, scope, timed.newest)
+            yield "done", ans
             return
         # Only the articles that hold the question's names and figures (a lookalike
         # article's sentence answers word for word, but about another town).
@@ -142,15 +171,25 @@ class Pipeline:
         best = best_answers(ranked)
         if kind is QuestionType.SUMMARY:
             hits = lead_hits(snap, candidates[0], hits, k)
-            yield from self._finish(query, lede(hits, articles, self.grounder), hits, timings, t0, best)
+            yield from self._finish(shown, lede(hits, articles, self.grounder), hits, timings, t0, best,
+                                    day, scope, articles)
             return
         if kind is QuestionType.YESNO:
-            yield from self._yes_or_no(query, ranked, hits, articles, timings, t0, best)
+            yield from self._yes_or_no(query, shown, ranked, hits, articles, timings, t0, best, day, scope)
             return
         if not self.grounder.answerable(query, ranked):
             # About the question, but no sentence answers it: the model would only be
             # tempted to invent, so it is not asked.
-            ans = self._abstain(query, hits, "not_answered", timings, t0)
+            stale = scope.window is not None and timed.newest is not None
+            ans = self._abstain(shown, hits, "no_recent_articles" if stale else "not_answered",
+                                timings, t0, day, scope, timed.newest)
+            ans.answerability = best
+            yield "done", ans
+            return
+        if scope.present and scope.window is None and too_old(
+                articles.get(hits[ranked[0].source.hit].chunk.article_id), day, self.settings.recent_days):
+            # About the present, and the best answer is an old article's: stale, not an answer.
+            ans = self._abstain(shown, hits, "no_recent_articles", timings, t0, day, scope, timed.newest)
             ans.answerability = best
             yield "done", ans
             return
@@ -158,10 +197,14 @@ class Pipeline:
             t2 = time.perf_counter()
             g = self.grounder.extractive(query, ranked, hits, articles)
             timings["ground"] = _ms(t2)
-            yield from self._finish(query, g, hits, timings, t0, best)
+            yield from self._finish(shown, g, hits, timings, t0, best, day, scope, articles)
             return
         evidence = [r.source for r in ranked[:self.settings.evidence_sentences]]
-        prompt = build_prompt(query, evidence, self.settings.context_chars)
+        dates = None
+        if scope.bound:  # told what day it is, and each sentence's date, newest last
+            evidence, dates = fresh_order(evidence, hits, articles)
+        prompt = build_prompt(query, evidence, self.settings.context_chars,
+                              today=day_text(day) if dates else None, dates=dates)
         t1 = time.perf_counter()
         pieces = []
         run = self.generator.stream(prompt, self.settings.max_new_tokens, stop=stop)
@@ -197,20 +240,23 @@ class Pipeline:
                                        for c in g.claims] + fallback.claims
                     g = fallback
         timings["ground"] = _ms(t2)
-        yield from self._finish(query, g, hits, timings, t0, best)
+        yield from self._finish(shown, g, hits, timings, t0, best, day, scope, articles)
 
     def _finish(self, query: str, g: Grounded | None, hits: list[Hit], timings: dict, t0: float,
-                best: float) -> Iterator[tuple[str, object]]:
+                best: float, day: dt.date, scope: TimeScope, articles: dict) -> Iterator[tuple[str, object]]:
         if g is None or not g.grounded:
-            ans = self._abstain(query, hits, "unsupported_answer", timings, t0)
+            ans = self._abstain(query, hits, "unsupported_answer", timings, t0, day)
             ans.claims, ans.answerability = (g.claims if g else []), best
             yield "done", ans
             return
         yield "citations", g.citations
         timings["total"] = _ms(t0)
-        yield "done", Answer(answer=g.answer, abstained=False, query=query, citations=g.citations,
+        text = g.answer
+        if scope.bound and (lead := as_of_lead(g.citations, articles)):
+            text = f"{lead}: {text}"  # after grounding: a date, not a claim to check
+        yield "done", Answer(answer=text, abstained=False, query=query, citations=g.citations,
                              passages=hits, claims=g.claims, grounded=True, timings_ms=timings,
-                             answerability=best, short_answer=g.short)
+                             answerability=best, short_answer=g.short, as_of=day.isoformat())
 
     def _rerank(self, query: str, candidates: list[Hit], k: int) -> tuple[list[Hit], list[Ranked]]:
         """The k passages holding the sentences most likely to answer (retrieval order
@@ -223,14 +269,15 @@ class Pipeline:
         hits = [candidates[i] for i in order]
         return hits, self.grounder.rerank(ranked, hits)
 
-    def _yes_or_no(self, query: str, ranked: list[Ranked], hits: list[Hit], articles: dict,
-                   timings: dict, t0: float, best: float) -> Iterator[tuple[str, object]]:
+    def _yes_or_no(self, query: str, shown: str, ranked: list[Ranked], hits: list[Hit], articles: dict,
+                   timings: dict, t0: float, best: float, day: dt.date,
+                   scope: TimeScope) -> Iterator[tuple[str, object]]:
         """Yes or No with the sentence that says so, or what the articles do say."""
         tv = time.perf_counter()
         v = yesno.decide(query, ranked, self.verifier, self.grounder.calibration)
         timings["verify"] = timings.get("verify", 0.0) + _ms(tv)
         if v is None or v.answer is None:
-            ans = self._abstain(query, hits, "not_answered", timings, t0)
+            ans = self._abstain(shown, hits, "not_answered", timings, t0, day)
             if v is not None:
                 ans.answer = NEITHER.format(quote=v.evidence.source.quoted().text)
             ans.answerability = best
@@ -240,13 +287,16 @@ class Pipeline:
         cite = self.grounder.citation(1, hits[src.hit], src, v.score, articles)
         g = Grounded(f"{v.answer}: “{cite.quote}” [1]", [Claim(cite.quote, (1,), True, cite.score, "quoted")],
                      [cite], grounded=True)
-        yield from self._finish(query, g, hits, timings, t0, best)
+        yield from self._finish(shown, g, hits, timings, t0, best, day, scope, articles)
 
-    def _abstain(self, query: str, hits: list[Hit], reason: str, timings: dict, t0: float) -> Answer:
+    def _abstain(self, query: str, hits: list[Hit], reason: str, timings: dict, t0: float,
+                 day: dt.date, scope: TimeScope | None = None, newest: str | None = None) -> Answer:
         timings["total"] = _ms(t0)
         text = {"no_relevant_passages": NO_PASSAGES, "not_answered": NOT_ANSWERED}.get(reason, UNSUPPORTED)
+        if reason == "no_recent_articles":
+            text = no_recent_text(scope, newest)
         return Answer(answer=text, abstained=True, reason=reason, query=query, passages=hits,
-                      timings_ms=timings)
+                      timings_ms=timings, as_of=day.isoformat(), newest=newest)
 
 
 def _calibration(settings: Settings, verifier: Verifier) -> Calibration | None:

@@ -8,6 +8,7 @@ long passages; a handful of sentences keeps it on the question and cuts prefill 
 from __future__ import annotations
 
 import re
+from typing import Sequence
 
 from rag.components.generation import Prompt
 from rag.answering.grounding import SourceSentence
@@ -35,16 +36,22 @@ def is_refusal(text: str) -> bool:
 
 
 def build_prompt(question: str, evidence: list[SourceSentence], budget_chars: int,
-                 instruction: str = INSTRUCTION) -> Prompt:
-    """Numbered evidence sentences, in the order given, cut to a character budget."""
+                 instruction: str = INSTRUCTION, today: str | None = None,
+                 dates: Sequence[str | None] | None = None) -> Prompt:
+    """Numbered evidence sentences, in the order given, cut to a character budget. With
+    ``today`` and ``dates`` (a time-bound question: rag/answering/dated.py), the prompt
+    says what day it is and each sentence's publication date."""
     lines, used = [], 0
     for n, s in enumerate(evidence, 1):
-        line = f"[{n}] {_one_line(s.text)}"
+        date = dates[n - 1] if dates else None
+        line = f"[{n}] " + (f"({date}) " if date else "") + _one_line(s.text)
         if used and used + len(line) > budget_chars:
             break
         lines.append(line)
         used += len(line)
     user = "Sources:\n" + "\n".join(lines) + f"\n\nQuestion: {_one_line(question)}\n\n{instruction}"
+    if today:
+        user = f"Today is {today}.\n\n{user}"
     return Prompt(system=SYSTEM, user=user)
 
 

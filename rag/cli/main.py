@@ -11,6 +11,7 @@ import textwrap
 from rag.cli.common import EXIT_BAD_INPUT, EXIT_ERROR, no_generator, settings_of as _settings
 from rag.cli.index_commands import add_parsers
 from rag.config import Settings
+from rag.dates import check_iso
 from rag.documents import load_paths
 from rag.errors import BadInput, RagError
 from rag.server.token_policy import token_problem
@@ -40,9 +41,10 @@ def cmd_ask(args) -> int:
     from rag.assemble import build_pipeline, ensure_index
 
     settings = _settings(args)
+    as_of = _as_of(args.as_of)  # checked before the models load
     pipeline = build_pipeline(settings)
     ensure_index(pipeline)
-    answer = pipeline.ask(args.question, args.top_k)
+    answer = pipeline.ask(args.question, args.top_k, as_of=as_of)
     if args.json:
         print(json.dumps(answer.to_dict(), ensure_ascii=False, indent=2))
         return 0
@@ -60,10 +62,22 @@ def cmd_ask(args) -> int:
     return 0
 
 
+def _as_of(value: str | None, also: tuple[str, ...] = ()) -> str | None:
+    """--as-of: a date YYYY-MM-DD (or one of ``also``), checked with a one-line error."""
+    if value is None or value in also:
+        return value
+    try:
+        check_iso(value, "--as-of")
+    except ValueError as exc:
+        raise BadInput(str(exc) + (f" or {' / '.join(also)}" if also else "")) from None
+    return value
+
+
 def cmd_eval(args) -> int:
     import rag.eval as ev_mod
 
     settings = _settings(args)
+    as_of = _as_of(args.as_of, ("question_date",))
     if args.top_k is not None:
         settings = settings.model_copy(update={"top_k": args.top_k})
     if args.limit is not None and args.limit < 1:
@@ -81,7 +95,8 @@ def cmd_eval(args) -> int:
         pipeline = pipeline.with_generator(ev_mod.RecordedGenerator(pipeline.generator, args.replay))
     if args.split and not any(i.split == args.split for i in ev.items):
         raise BadInput(f"no question of {args.dataset} is in split {args.split!r}")
-    results = ev_mod.run(pipeline, ev, args.top_k, args.limit, progress, offset=args.offset, split=args.split)
+    results = ev_mod.run(pipeline, ev, args.top_k, args.limit, progress, offset=args.offset,
+                         split=args.split, as_of=as_of)
     if sys.stderr.isatty():
         print(file=sys.stderr)
     report = ev_mod.report(ev, results, pipeline.settings)
@@ -131,6 +146,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("question")
     p.add_argument("--top-k", type=int, default=None)
     p.add_argument("--json", action="store_true", help="print the full response as JSON")
+    p.add_argument("--as-of", help="the day the question is asked on, YYYY-MM-DD (default today)")
     p.set_defaults(func=cmd_ask)
 
     p = sub.add_parser("eval", help="score answers on a question set (project, RealTimeQA or SQuAD 2.0 format)")
@@ -144,6 +160,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--replay", metavar="FILE",
                    help="record the model's replies in FILE and replay those already there (threshold sweeps)")
     p.add_argument("--json", metavar="OUT", help="also write the full report as JSON")
+    p.add_argument("--as-of", help="ask each question as of this day (YYYY-MM-DD), or "
+                                   "'question_date': the day the set gives it (default today)")
     p.set_defaults(func=cmd_eval)
 
     p = sub.add_parser("serve", help="serve the API and the web chat")

@@ -11,7 +11,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Literal
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
@@ -21,6 +21,7 @@ from sse_starlette.sse import EventSourceResponse
 from rag.server import openai_api
 from rag.answering.pipeline import Pipeline, Turn
 from rag.config import Settings
+from rag.dates import DateWindow, check_iso
 from rag.documents import NOT_BLANK, check_unicode
 from rag.errors import (ArticleNotFound, BadInput, Busy, GeneratorUnavailable, IndexUnavailable,
                      ModelUnavailable, RagError, TooLarge)
@@ -79,6 +80,16 @@ def ask_request(settings: Settings) -> type[BaseModel]:
             return int(v) if isinstance(v, float) and v.is_integer() else v
         history: list[HistoryTurn] | None = Field(None, max_length=settings.max_history_turns,
                                                   description="Earlier turns, oldest first.")
+        as_of: str | None = Field(None, json_schema_extra={"format": "date"},
+                                  description="The day the question is asked on, YYYY-MM-DD "
+                                  "(default today): \"this week\" is relative to it, and articles "
+                                  "published after it are not used.", examples=["2022-09-02"])
+
+        @field_validator("as_of")
+        @classmethod
+        def _date(cls, v: str | None) -> str | None:
+            check_iso(v, "as_of")
+            return v
 
         @field_validator("question")
         @classmethod
@@ -236,7 +247,7 @@ def create_app(pipeline: Pipeline | None = None, settings: Settings | None = Non
     @_takes(AskRequest)
     def ask(req: AskRequest) -> dict:
         p = state.ready()
-        answer = metrics.ask(p, req.question, req.top_k, _turns(req.history))
+        answer = metrics.ask(p, req.question, req.top_k, _turns(req.history), as_of=req.as_of)
         return answer.to_dict()
 
     @app.post("/ask/stream", summary="Answer as server-sent events", response_class=EventSourceResponse,
@@ -271,11 +282,15 @@ def create_app(pipeline: Pipeline | None = None, settings: Settings | None = Non
         return body
 
     @app.get("/articles", responses=ERRORS)
-    def articles() -> list[dict]:
+    def articles(since: str | None = Query(None, json_schema_extra={"format": "date"},
+                                           description="only articles published on or after this day (YYYY-MM-DD)"),
+                 until: str | None = Query(None, json_schema_extra={"format": "date"},
+                                           description="only articles published on or before this day")) -> list[dict]:
+        window = _date_window(since, until)
         snap = state.ready().index.snapshot()
         return [{"id": a.id, "title": a.title, "url": a.url, "published": a.published,
                  "source": a.source, "chunks": n, "chars": len(a.text)}
-                for a, n in snap.all_articles()]
+                for a, n in snap.all_articles() if window is None or window.holds(a.published)]
 
     @app.get("/articles/{article_id}", responses=ERRORS)
     def article(article_id: str) -> dict:
@@ -308,6 +323,17 @@ def _takes(model: type[BaseModel]):
     return mark
 
 
+def _date_window(since: str | None, until: str | None) -> DateWindow | None:
+    """The window GET /articles filters on (None: every article, dated or not)."""
+    if since is None and until is None:
+        return None
+    try:
+        start, end = check_iso(since, "since"), check_iso(until, "until")
+    except ValueError as exc:
+        raise BadInput(str(exc)) from None
+    return DateWindow(start, end)  # (since after until: an empty window, no article)
+
+
 def _turns(history: list[HistoryTurn] | None) -> list[Turn]:
     return [Turn(t.role, t.content) for t in history or []]
 
@@ -317,7 +343,7 @@ async def _events(p: Pipeline, req, history: list[Turn], request: Request):
     metrics, t0, first, generated = request.app.state.metrics, time.perf_counter(), True, None
 
     def produce(stop: threading.Event):
-        return p.ask_stream(req.question, req.top_k, history, stop=stop)
+        return p.ask_stream(req.question, req.top_k, history, stop=stop, as_of=req.as_of)
 
     async for kind, payload in run_in_thread(produce, request, status_of):
         if kind == "token":

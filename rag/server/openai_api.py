@@ -114,7 +114,7 @@ class _Reply:
 
 def _answer_fields(answer) -> dict:
     return {"content": answer.answer, "references": [c.to_dict() for c in answer.citations],
-            "abstained": answer.abstained, "reason": answer.reason}
+            "abstained": answer.abstained, "reason": answer.reason, "as_of": answer.as_of}
 
 
 def _usage(stats) -> dict | None:
@@ -163,8 +163,8 @@ def install(app: FastAPI, state, settings: Settings) -> None:
         p.check(question, None, history)  # a 4xx before any streaming starts
         reply = _Reply(RAG_MODEL)
         if req.stream:
-            return EventSourceResponse(_rag_chunks(p, question, history, reply, request))
-        answer = await run_in_threadpool(request.app.state.metrics.ask, p, question, None, history)
+            return EventSourceResponse(_rag_chunks(p, question, history, reply, request, req.as_of))
+        answer = await run_in_threadpool(request.app.state.metrics.ask, p, question, None, history, req.as_of)
         return JSONResponse(reply.completion(_answer_fields(answer)))
 
     @router.get("/generator/models", response_model=ModelList, summary="The generator, for plain completions")
@@ -199,11 +199,12 @@ def _no_model(asked: str, served: str) -> JSONResponse:
                                    "model", "model_not_found"), status_code=404)
 
 
-async def _rag_chunks(p, question: str, history: list[Turn], reply: _Reply, request: Request):
+async def _rag_chunks(p, question: str, history: list[Turn], reply: _Reply, request: Request,
+                      as_of: str | None = None):
     metrics, t0, first, generated = request.app.state.metrics, time.perf_counter(), True, None
 
     def produce(stop):
-        return p.ask_stream(question, None, history, stop=stop)
+        return p.ask_stream(question, None, history, stop=stop, as_of=as_of)
 
     yield reply.chunk({"role": "assistant", "content": ""})
     async for kind, payload in run_in_thread(produce, request, status_of):

@@ -13,6 +13,7 @@ from typing import Annotated, Any, Literal, Union
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from rag.config import Settings
+from rag.dates import check_iso
 from rag.documents import NOT_BLANK, check_unicode
 from rag.errors import BadInput
 from rag.types import Citation
@@ -92,6 +93,15 @@ def chat_request(settings: Settings, user_chars: int | None = None) -> type[Base
         max_completion_tokens: int | None = Field(None, ge=1, description="As max_tokens.")
         temperature: float | None = Field(None, ge=0, le=2, description="Ignored: decoding is greedy.")
         n: int | None = Field(None, ge=1, le=1, description="One choice only.")
+        as_of: str | None = Field(None, json_schema_extra={"format": "date"},
+                                  description=f"`{RAG_MODEL}` (an extra body field): the day "
+                                  "the question is asked on, YYYY-MM-DD (default today).")
+
+        @field_validator("as_of")
+        @classmethod
+        def _date(cls, v: str | None) -> str | None:
+            check_iso(v, "as_of")
+            return v
 
         @field_validator("max_tokens", "max_completion_tokens", "n", mode="before")
         @classmethod
@@ -122,6 +132,7 @@ class ReplyMessage(BaseModel):
     abstained: bool | None = Field(None, description=f"`{RAG_MODEL}`: true when the articles don't "
                                    "say (content then says so).")
     reason: str | None = Field(None, description="Why it abstained, as /ask's `reason`.")
+    as_of: str | None = Field(None, description=f"`{RAG_MODEL}`: the day the question was asked on.")
 
 
 class Choice(BaseModel):

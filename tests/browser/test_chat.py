@@ -189,12 +189,28 @@ def test_removed_claims_and_model_text_stay_visible_as_text(page, shot):
     expect(removed.locator("del")).to_have_text("The mayor <b>Ann</b> opens it.")
     expect(removed.locator("li")).to_contain_text("the articles say otherwise")  # the verifier's verdict
     assert msg.locator("b").count() == 0
+    expect(msg.get_by_test_id("source-date")).to_contain_text("2025")  # each source says when
     shot(page, "14-removed-claims")
     msg.locator(".chip").click()
     source = page.get_by_test_id("source")
     expect(source.locator("mark.quote")).to_have_text("The festival is on 14 June.")
     expect(source.locator(".passage")).to_have_text("Yes. The festival is on 14 June. Come.")
     assert source.locator("a").count() == 0  # a javascript: URL is not made a link
+
+
+def test_stale_abstention_says_when_the_newest_article_is_from(page):
+    done = {"answer": "The articles don't say: no article published 26 Aug–2 Sep 2022 answers this.",
+            "abstained": True, "reason": "no_recent_articles", "as_of": "2022-09-02",
+            "newest": "2022-06-14", "grounded": False, "query": "Who won this week?", "citations": [],
+            "claims": [], "passages": [], "timings_ms": {"total": 50.0}}
+    body = f"event: done\r\ndata: {json.dumps(done)}\r\n\r\n"
+    page.route("**/ask/stream", lambda route: route.fulfill(
+        status=200, headers={"Content-Type": "text/event-stream"}, body=body))
+    page.goto("/")
+    msg = ask(page, "Who won this week?")
+    expect(msg.get_by_test_id("abstain")).to_contain_text("No article from the time the question asks about")
+    expect(msg.get_by_test_id("stale")).to_contain_text("The newest article on this is from")
+    expect(msg.get_by_test_id("stale")).to_contain_text("2022")
 
 
 def test_abstains_offers_passages_and_stop_cancels(page, server, shot):

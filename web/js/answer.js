@@ -1,13 +1,14 @@
 // One assistant turn: the streamed draft, then the grounded answer with citation
 // chips, the sentences grounding removed, sources, and what was searched for.
 
-import { append, h, icon, formatDate, formatMs, plural } from "./dom.js";
+import { append, h, icon, formatDate, formatMs, host, plural } from "./dom.js";
 
 const MARKER = /\[(\d+(?:\s*,\s*\d+)*)\]/g;
 const REASONS = {
   no_relevant_passages: "Nothing in the articles is about this question.",
   not_answered: "The closest passages are about this, but none of them answers it.",
   unsupported_answer: "The passages found don't support an answer.",
+  no_recent_articles: "No article from the time the question asks about answers it.",
 };
 
 // `open` is { citation(result, n), passage(result, i) }: they show the side panel.
@@ -77,7 +78,8 @@ function chip(r, n, open) {
 function abstention(r, open) {
   const box = h("div", { class: "callout abstain", "data-testid": "abstain" }, icon("search"),
     h("div", {}, h("strong", {}, "The articles don't say."), " ",
-      REASONS[r.reason] || "No supported answer was found."));
+      REASONS[r.reason] || "No supported answer was found.",
+      r.reason === "no_recent_articles" ? staleNote(r) : null));
   const wrap = h("div", {}, box);
   const passages = r.passages || [];
   if (passages.length) {
@@ -88,6 +90,13 @@ function abstention(r, open) {
           h("span", { class: "passage-snippet" }, shorten(p.text, 180)))))));
   }
   return wrap;
+}
+
+// Stale is not an answer: when the newest article on the question is from.
+function staleNote(r) {
+  return h("span", { class: "stale", "data-testid": "stale" }, r.newest
+    ? ` The newest article on this is from ${formatDate(r.newest)}${r.as_of ? ` (asked as of ${formatDate(r.as_of)})` : ""}.`
+    : " No dated article on this was found.");
 }
 
 // Sentences the model wrote that no passage supports: shown struck out, not hidden,
@@ -121,7 +130,13 @@ function sources(r, open) {
         h("span", { class: "source-main" },
           h("span", { class: "source-title" }, c.title),
           h("span", { class: "source-quote" }, `“${shorten(c.quote, 140)}”`),
-          c.published ? h("span", { class: "source-date" }, formatDate(c.published)) : null))))));
+          sourceLine(c)))))));
+}
+
+// "cnn.com · 2 Sep 2022": where and when a source was published, as far as is known.
+function sourceLine(c) {
+  const parts = [c.url ? host(c.url) : null, c.published ? formatDate(c.published) : null].filter(Boolean);
+  return parts.length ? h("span", { class: "source-date", "data-testid": "source-date" }, parts.join(" · ")) : null;
 }
 
 function meta(r, msg) {

@@ -1,0 +1,65 @@
+"""Retrieved passages in time: none from after ``as_of``, only those in the question's
+window when it names one, and, for a question about the present without a window, a
+recency prior:
+
+    score' = score x 2 ** (-age / half_life)
+
+where ``score`` is the fused retrieval score, ``age`` the days from the article's
+publication to ``as_of`` (an undated article counts as one half-life old) and
+``half_life`` the one parameter (Settings.recency_half_life_days, tuned on the dev weeks
+of the 2023 quiz questions: evals/README.md). Retrieval order decides which passages the
+verifier re-ranks and breaks its ties.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, replace
+
+from rag.answering.when import TimeScope
+from rag.types import Article, Hit
+
+
+@dataclass(frozen=True)
+class InTime:
+    hits: list[Hit]  # the passages to read, best first
+    newest: str | None  # the newest relevant article published by as_of (any window)
+
+
+def published_on(article: Article | None) -> dt.date | None:
+    try:
+        return dt.date.fromisoformat(article.published[:10]) if article and article.published else None
+    except ValueError:
+        return None
+
+
+def in_time(hits: list[Hit], articles: dict[str, Article], as_of: dt.date, scope: TimeScope,
+            half_life: float, min_relevance: float) -> InTime:
+    """The hits usable at ``as_of`` for this question, and the newest relevant date."""
+    def day(h: Hit) -> dt.date | None:
+        return published_on(articles.get(h.chunk.article_id))
+
+    usable = [h for h in hits if (d := day(h)) is None or d <= as_of]
+    relevant = [d for h in usable if h.dense >= min_relevance and (d := day(h)) is not None]
+    newest = max(relevant).isoformat() if relevant else None
+    if scope.window is not None:
+        usable = [h for h in usable if scope.window.holds(articles[h.chunk.article_id].published)]
+    elif scope.present:
+        usable = prior(usable, {h.chunk.article_id: day(h) for h in usable}, as_of, half_life)
+    return InTime(usable, newest)
+
+
+def prior(hits: list[Hit], days: dict[str, dt.date | None], as_of: dt.date, half_life: float) -> list[Hit]:
+    """The hits re-scored by the recency prior, best first (ties keep their order)."""
+    def factor(d: dt.date | None) -> float:
+        age = half_life if d is None else max(0, (as_of - d).days)
+        return 2.0 ** (-age / half_life)
+
+    scored = [replace(h, score=h.score * factor(days.get(h.chunk.article_id))) for h in hits]
+    return sorted(scored, key=lambda h: -h.score)
+
+
+def too_old(article: Article | None, as_of: dt.date, recent_days: int) -> bool:
+    """Whether an article is older than a question about the present allows (undated: no)."""
+    d = published_on(article)
+    return d is not None and (as_of - d).days > recent_days

@@ -1,0 +1,42 @@
+"""Time on the real models: a "this week" question is answered from that week's article,
+not from an older one on the same story; asked much later, it is stale, not an answer."""
+
+from rag.documents import make_article
+
+WEEK_1 = ("Floods in Porto\n\nThe death toll from the floods in Porto rose to 12 on Wednesday, "
+          "the city's civil protection agency said. Rescue teams searched the riverside "
+          "districts for missing residents. The mayor asked people to stay away from the Douro.")
+WEEK_2 = ("Porto counts the cost of the floods\n\nThe death toll from the floods in Porto rose to 31 "
+          "on Tuesday, the city's civil protection agency said. Hundreds of volunteers cleaned the "
+          "riverside districts. The mayor said rebuilding would take months.")
+QUESTION = "What was the death toll from the floods in Porto this week?"
+
+
+def _ingest(p):
+    p.index.ingest([make_article(WEEK_1, title="Floods in Porto", id="week1", published="2022-08-24",
+                                 source="Porto News"),
+                    make_article(WEEK_2, title="Porto counts the cost", id="week2", published="2022-08-31",
+                                 source="Porto News")])
+
+
+def test_this_week_is_answered_from_that_weeks_article(fresh_real_pipeline):
+    p = fresh_real_pipeline
+    _ingest(p)
+    a = p.ask(QUESTION, as_of="2022-09-02")
+    assert not a.abstained, a.answer
+    assert "31" in a.answer and "12" not in a.answer.replace("2022", "")
+    assert {c.article_id for c in a.citations} == {"week2"}
+    assert a.answer.startswith("As of 31 Aug 2022 (Porto News): ")
+    assert a.query == QUESTION + " (published 26 Aug–2 Sep 2022)"
+    # A week earlier, the same question is the first article's.
+    b = p.ask(QUESTION, as_of="2022-08-26")
+    assert not b.abstained and "12" in b.answer and {c.article_id for c in b.citations} == {"week1"}
+
+
+def test_the_same_question_much_later_is_stale(fresh_real_pipeline):
+    p = fresh_real_pipeline
+    _ingest(p)
+    a = p.ask(QUESTION, as_of="2022-11-15")
+    assert a.abstained and a.reason == "no_recent_articles" and a.citations == []
+    assert a.newest == "2022-08-31"
+    assert "The newest article on this is from 31 Aug 2022." in a.answer
