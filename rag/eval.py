@@ -72,6 +72,7 @@ class ItemResult:
     kind: str = ""
     answer_retrieved: bool | None = None  # a gold answer occurs in the passages
     answerability: float | None = None  # the verifier's best sentence probability
+    passage_answerability: float | None = None  # the best passage's has_answer (null-option span head)
     statuses: list[str] = field(default_factory=list)  # each claim's verdict
     short_answer: str | None = None  # the span the verifier read as the answer
     short_correct: bool | None = None  # it holds a gold answer
@@ -103,7 +104,8 @@ def score(item: EvalItem, answer: Answer, latency_ms: float) -> ItemResult:
         latency_ms=latency_ms, quotes=[c.quote for c in answer.citations],
         answer_retrieved=any(contains(h.chunk.text, a) for h in answer.passages for a in item.answers)
         if item.answerable and item.answers else None,
-        answerability=answer.answerability, statuses=[c.status for c in answer.claims],
+        answerability=answer.answerability, passage_answerability=answer.passage_answerability,
+        statuses=[c.status for c in answer.claims],
         short_answer=short, kind=item.kind,
         short_correct=(short is not None and any(contains(short, a) for a in item.answers))
         if item.answerable and item.answers else None)

@@ -105,6 +105,8 @@ class Answer:
     # The verifier's probability that the best passage sentence answers the question
     # (None when no passage was near enough to ask it).
     answerability: float | None = None
+    # A null-option span head's probability that the best passage answers (None without one)
+    passage_answerability: float | None = None
     short_answer: ShortAnswer | None = None
     as_of: str | None = None  # the day the question was asked on (ISO): "now" for it
     # With reason no_recent_articles: the newest relevant article's date (ISO), if any.
@@ -117,6 +119,8 @@ class Answer:
             "abstained": self.abstained,
             "reason": self.reason,
             "answerability": None if self.answerability is None else round(self.answerability, 4),
+            "passage_answerability": (None if self.passage_answerability is None
+                                      else round(self.passage_answerability, 4)),
             "grounded": self.grounded,
             "citations": [c.to_dict() for c in self.citations],
             "claims": [c.to_dict() for c in self.claims],

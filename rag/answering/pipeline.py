@@ -24,7 +24,7 @@ from rag.components.generation import Generator, Prompt
 from rag.answering.dated import as_of_lead, fresh_order, no_recent_text
 from rag.answering.followup import Turn, standalone_query
 from rag.answering import yesno
-from rag.answering.grounding import Grounded, Grounder, Ranked, best_answers
+from rag.answering.grounding import Grounded, Grounder, Ranked, best_answers, best_passage
 from rag.answering.lede import lead_hits, lede
 from rag.answering.question_types import QuestionType, classify, topicless
 from rag.answering.subject import keep_matching
@@ -131,6 +131,15 @@ class Pipeline:
                    as_of: dt.date | str | None = None) -> Iterator[tuple[str, object]]:
         """Yields ("token", str)*, ("generated", GenerationStats) when the model wrote,
         then ("citations", list), ("done", Answer)."""
+        read: dict[str, float] = {}  # this request's passage-level reading, once known
+        for kind, payload in self._ask_stream(question, top_k, history, stop, as_of, read):
+            if kind == "done" and "passage" in read:
+                payload.passage_answerability = read["passage"]
+            yield kind, payload
+
+    def _ask_stream(self, question: str, top_k: int | None, history: Sequence[Turn] | None,
+                    stop: threading.Event | None, as_of: dt.date | str | None,
+                    read: dict[str, float]) -> Iterator[tuple[str, object]]:
         t0 = time.perf_counter()
         question, k = self.check(question, top_k, history)
         day = self.as_of_date(as_of)
@@ -169,6 +178,8 @@ class Pipeline:
         hits, ranked = self._rerank(query, candidates, k)
         timings["verify"] = _ms(tv)
         best = best_answers(ranked)
+        if any(r.passage_has is not None for r in ranked):
+            read["passage"] = best_passage(ranked)
         if kind is QuestionType.SUMMARY:
             hits = lead_hits(snap, candidates[0], hits, k)
             yield from self._finish(shown, lede(hits, articles, self.grounder), hits, timings, t0, best,
