@@ -21,6 +21,7 @@ LAZY_THIRD_PARTY = {"torch", "transformers", "sentence_transformers", "safetenso
 # CLI's commands, and the generator's int8 cache (torch), needed only once it loads.
 LAZY_PROJECT = {"rag.cli.main": {"rag.assemble", "rag.server.app", "rag.eval"},
                 "rag.cli.index_commands": {"rag.assemble"},
+                "rag.train.cli": {"rag.train.verifier_train"},  # imports torch
                 "rag.components.generation": {"rag.components.generator_cache", "rag.components.model_memory"}}
 
 

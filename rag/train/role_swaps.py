@@ -19,6 +19,7 @@ from __future__ import annotations
 import random
 import re
 
+from rag.train import verifier_data as vd
 from rag.train.verifier_data import ENTAILED, NEUTRAL, Pair
 
 # Capitalised runs (a sentence's capitalised first word only when it is not a function word).
@@ -117,8 +118,6 @@ def restated(question: str) -> str | None:
 def role_pairs(rows: list[dict], rng: random.Random, share: float = 1.0) -> list[Pair]:
     """Support pairs from the answer sentences of SQuAD rows (and answer-head negatives:
     the self-referential claim and the restated question, for the row's question)."""
-    from rag.train import verifier_data as vd
-
     out = []
     for r in rows:
         if r["impossible"] or rng.random() >= share:
