@@ -1,6 +1,6 @@
 """Grounding: which sentences answer the question, and is every answer sentence backed?
 
-The verifier (rag/verifier.py, a cross-encoder the project trains) reads the question
+The verifier (rag/components/verifier.py, a cross-encoder the project trains) reads the question
 against each sentence of the retrieved passages, and each answer sentence (a claim)
 against the sentences it could rest on. Two plain checks stay beside it, because a
 small model is weakest exactly there: a claim's figures must occur in its support with

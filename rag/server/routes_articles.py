@@ -1,6 +1,6 @@
 """HTTP routes that change the index: add and delete articles, rebuild, rebuild status.
 
-`install(app, state, settings)` wires them into the app made by api.create_app, with
+`install(app, state, settings)` wires them into the app made by rag.server.app.create_app, with
 the admin token check, the body size limit and the watcher that picks up an index
 published by another process.
 """

@@ -1,6 +1,6 @@
 """Training pairs for the verifier, built from the public sets in ../shared/data/training/.
 
-Two tasks share one cross-encoder (two heads, see rag/verifier.py):
+Several tasks share one cross-encoder (its heads: see rag/components/verifier.py):
 
 - "answer" (question, sentence) -> 1 if the sentence answers the question. From SQuAD:
   the sentence holding the answer span is positive, the paragraph's other sentences are

@@ -41,10 +41,13 @@ def test_off_topic_question_abstains_before_the_model(real_pipeline):
 
 
 def test_every_citation_points_into_the_article(real_pipeline):
+    checked = 0
     for q in ["Who did Shehbaz Sharif meet?", "What did Sharif say about India?",
               "When will Sharif visit Russia?"]:
         a = real_pipeline.ask(q)
         _check_citations(real_pipeline, a)
+        checked += len(a.citations)
+    assert checked >= 2  # (at least two of the three are answered, with citations to check)
 
 
 def test_a_summary_names_who_met_whom(real_pipeline):
