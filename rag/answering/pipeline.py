@@ -180,6 +180,14 @@ class Pipeline:
         best = best_answers(ranked)
         if any(r.passage_has is not None for r in ranked):
             read["passage"] = best_passage(ranked)
+        # About the present, and the best source is an old article's: stale, not an answer.
+        top = candidates[0] if kind is QuestionType.SUMMARY else (hits[ranked[0].source.hit] if ranked else None)
+        if scope.present and scope.window is None and top is not None and too_old(
+                articles.get(top.chunk.article_id), day, self.settings.recent_days):
+            ans = self._abstain(shown, hits, "no_recent_articles", timings, t0, day, scope, timed.newest)
+            ans.answerability = best
+            yield "done", ans
+            return
         if kind is QuestionType.SUMMARY:
             hits = lead_hits(snap, candidates[0], hits, k)
             yield from self._finish(shown, lede(hits, articles, self.grounder), hits, timings, t0, best,
@@ -194,13 +202,6 @@ class Pipeline:
             stale = scope.window is not None and timed.newest is not None
             ans = self._abstain(shown, hits, "no_recent_articles" if stale else "not_answered",
                                 timings, t0, day, scope, timed.newest)
-            ans.answerability = best
-            yield "done", ans
-            return
-        if scope.present and scope.window is None and too_old(
-                articles.get(hits[ranked[0].source.hit].chunk.article_id), day, self.settings.recent_days):
-            # About the present, and the best answer is an old article's: stale, not an answer.
-            ans = self._abstain(shown, hits, "no_recent_articles", timings, t0, day, scope, timed.newest)
             ans.answerability = best
             yield "done", ans
             return
