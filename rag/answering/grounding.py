@@ -20,6 +20,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from rag.answering.question_types import QuestionType, classify
 from rag.answering.wording import restates, without_repeats
 from rag.chunking import split_sentences
 from rag.types import Article, Citation, Claim, Hit, ShortAnswer
@@ -35,8 +36,6 @@ _ANAPHOR = re.compile(r"^(he|she|they|it|this|these|that|those|his|her|their|its
 # against 0.92 without it, on a RealTimeQA answer), so the sentence is checked and shown without it.
 # (The forms the 0.5B model wrote in 1,293 recorded eval answers.)
 _ATTRIBUTION = re.compile(r"^(?:based on|according to)\s+(?:the\s+)?(?:sources?|passages?)(?:\s+provided)?\s*,\s*", re.I)
-# A request for a summary asks for no one fact: no sentence "answers" it, the passages do.
-SUMMARY = re.compile(r"\b(summar\w*|overview|recap|gist|main points|key points|tl;?dr)\b", re.I)
 
 
 @dataclass(frozen=True)
@@ -84,7 +83,7 @@ class Grounded:
 
 
 def is_summary(question: str) -> bool:
-    return bool(SUMMARY.search(question))
+    return classify(question) is QuestionType.SUMMARY
 
 
 # -- the two plain checks ---------------------------------------------------------
