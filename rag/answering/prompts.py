@@ -22,13 +22,10 @@ SYSTEM = ("You are a careful news assistant. You answer only from the sources yo
 # refuses many answerable questions (seed set: 62% answered right with it, 81% without). Whether the sources
 # answer the question is decided by grounding, after the model, not by the model.
 INSTRUCTION = "Answer in one short sentence using only the sources, and cite the source like [1]."
+# A model reply that declines: a negation shortly before a word of telling or knowing.
 _REFUSALS = re.compile(
-    r"not in (the )?sources|(do|does|did) not (contain|mention|say|provide|specify|state)|"
-    r"(don't|doesn't|didn't) (contain|mention|say|provide|specify|state)|no information|"
-    r"not (mentioned|specified|stated|provided)|cannot (be )?(answer|determine)|"
-    r"can't (answer|determine)|i don't know|unable to (answer|determine)|not enough information",
-    re.I,
-)
+    r"not in (?:the )?sources|(?:\bnot\b|n't\b|\bno\b|\bcannot\b|\bunable\b)[^.]{0,25}?"
+    r"\b(?:contain|mention|say|provide|specif|state|information|answer|determin|know)", re.I)
 
 
 def is_refusal(text: str) -> bool:
