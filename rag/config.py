@@ -86,6 +86,7 @@ class Settings(BaseSettings):
     verifier_supported: float | None = Field(None, ge=0, le=1)
     verifier_span: float | None = Field(None, ge=0, le=1)
     verifier_passage_weight: float | None = Field(None, ge=0, le=4)
+    verifier_has_answer: float | None = Field(None, ge=0, le=1)  # (1: passages not read)
     # "generate": the model writes the answer from the evidence sentences, each sentence
     # of it checked. "extract": no model call; the short answer the verifier reads in the
     # best sentence, and that sentence quoted (fastest; see evals/README.md for both).

@@ -316,7 +316,8 @@ def _calibration(settings: Settings, verifier: Verifier) -> Calibration | None:
     over = {k: v for k, v in (("answerable", settings.verifier_answerable),
                               ("supported", settings.verifier_supported),
                               ("span", settings.verifier_span),
-                              ("passage_weight", settings.verifier_passage_weight)) if v is not None}
+                              ("passage_weight", settings.verifier_passage_weight),
+                              ("has_answer", settings.verifier_has_answer)) if v is not None}
     if not over:
         return None
     base = getattr(verifier, "calibration", None) or Calibration()
