@@ -90,7 +90,9 @@ class Settings(BaseSettings):
     # "generate": the model writes the answer from the evidence sentences, each sentence
     # of it checked. "extract": no model call; the short answer the verifier reads in the
     # best sentence, and that sentence quoted (fastest; see evals/README.md for both).
-    answer_mode: Literal["generate", "extract"] = "generate"
+    # "read": with a null-option span head, the short answer read in the passage most
+    # likely to answer and its sentence, quoted; the model when no passage answers.
+    answer_mode: Literal["generate", "extract", "read"] = "generate"
 
     # Time (rag/answering/when.py, recency.py). A question about the present without a
     # window ranks passages by fused score x 2^(-age in days / half-life) (undated: one

@@ -64,3 +64,17 @@ def test_a_topicless_summary_request_summarises_the_best_article(settings):
     a = p.ask("Give me the gist")
     assert not a.abstained and a.answer.startswith("The summit of the Shanghai Cooperation Organisation")
     assert p.generator.prompts == []
+
+
+def test_the_passage_reader_answers_with_its_span_and_sentence(settings):
+    from rag.components.verifier import Calibration, FakeVerifier
+    v = FakeVerifier(Calibration(answerable=0.99, has_answer=0.5), span_null=True)
+    p = make_pipeline(settings.model_copy(update={"answer_mode": "read"}), ("never asked",), v)
+    p.index.ingest([make_article(SUMMIT, id="s")])
+    a = p.ask("When will Sharif visit Russia?")
+    assert not a.abstained and p.generator.prompts == []
+    assert a.answer == "November: “Sharif accepted an invitation to visit Russia in November.” [1]"
+    s, c = a.short_answer, a.citations[0]
+    assert s.text == "November" and c.start <= s.start < s.end <= c.end
+    assert p.index.snapshot().store.articles["s"].text[s.start:s.end] == "November"
+    assert a.passage_answerability is not None and a.passage_answerability >= 0.5

@@ -333,6 +333,30 @@ class Grounder:
         return Grounded(f"{lead}“{cite.quote}” [1]", [Claim(cite.quote, (1,), True, cite.score, "quoted")],
                         [cite], grounded=True, short=short)
 
+    def read_passage(self, ranked: list[Ranked], hits: list[Hit],
+                     articles: dict[str, Article]) -> Grounded | None:
+        """The passage reader's answer: the short answer the null-option span head reads in
+        the passage most likely to answer, then the sentence it is in, quoted and cited;
+        None when no passage reaches calibration.has_answer."""
+        read = [r for r in ranked if r.passage_span is not None and r.passage_has is not None]
+        if not read:
+            return None
+        best = max(read, key=lambda r: r.passage_has)
+        if best.passage_has < self.calibration.has_answer:
+            return None
+        hit, span = hits[best.source.hit], best.passage_span
+        a0, a1 = hit.chunk.start + span.start, hit.chunk.start + span.end
+        src = next((s for s in source_sentences([hit]) if s.start <= a0 and a1 <= s.end), None)
+        article = articles[hit.chunk.article_id]
+        if src is None or article.text[a0:a1] != span.text:
+            return None  # a span across sentences, or offsets that do not map back
+        src = replace(src.quoted(), hit=best.source.hit)
+        cite = self.citation(1, hit, src, best.passage_has, articles)
+        short = ShortAnswer(span.text, article.id, a0, a1, 1, round(span.score, 4))
+        lead = f"{short.text}: " if not _opens(cite.quote, short.text) else ""
+        return Grounded(f"{lead}“{cite.quote}” [1]", [Claim(cite.quote, (1,), True, cite.score, "quoted")],
+                        [cite], grounded=True, short=short)
+
     def short_answer(self, question: str, best: Ranked, hits: list[Hit], articles: dict[str, Article],
                      citations: list[Citation]) -> ShortAnswer | None:
         """The span the verifier reads as the answer in the best sentence, at its exact

@@ -205,6 +205,10 @@ class Pipeline:
             ans.answerability = best
             yield "done", ans
             return
+        if self.settings.answer_mode == "read" and (g := self.grounder.read_passage(ranked, hits, articles)):
+            # The passage reader found the answer: its span and sentence, no model call.
+            yield from self._finish(shown, g, hits, timings, t0, best, day, scope, articles)
+            return
         if self.settings.answer_mode == "extract":
             t2 = time.perf_counter()
             g = self.grounder.extractive(query, ranked, hits, articles)
