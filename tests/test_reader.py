@@ -78,3 +78,9 @@ def test_the_passage_reader_answers_with_its_span_and_sentence(settings):
     assert s.text == "November" and c.start <= s.start < s.end <= c.end
     assert p.index.snapshot().store.articles["s"].text[s.start:s.end] == "November"
     assert a.passage_answerability is not None and a.passage_answerability >= 0.5
+
+
+def test_a_yes_needs_every_name_of_the_question_in_its_sentence(fake_pipeline):
+    # "Lisbon" is in the passage but not in the sentence about the schools.
+    a = fake_pipeline.ask("Did the city council of Porto close 12 schools?")
+    assert not a.answer.startswith("Yes")

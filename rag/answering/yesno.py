@@ -2,9 +2,10 @@
 likely to answer it; entailed is "Yes", contradicted is "No", anything else is neither.
 
 No sentence "answers" a yes/no question the way SQuAD taught the answer head, so such
-questions are not gated on it: the support head decides, and the same two plain checks
-as for any claim apply to a "Yes" (its figures in the sentence, the names it adds in the
-passage).
+questions are not gated on it: the support head decides, and the two plain checks of
+any claim apply to a "Yes", strictly: its figures and every name it gives must be in the
+sentence itself ("Is Putin the president of China?" is no "Yes" from a sentence that names
+Putin as Russia's president, whatever else its passage says about China).
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ def decide(question: str, ranked: list[Ranked], verifier: Verifier, calibration:
     yes = [j for j in range(len(top))
            if probs[j, ENTAILED] >= calibration.supported
            and figures_match(claim, top[j].source.window)
-           and not added_names(as_said, top[j].source.passage or top[j].source.window)]
+           and not added_names(as_said, top[j].source.window)]
     no = [j for j in range(len(top)) if probs[j, CONTRADICTED] >= calibration.contradicted]
     if yes and (not no or max(probs[j, ENTAILED] for j in yes) >= max(probs[j, CONTRADICTED] for j in no)):
         j = max(yes, key=lambda j: probs[j, ENTAILED])
