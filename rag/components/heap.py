@@ -115,3 +115,24 @@ class Trimmer:
             self._poked.clear()
             trim_heap()
             self.trims += 1
+
+
+# oneDNN primitives kept for reuse (its default is 1,024).
+ONEDNN_CACHE = 8
+
+
+def limit_onednn_cache(capacity: int = ONEDNN_CACHE) -> bool:
+    """Keep at most ``capacity`` oneDNN primitives (ONEDNN_PRIMITIVE_CACHE_CAPACITY).
+
+    On a CPU with native bf16 the verifier (and the embedder) multiply in bf16 through
+    oneDNN, which builds a primitive for every new input shape and keeps up to 1,024
+    of them with their buffers: questions of different lengths make new shapes, and
+    the heap's live bytes grew by ~10 MB a question (bench/bench_memory.py; mallinfo2
+    showed in-use bytes growing, not free ones). Must run before torch first uses
+    oneDNN (the server calls it before loading the models). An explicit setting in the
+    environment is left alone. Returns whether it applied.
+    """
+    if "ONEDNN_PRIMITIVE_CACHE_CAPACITY" in os.environ or "DNNL_PRIMITIVE_CACHE_CAPACITY" in os.environ:
+        return False
+    os.environ["ONEDNN_PRIMITIVE_CACHE_CAPACITY"] = str(int(capacity))
+    return True

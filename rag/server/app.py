@@ -26,7 +26,7 @@ from rag.documents import NOT_BLANK, check_unicode
 from rag.errors import (ArticleNotFound, BadInput, Busy, GeneratorUnavailable, IndexUnavailable,
                      ModelUnavailable, RagError, TooLarge)
 from rag.assemble import build_pipeline
-from rag.components.heap import Trimmer, limit_malloc_arenas, map_large_blocks
+from rag.components.heap import Trimmer, limit_malloc_arenas, limit_onednn_cache, map_large_blocks
 from rag.server.auth import check_admin_token
 from rag.server.metrics import install as install_metrics
 from rag.server.routes_articles import install as install_article_routes
@@ -170,6 +170,7 @@ def create_app(pipeline: Pipeline | None = None, settings: Settings | None = Non
         if owned:
             limit_malloc_arenas()  # before the loader and request threads start: see heap.py
             map_large_blocks()
+            limit_onednn_cache()  # before the models first run
             # Load in the background: /health answers 503 until the models are ready.
             threading.Thread(target=load, name="rag-loader", daemon=True).start()
         # Hands freed heap pages back after each answer or change (see heap.py).
