@@ -19,8 +19,8 @@ import argparse
 import json
 from pathlib import Path
 
-SENTENCE = [0.3, 0.4, 0.5, 0.55, 0.6, 0.65, 0.7, 0.8, 1.01]
-PASSAGE = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.01]
+SENTENCE = [0.3, 0.4, 0.5, 0.55, 0.6, 0.65, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95, 1.01]
+PASSAGE = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.95, 1.01]
 
 
 def outcomes(items: list[dict], a: float, h: float) -> dict[str, int]:

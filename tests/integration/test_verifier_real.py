@@ -180,23 +180,32 @@ def _passages():
     return [c.text for c in chunk_article(make_article(ARTICLE, title="SCO summit"))]
 
 
-def test_the_span_head_has_a_null_option(verifier):
-    assert verifier.span_null and json.loads((default_dir() / CONFIG).read_text())["span_null"] is True
-    _, spans = verifier.read("Where was the summit?", SENTENCES[:2])
+@pytest.fixture(scope="module")
+def v4():
+    """The opt-in v4 weights (models/verifier-v4/): the span head with a null option."""
+    v = CrossEncoderVerifier(default_dir().parent / "verifier-v4")
+    v.load()
+    return v
+
+
+def test_the_span_head_has_a_null_option(v4, verifier):
+    assert v4.span_null and json.loads((v4.model_dir / CONFIG).read_text())["span_null"] is True
+    assert not verifier.span_null  # the shipped v3 has none: its spans carry no has_answer
+    _, spans = v4.read("Where was the summit?", SENTENCES[:2])
     assert all(s is None or 0.0 <= s.has_answer <= 1.0 for s in spans)
 
 
-def test_the_readme_question_is_answered_from_the_first_passage(verifier):
+def test_the_readme_question_is_answered_from_the_first_passage(v4):
     first = _passages()[0]
     assert first.startswith("In a significant diplomatic move")
-    _, (span,) = verifier.read("Which multilateral organisation held the summit?", [first])
+    _, (span,) = v4.read("Which multilateral organisation held the summit?", [first])
     assert span is not None and span.has_answer >= 0.5, span
     assert "Shanghai Cooperation Organisation" in span.text or "SCO" in span.text, span
     assert first[span.start:span.end] == span.text
 
 
-def test_a_question_the_article_does_not_answer_has_no_answer_in_its_passages(verifier):
+def test_a_question_the_article_does_not_answer_has_no_answer_in_its_passages(v4):
     passages = _passages()
-    _, spans = verifier.read("How much money did Russia promise to invest in Pakistan?", passages)
+    _, spans = v4.read("How much money did Russia promise to invest in Pakistan?", passages)
     assert spans[0] is None or spans[0].has_answer < 0.5, spans[0]
     assert max((s.has_answer for s in spans if s), default=0.0) < 0.5, spans
