@@ -245,3 +245,11 @@ def test_a_passage_the_null_option_span_head_reads_as_answering_makes_the_questi
         ranked = g.rank("Which show returns?", hits)
         assert g.answerable("Which show returns?", ranked) is answerable
         assert {r.passage_has for r in ranked} == ({None} if has_answer == 1.0 else {0.1, 0.8})
+
+
+def test_a_claim_that_names_someone_twice_for_one_mention_is_no_reading():
+    from rag.answering.wording import self_referent
+    src = "Pakistan's Prime Minister Shehbaz Sharif engaged in a crucial dialogue with Russian President Vladimir Putin."
+    assert self_referent("Shehbaz Sharif held talks with Pakistan's Prime Minister, Shehbaz Sharif.", src)
+    assert not self_referent("Shehbaz Sharif held talks with Vladimir Putin.", src)
+    assert not self_referent("Sharif met Putin, and Putin thanked Sharif.", "Sharif met Putin. Putin thanked Sharif.")

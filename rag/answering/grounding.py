@@ -21,7 +21,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from rag.answering.question_types import QuestionType, classify
-from rag.answering.wording import restates, without_repeats
+from rag.answering.wording import restates, self_referent, without_repeats
 from rag.chunking import split_sentences
 from rag.types import Article, Citation, Claim, Hit, ShortAnswer
 from rag.components.span_reading import Span
@@ -306,7 +306,8 @@ class Grounder:
         ok = [j for j in range(len(evidence))
               if probs[j, ENTAILED] >= self.calibration.supported
               and figures_match(claim, evidence[j].window)
-              and not added_names(claim, evidence[j].passage or evidence[j].window)]
+              and not added_names(claim, evidence[j].passage or evidence[j].window)
+              and not self_referent(claim, evidence[j].window)]
         if ok:
             cited_ok = [j for j in ok if j + 1 in cited]
             pool = cited_ok or ok

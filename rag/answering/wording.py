@@ -59,3 +59,14 @@ def restates(question: str, claim: str) -> bool:
     """The claim adds no word to the question: it hands the question back."""
     c = content_words(claim)
     return bool(c) and c <= content_words(question)
+
+
+_NAME = re.compile(r"(?<![.!?]\s)(?<!^)\b[A-Z][a-z]{2,}\b")
+
+
+def self_referent(claim: str, source: str) -> bool:
+    """The claim names someone twice where its source names them once: "Shehbaz Sharif
+    held talks with Pakistan's Prime Minister, Shehbaz Sharif" from a sentence in which
+    Sharif meets Putin. A role filled with the same name twice is no reading of it."""
+    names = _NAME.findall(claim)
+    return any(names.count(n) > 1 and len(re.findall(rf"\b{n}\b", source)) <= 1 for n in set(names))
