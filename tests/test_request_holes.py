@@ -135,6 +135,7 @@ def test_a_nul_in_a_json_text_is_refused_not_dropped(client):
 
 def test_a_rebuild_refuses_a_body_it_would_ignore(client):
     for kw, status in (({"content": b"garbage", "headers": {"content-type": "application/json"}}, 422),
+                       ({"content": b"\n", "headers": {"content-type": "application/json"}}, 422),
                        ({"json": {"embedder": "other"}}, 422), ({"json": []}, 422),
                        ({"content": b"x=1", "headers": {"content-type": "text/plain"}}, 415)):
         r = client.post("/index/rebuild", **kw)

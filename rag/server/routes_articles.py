@@ -259,7 +259,7 @@ async def _no_options(request: Request) -> None:
     """The rebuild takes no options: no body, or an empty JSON object. Anything else is
     refused rather than ignored (a client may think it asked for something)."""
     body = await request.body()
-    if not body.strip():
+    if not body:  # (white space alone is no JSON: refused below, as the schema says)
         return
     ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if ctype != "application/json":
