@@ -75,7 +75,7 @@ QUESTIONS = [
 class BaselinePipeline(Pipeline):
     """Dense top-4 whole chunks, numbered, one prompt; then the same grounding."""
 
-    def ask_stream(self, question, top_k=None, history=None, stop=None):
+    def ask_stream(self, question, top_k=None, history=None, stop=None, as_of=None):
         t0 = time.perf_counter()
         question, _ = self.check(question, top_k, history)
         snap = self.index.snapshot()
