@@ -40,6 +40,7 @@ def test_question_types(question, kind):
 
 @pytest.mark.parametrize("question, none", [
     ("Give me the gist", True), ("What's the story here?", True), ("Summarize", True),
+    ("Give me the gist of the article.", True), ("Summarize this piece", True),
     ("Give me the gist of the Lisbon floods", False), ("Tell me about the summit", False),
 ])
 def test_a_summary_request_may_name_no_topic(question, none):

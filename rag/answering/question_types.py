@@ -8,9 +8,10 @@
   and how): the generator over the sentences the verifier ranks first, every sentence of
   its answer checked, the short answer read by the span head.
 
-A small rule set decides, 19 entries in all (the issue's budget is 20): the six words of
-a summary request, the twelve auxiliaries a yes/no question opens with, and "or" (which
-makes "Is it X or Y?" a choice, not a yes/no question).
+A small rule set decides, 20 entries in all (the issue's budget): the six words of a
+summary request, the eleven auxiliaries a yes/no question opens with, "or" (which makes
+"Is it X or Y?" a choice, not a yes/no question), and the two words by which a summary
+request names the text itself rather than a topic ("the article", "this piece").
 """
 
 from __future__ import annotations
@@ -26,9 +27,10 @@ class QuestionType(str, Enum):
 
 
 SUMMARY = re.compile(r"\b(?:summar\w*|gist|overview|tell me about|what happened|story)\b", re.I)
-_YESNO = re.compile(r"^(?:is|are|was|were|do|does|did|has|have|had|can|will)(?:n't)?\b", re.I)
+_YESNO = re.compile(r"^(?:is|are|was|were|do|does|did|has|have|can|will)(?:n't)?\b", re.I)
 _CHOICE = re.compile(r"\bor\b", re.I)
 _LEAD = re.compile(r"^\s*(?:\w+,\s*)?")  # "So, ...", "OK, ..."
+_THE_TEXT = re.compile(r"\b(?:article|piece)s?\b", re.I)  # "the gist of the article": no topic
 
 
 def classify(question: str) -> QuestionType:
@@ -43,5 +45,7 @@ def classify(question: str) -> QuestionType:
 
 def topicless(question: str) -> bool:
     """A summary request that names no topic ("Give me the gist", "What's the story
-    here?"): no word of five letters or more besides the request itself."""
-    return not re.search(r"[^\W\d_]{5,}", SUMMARY.sub(" ", _LEAD.sub("", question.strip())))
+    here?", "Summarize the article"): no word of five letters or more besides the request
+    and the words naming the text itself."""
+    rest = _THE_TEXT.sub(" ", SUMMARY.sub(" ", _LEAD.sub("", question.strip())))
+    return not re.search(r"[^\W\d_]{5,}", rest)

@@ -39,7 +39,7 @@ def test_yes_or_no_with_the_sentence_that_says_so(real_pipeline, question, verdi
     _check_citations(real_pipeline, a)
 
 
-@pytest.mark.parametrize("question", ["Give me the gist", "What happened at the summit?",
+@pytest.mark.parametrize("question", ["Give me the gist", "Give me the gist of the article.", "What happened at the summit?",
                                       "Tell me about the SCO summit in Tianjin"])
 def test_a_summary_in_any_wording_is_the_lede(real_pipeline, question):
     a = real_pipeline.ask(question)
