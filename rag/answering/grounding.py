@@ -330,9 +330,7 @@ class Grounder:
         src = ranked[0].source.quoted()
         cite = self.citation(1, hits[src.hit], src, ranked[0].answers, articles)
         short = self.short_answer(question, ranked[0], hits, articles, [cite])
-        lead = f"{short.text}: " if short and not _opens(cite.quote, short.text) else ""
-        return Grounded(f"{lead}“{cite.quote}” [1]", [Claim(cite.quote, (1,), True, cite.score, "quoted")],
-                        [cite], grounded=True, short=short)
+        return quoted_answer(cite, _lead(short, cite), short)
 
     def read_passage(self, ranked: list[Ranked], hits: list[Hit],
                      articles: dict[str, Article]) -> Grounded | None:
@@ -354,9 +352,7 @@ class Grounder:
         src = replace(src.quoted(), hit=best.source.hit)
         cite = self.citation(1, hit, src, best.passage_has, articles)
         short = ShortAnswer(span.text, article.id, a0, a1, 1, round(span.score, 4))
-        lead = f"{short.text}: " if not _opens(cite.quote, short.text) else ""
-        return Grounded(f"{lead}“{cite.quote}” [1]", [Claim(cite.quote, (1,), True, cite.score, "quoted")],
-                        [cite], grounded=True, short=short)
+        return quoted_answer(cite, _lead(short, cite), short)
 
     def short_answer(self, question: str, best: Ranked, hits: list[Hit], articles: dict[str, Article],
                      citations: list[Citation]) -> ShortAnswer | None:
@@ -392,6 +388,18 @@ class Grounder:
         return Citation(n=n, article_id=a.id, chunk_id=hit.chunk.id, title=a.title, url=a.url,
                         published=a.published, quote=a.text[src.start:src.end],
                         start=src.start, end=src.end, score=round(score, 4))
+
+
+def quoted_answer(cite: Citation, lead: str = "", short: ShortAnswer | None = None) -> Grounded:
+    """One quoted sentence as the answer, after `lead` when there is one: `Yes: “...” [1]`."""
+    head = f"{lead}: " if lead else ""
+    return Grounded(f"{head}“{cite.quote}” [{cite.n}]", [Claim(cite.quote, (cite.n,), True, cite.score, "quoted")],
+                    [cite], grounded=True, short=short)
+
+
+def _lead(short: ShortAnswer | None, cite: Citation) -> str:
+    """The short answer to lead a quote with, unless the quote opens with it."""
+    return short.text if short and not _opens(cite.quote, short.text) else ""
 
 
 def _opens(quote: str, short: str) -> bool:

@@ -24,7 +24,7 @@ from rag.components.generation import Generator, Prompt
 from rag.answering.dated import as_of_lead, fresh_order, no_recent_text
 from rag.answering.followup import Turn, standalone_query
 from rag.answering import yesno
-from rag.answering.grounding import Grounded, Grounder, Ranked, best_answers, best_passage
+from rag.answering.grounding import Grounded, Grounder, Ranked, best_answers, best_passage, quoted_answer
 from rag.answering.lede import lead_hits, lede
 from rag.answering.question_types import QuestionType, classify, topicless
 from rag.answering.subject import keep_matching
@@ -34,7 +34,7 @@ from rag.answering.retrieval import Retriever
 from rag.answering.when import TimeScope, day_text, say_window, time_scope
 from rag.dates import check_iso
 from rag.index.handle import Index
-from rag.types import Answer, Claim, Hit
+from rag.types import Answer, Hit
 from rag.components.verifier import Calibration, Verifier
 
 NO_PASSAGES = "The articles don't say: nothing in them is relevant to this question."
@@ -302,8 +302,7 @@ class Pipeline:
             return
         src = v.evidence.source.quoted()
         cite = self.grounder.citation(1, hits[src.hit], src, v.score, articles)
-        g = Grounded(f"{v.answer}: “{cite.quote}” [1]", [Claim(cite.quote, (1,), True, cite.score, "quoted")],
-                     [cite], grounded=True)
+        g = quoted_answer(cite, v.answer)
         yield from self._finish(shown, g, hits, timings, t0, best, day, scope, articles)
 
     def _abstain(self, query: str, hits: list[Hit], reason: str, timings: dict, t0: float,
