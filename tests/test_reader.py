@@ -1,6 +1,6 @@
 """The question types answered on purpose (fakes): yes/no, lookalike articles, summaries."""
 
-from rag.answering.subject import coverage, keep_matching, terms
+from rag.answering.subject import coverage, keep_matching, terms, unnamed
 from rag.documents import make_article
 from rag.types import Article, Chunk, Hit
 
@@ -34,6 +34,31 @@ def test_an_article_covers_the_terms_it_holds():
     a = Article("a", "Dunmere orchard", "Project KX82668R, a Pakistani plan, will plant 1,200 trees.")
     assert coverage({"kx82668r", "dunmere", "ashcombe"}, a) == 2
     assert coverage({"pakistan", "1200"}, a) == 2  # "Pakistani", "1,200"
+
+
+def test_the_names_no_article_holds_are_named_as_the_question_writes_them():
+    arts = [Article("a", "Summit in Tianjin", "Pakistan's Prime Minister Shehbaz Sharif met Russian President "
+                    "Vladimir Putin at the Shanghai Cooperation Organisation summit in September.")]
+    assert unnamed("What did Narendra Modi say about the meeting?", arts) == "Narendra Modi"
+    assert unnamed("What did Modi and Xi Jinping say?", arts) == "Modi, Xi Jinping"
+    assert unnamed("How many trees will project KX82668R plant?", arts) == "KX82668R"
+    # held: the same word, a longer or shorter form, an acronym's words, calendar words
+    for q in ("Who did Sharif meet?", "What did the Russian leader say?", "Which Pakistani leader went?",
+              "What did Pakistan's PM say?", "What did the SCO decide on Monday in September?",
+              "Which multilateral organisation held the summit?", "What did Russia's president say?"):
+        assert unnamed(q, arts) is None, q
+    assert unnamed("What did Narendra Modi say?", []) is None  # nothing to look in
+
+
+def test_a_question_about_someone_no_article_mentions_is_not_answered(settings):
+    p = make_pipeline(settings, ("Modi said the meeting went well [1].",))
+    p.index.ingest([make_article(SUMMIT, id="s")])
+    a = p.ask("What did Narendra Modi say about the summit?")
+    assert a.abstained and a.reason == "not_answered"
+    assert "none of them mentions Narendra Modi" in a.answer and a.passages
+    assert p.generator.prompts == []  # not asked: it could only invent
+    held = p.ask("What did Shehbaz Sharif say about the summit?")  # a name it holds: read as before
+    assert "mentions" not in held.answer
 
 
 def _hit(aid: str) -> Hit:

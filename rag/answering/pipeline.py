@@ -27,7 +27,7 @@ from rag.answering import yesno
 from rag.answering.grounding import Grounded, Grounder, Ranked, best_answers, best_passage, quoted_answer
 from rag.answering.lede import lead_hits, lede
 from rag.answering.question_types import QuestionType, classify, topicless
-from rag.answering.subject import keep_matching
+from rag.answering.subject import keep_matching, unnamed
 from rag.answering.prompts import build_prompt, is_refusal
 from rag.answering.recency import in_time, too_old
 from rag.answering.retrieval import Retriever
@@ -40,6 +40,8 @@ from rag.components.verifier import Calibration, Verifier
 NO_PASSAGES = "The articles don't say: nothing in them is relevant to this question."
 NOT_ANSWERED = ("The articles don't say: the closest passages, listed below, are about this "
                 "but do not answer it.")
+NOT_NAMED = ("The articles don't say: none of them mentions {names}. The closest passages "
+             "are listed below.")
 NEITHER = "The articles don't say yes or no. The closest they come: “{quote}”"
 UNSUPPORTED = ("The articles don't say: the passages found do not support an answer. "
                "The closest passages are listed below.")
@@ -174,6 +176,17 @@ class Pipeline:
         # Only the articles that hold the question's names and figures (a lookalike
         # article's sentence answers word for word, but about another town).
         candidates = keep_matching(query, candidates, articles)
+        # A name the question asks about that no article holds ("What did Narendra Modi
+        # say?" of an article that never mentions him): whatever sentence scores best is
+        # about someone else.
+        # (A yes/no question's name is read with its sentence: "Was it held in Beijing?" is a No.)
+        absent = kind is not QuestionType.YESNO and unnamed(
+            query, [articles[a] for a in dict.fromkeys(h.chunk.article_id for h in candidates)])
+        if absent:
+            ans = self._abstain(shown, candidates[:k], "not_answered", timings, t0, day, scope)
+            ans.answer = NOT_NAMED.format(names=absent)
+            yield "done", ans
+            return
         tv = time.perf_counter()
         hits, ranked = self._rerank(query, candidates, k)
         timings["verify"] = _ms(tv)

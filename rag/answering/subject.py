@@ -12,11 +12,14 @@ nothing changes.
 
 from __future__ import annotations
 
+import calendar
 import re
 
 from rag.types import Article, Hit
 
 _WORD = re.compile(r"[\w’'-]+")
+# Capitalised, but a time, not a name: the time scope reads these (rag/answering/when.py).
+_CALENDAR = {n.lower() for n in (*calendar.month_name[1:], *calendar.month_abbr[1:], *calendar.day_name) if n}
 
 
 def terms(question: str) -> set[str]:
@@ -57,3 +60,57 @@ def keep_matching(question: str, hits: list[Hit], articles: dict[str, Article]) 
     cover = {aid: coverage(q, a) for aid, a in articles.items()}
     best = max(cover.get(h.chunk.article_id, 0) for h in hits)
     return [h for h in hits if cover.get(h.chunk.article_id, 0) == best]
+
+
+def unnamed(question: str, articles: list[Article]) -> str | None:
+    """The names in the question that none of these articles holds, as the question writes
+    them ("Narendra Modi"), or None when every name is in some article.
+
+    A name is a capitalised word after the first, or a code of letters and digits
+    ("KX82668R"); calendar words are time, not names, and plain figures may be written
+    another way ("ten per cent"), so neither counts. A name is held when an article has a
+    word beginning with its first five letters or all but its last two ("Russia" holds
+    "Russian", "Pakistani" holds "Pakistan"), or, for an acronym, capitalised words with
+    its initials ("PM": "Prime Minister")."""
+    words = [w.strip("’'-") for w in _WORD.findall(question)]
+    if not articles:
+        return None
+    held = set()
+    for a in articles:
+        text = f"{a.title}\n{a.text}".replace("’", "'")
+        held |= {w.strip("'-") for w in _WORD.findall(text.lower())} | _acronyms(text)
+    missing, run = [], []
+    for i, w in enumerate(words):
+        key = re.sub(r"['’]s$", "", w).lower()
+        name = (i > 0 and w[:1].isupper() and len(key) > 1 and key not in _CALENDAR) or (
+            any(ch.isdigit() for ch in w) and any(ch.isalpha() for ch in w))
+        if name and not _held(key, held):
+            run.append(re.sub(r"['’]s$", "", w))
+            continue
+        if run:
+            missing.append(" ".join(run))
+            run = []
+    if run:
+        missing.append(" ".join(run))
+    return ", ".join(dict.fromkeys(missing)) or None
+
+
+def _held(key: str, held: set[str]) -> bool:
+    if key in held:
+        return True
+    stem = key[:max(5, len(key) - 2)]
+    return len(stem) >= 5 and any(w.startswith(stem) for w in held)
+
+
+def _acronyms(text: str) -> set[str]:
+    """The initials of every run of two or more capitalised words, lower-cased:
+    "Pakistan's Prime Minister Shehbaz Sharif" gives "pm", "ppm", "pmss", ..."""
+    out: set[str] = set()
+    run: list[str] = []
+    for w in _WORD.findall(text) + ["."]:
+        if w[:1].isupper():
+            run.append(w[0].lower())
+            continue
+        out.update("".join(run[i:j]) for i in range(len(run)) for j in range(i + 2, len(run) + 1))
+        run = []
+    return out
