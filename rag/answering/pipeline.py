@@ -40,7 +40,7 @@ from rag.components.verifier import Calibration, Verifier
 NO_PASSAGES = "The articles don't say: nothing in them is relevant to this question."
 NOT_ANSWERED = ("The articles don't say: the closest passages, listed below, are about this "
                 "but do not answer it.")
-NOT_NAMED = ("The articles don't say: none of them mentions {names}. The closest passages "
+NOT_NAMED = ("The articles don't say: none of the articles found mentions {names}. The closest passages "
              "are listed below.")
 NEITHER = "The articles don't say yes or no. The closest they come: “{quote}”"
 UNSUPPORTED = ("The articles don't say: the passages found do not support an answer. "

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import calendar
 import re
+import unicodedata
 
 from rag.types import Article, Hit
 
@@ -71,13 +72,13 @@ def unnamed(question: str, articles: list[Article]) -> str | None:
     another way ("ten per cent"), so neither counts. A name is held when an article has a
     word beginning with its first five letters or all but its last two ("Russia" holds
     "Russian", "Pakistani" holds "Pakistan"), or, for an acronym, capitalised words with
-    its initials ("PM": "Prime Minister")."""
-    words = [w.strip("’'-") for w in _WORD.findall(question)]
+    its initials ("PM": "Prime Minister"); accents do not count ("Mongke" is "Möngke")."""
+    words = [w.strip("’'-") for w in _WORD.findall(_plain(question))]
     if not articles:
         return None
     held = set()
     for a in articles:
-        text = f"{a.title}\n{a.text}".replace("’", "'")
+        text = _plain(f"{a.title}\n{a.text}").replace("’", "'")
         held |= {w.strip("'-") for w in _WORD.findall(text.lower())} | _acronyms(text)
     missing, run = [], []
     for i, w in enumerate(words):
@@ -93,6 +94,11 @@ def unnamed(question: str, articles: list[Article]) -> str | None:
     if run:
         missing.append(" ".join(run))
     return ", ".join(dict.fromkeys(missing)) or None
+
+
+def _plain(text: str) -> str:
+    """Without accents: "Möngke" is how a reader types "Mongke"."""
+    return "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
 
 
 def _held(key: str, held: set[str]) -> bool:
