@@ -215,3 +215,14 @@ def test_nli_sets_keep_their_labels_and_caps(tmp_path):
     labels = {"entailment": vd.ENTAILED, "neutral": vd.NEUTRAL, "contradiction": vd.CONTRADICTED}
     assert all(p.label == labels[["entailment", "neutral", "contradiction"][int(p.b[1:]) % 3]] for p in pairs)
     assert np.all([p.task == "support" for p in pairs])
+
+
+def test_shares_of_the_seeded_order_follow_on_and_never_repeat():
+    from rag.train.verifier_train import schedule
+
+    lengths = [5 + i % 7 for i in range(640)]
+    whole = schedule(lengths, 8, seed=13, epochs=1.0)
+    first, second = schedule(lengths, 8, 13, 0.2), schedule(lengths, 8, 13, 0.2, start=0.2)
+    assert first == whole[:16] and second == whole[16:32]  # 80 batches an epoch
+    assert not {tuple(b) for b in first} & {tuple(b) for b in second}
+    assert len(schedule(lengths, 8, 13, 1.5)) == 120 and schedule(lengths, 8, 13, 0.5, start=0.9)[:8] == whole[72:]

@@ -23,6 +23,9 @@ def add_parsers(sub) -> None:
     v.add_argument("--max-minutes", type=float, default=None, help="stop training after this long, then evaluate and save")
     v.add_argument("--seed", type=int, default=13)
     v.add_argument("--epochs", type=float, default=1.0)
+    v.add_argument("--start", type=float, default=0.0,
+                   help="begin this far (in epochs) into the seeded batch order: --epochs 0.2 --start 0.2 "
+                        "trains the second fifth (the same --seed keeps the held-out split)")
     v.add_argument("--batch-size", type=int, default=32)
     v.add_argument("--lr", type=float, default=4e-5)
     v.add_argument("--max-length", type=int, default=160)
@@ -55,7 +58,9 @@ def cmd_train_verifier(args) -> int:
         raise BadInput(f"--init {args.init}: no model.safetensors there")
     if args.resume and not args.checkpoint_dir:
         raise BadInput("--resume needs --checkpoint-dir")
-    train(data, Path(args.out), seed=args.seed, epochs=args.epochs, batch_size=args.batch_size,
+    if args.epochs <= 0 or args.start < 0:
+        raise BadInput("--epochs must be above 0 and --start at least 0")
+    train(data, Path(args.out), seed=args.seed, epochs=args.epochs, start=args.start, batch_size=args.batch_size,
           lr=args.lr, max_length=args.max_length, init=Path(args.init) if args.init else None,
           checkpoint_dir=Path(args.checkpoint_dir) if args.checkpoint_dir else None,
           checkpoint_minutes=args.checkpoint_minutes, resume=args.resume,

@@ -131,7 +131,7 @@ session on a machine shared by four workers (about {t['pairs_per_s']} pairs/s). 
 **{t['batches_done']} of {t['batches_planned']} batches ({done:.0%}), {t['pairs_seen']:,} pairs,
 {t['seconds'] / 60:.0f} minutes** of training{" (stopped by the time budget)" if t.get('stopped_early') else ""}.
 Checkpoints every 15 minutes; `--resume` continues a stopped run on the same batch order;
-a later session can train another share with `--init models/verifier --seed <another>`.
+a later session trains the next share of the same seeded order with `--init models/verifier --epochs 0.2 --start 0.2` (then 0.4, ...; another `--seed` would move the held-out split).
 
 **Held-out figures** (every 2nd held-out item, `--eval-stride 2`; v3 measured on the same
 items by `rag train verifier-eval --model <v3> --eval-stride 2`; v3 has no null option, so
@@ -139,7 +139,7 @@ no has_answer figures):
 
 {figures_table(h, old)}
 
-**Calibration** (`calibration` in `config.json`, carried over from v3 and chosen on dev
+**Calibration** (`calibration` in `config.json`, chosen on dev
 splits only, see `evals/README.md`): {", ".join(f"{k} {v}" for k, v in cal.items()) or "defaults"}.
 has_answer is a new score: its threshold is for the pipeline to choose on dev splits
 (0.5 is where the best span and "no answer" are scored alike).

@@ -35,14 +35,12 @@ KNOWN_MISS = pytest.mark.xfail(strict=True, reason="a known miss of the shipped 
 
 
 @pytest.mark.parametrize("question,needle", [
-    pytest.param("Which world leader did Shehbaz Sharif hold talks with at the summit?", "Vladimir Putin",
-                 marks=KNOWN_MISS),  # right sentence first, but scored 0.64, under the threshold 0.65
+    # v3 ranked these right but scored them under its gate (0.64, 0.54, 0.38): v4 passes them
+    ("Which world leader did Shehbaz Sharif hold talks with at the summit?", "Vladimir Putin"),
     ("Where was the summit?", "Tianjin"),
-    pytest.param("When will Sharif travel to Russia?", "November",
-                 marks=KNOWN_MISS),  # right sentence first, but scored 0.54
-
+    ("When will Sharif travel to Russia?", "November"),
     ("Which anniversary did the parade mark?", "80th anniversary"),
-    pytest.param("Which news agencies reported the talks?", "TASS", marks=KNOWN_MISS),  # right sentence, 0.38
+    ("Which news agencies reported the talks?", "TASS"),
     ("Who did Sharif meet?", "Putin"),
 ])
 def test_the_sentence_that_answers_scores_best(verifier, question, needle):
@@ -65,6 +63,8 @@ def _sentence(needle):
     return next(s for s in SENTENCES if needle in s)
 
 
+@pytest.mark.xfail(strict=True, reason="a regression of v4 (models/verifier/README.md, Limits): the close "
+                   "paraphrase is scored 0.35 entailed, under 0.5 (v3 passed); strict: it fails the suite once fixed")
 def test_a_close_paraphrase_is_supported_and_a_reversal_is_not(verifier):
     src = _sentence("balancing act")
     ok = ("Sharif expressed his nation's desire to strengthen its relationship with Russia while "
@@ -115,12 +115,10 @@ def test_on_topic_question_the_article_does_not_answer_abstains_without_the_mode
 
 
 @pytest.mark.parametrize("history,question,needle", [
-    pytest.param([Turn("user", "Who did Sharif meet at the summit?"),
-                  Turn("assistant", "Sharif met Russian President Vladimir Putin [1].")],
-                 "What did he invite Sharif to do?", "visit Russia",
-                 # rewritten "What did Sharif invite to do?": the right sentence ranks first
-                 # but scores 0.646, under the threshold 0.65
-                 marks=KNOWN_MISS),
+    # rewritten "What did Sharif invite to do?" (v3 scored the right sentence 0.646, under its gate)
+    ([Turn("user", "Who did Sharif meet at the summit?"),
+      Turn("assistant", "Sharif met Russian President Vladimir Putin [1].")],
+     "What did he invite Sharif to do?", "visit Russia"),
     ([Turn("user", "Which news agencies reported Sharif's interest in expanding ties?"),
       Turn("assistant", "Russia's state-run TASS news agency and Radio Pakistan reported it [1].")],
      "Which of those is run by the Russian state?", "TASS"),
@@ -137,7 +135,7 @@ def test_follow_ups_are_answered(real_pipeline, history, question, needle):
     ("Which anniversary did the parade mark?", "80th anniversary"),
     # A news quiz's way of asking: a preamble, then the question.
     ("Shehbaz Sharif travelled to China for a summit this week. "
-     "Which world leader did he hold talks with there?", "Putin"),
+     "Which world leader did he hold talks with there?", "Vladimir Putin"),
     ("Pakistan's prime minister attended a summit in China this week. "
      "In which city was the summit held?", "Tianjin"),
 ])
@@ -171,7 +169,7 @@ def test_extract_mode_answers_with_the_short_answer_and_no_model(real_pipeline):
     assert c.start <= s.start < s.end <= c.end
 
 
-# --- v4: a span head with a null option reads whole passages (issue #19) -------------
+# --- a span head with a null option reads whole passages (v4, issue #19) -------------
 
 def _passages():
     from rag.chunking import chunk_article
@@ -181,18 +179,18 @@ def _passages():
 
 
 @pytest.fixture(scope="module")
-def v4():
-    """The opt-in v4 weights (models/verifier-v4/): the span head with a null option."""
-    v = CrossEncoderVerifier(default_dir().parent / "verifier-v4")
-    v.load()
-    return v
+def v4(verifier):
+    return verifier  # the default since issue #19; models/verifier-v3/ is its predecessor
 
 
-def test_the_span_head_has_a_null_option(v4, verifier):
+def test_the_span_head_has_a_null_option(v4):
     assert v4.span_null and json.loads((v4.model_dir / CONFIG).read_text())["span_null"] is True
-    assert not verifier.span_null  # the shipped v3 has none: its spans carry no has_answer
+    v3 = CrossEncoderVerifier(default_dir().parent / "verifier-v3")
+    v3.load()
+    assert not v3.span_null  # v3 has none: its spans carry no has_answer
     _, spans = v4.read("Where was the summit?", SENTENCES[:2])
     assert all(s is None or 0.0 <= s.has_answer <= 1.0 for s in spans)
+    assert all(s is None or s.has_answer is None for s in v3.read("Where was the summit?", SENTENCES[:2])[1])
 
 
 def test_the_readme_question_is_answered_from_the_first_passage(v4):
