@@ -8,9 +8,17 @@ exact. Cost, as the product counts it: a refused answerable question is as bad a
 answer (to an answerable question, or any answer to an unanswerable one).
 
     python evals/gate_curve.py dev1.json [dev2.json ...] [--pick]
+    python evals/gate_curve.py dev1.json [dev2.json ...] --macro [--smooth 0.05]
 
 prints, per (A, H): refused answerable, wrong answers, right answers, cost; with --pick,
 the (A, H) of least total cost over the files (ties: the higher thresholds).
+
+--macro (sentence threshold only, passages not consulted) weighs each file the same: its
+cost per question, averaged over the files, so that one big set (200 SQuAD questions)
+does not outvote the small news sets; on a finer grid, with --smooth W each threshold's
+cost averaged over the thresholds within ±W, so that a dip next to a cliff (a threshold
+that a small shift of the scores would push over) is not picked. It prints the curve and
+the threshold of least smoothed cost (ties: the higher).
 """
 
 from __future__ import annotations
@@ -43,12 +51,42 @@ def outcomes(items: list[dict], a: float, h: float) -> dict[str, int]:
     return out
 
 
+def macro(sets: dict[str, list[dict]], a: float) -> float:
+    """The cost per question at sentence threshold `a`, averaged over the sets."""
+    rates = []
+    for items in sets.values():
+        o = outcomes(items, a, 1.01)
+        rates.append((o["refused"] + o["wrong"]) / max(len(items), 1))
+    return sum(rates) / len(rates)
+
+
+def macro_curve(sets: dict[str, list[dict]], smooth: float, step: float = 0.025) -> list[tuple[float, float, float]]:
+    """(threshold, macro cost, smoothed macro cost) from 0.5 to 0.95."""
+    grid = [round(0.5 + i * step, 3) for i in range(int(round(0.45 / step)) + 1)]
+    k = int(round(smooth / step))
+    out = []
+    for a in grid:
+        near = [round(a + j * step, 3) for j in range(-k, k + 1)]
+        out.append((a, macro(sets, a), sum(macro(sets, x) for x in near) / len(near)))
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("reports", nargs="+")
     ap.add_argument("--pick", action="store_true")
+    ap.add_argument("--macro", action="store_true", help="each file weighs the same (sentence threshold only)")
+    ap.add_argument("--smooth", type=float, default=0.0, help="with --macro: average over thresholds within ±W")
     args = ap.parse_args()
     sets = {Path(p).stem: json.loads(Path(p).read_text())["items"] for p in args.reports}
+    if args.macro:
+        curve = macro_curve(sets, args.smooth)
+        print("A      macro cost   smoothed")
+        for a, c, s in curve:
+            print(f"{a:<6} {c:.4f}       {s:.4f}")
+        best = min(curve, key=lambda t: (round(t[2], 6), -t[0]))
+        print(f"least smoothed cost {best[2]:.4f} at A={best[0]}")
+        return
     best = None
     print("A     H     " + "  ".join(f"{n[:18]:>18}" for n in sets) + "   cost")
     for a in SENTENCE:
