@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import os
+from typing import NamedTuple
 
 from transformers.utils import logging as hf_logging
 
@@ -37,26 +38,43 @@ def open_index(settings: Settings, embedder: Embedder) -> Index:
     return Index(settings, embedder, open_backend(settings, layout_of(settings, embedder)))
 
 
-def build_pipeline(settings: Settings, embedder: Embedder | None = None,
-                   generator: Generator | None = None, verifier: Verifier | None = None,
-                   with_index: bool = True) -> Pipeline:
-    """The pipeline the settings describe. With ``with_index``, the published index is
-    loaded if there is one (the CLI); the server opens it itself, in the background."""
+class Parts(NamedTuple):
+    """What the server and the CLI hold: the Index (the one writer) and, beside it, the
+    read-only Pipeline over its snapshots."""
+
+    index: Index
+    pipeline: Pipeline
+
+
+def build_index(settings: Settings, embedder: Embedder | None = None, with_index: bool = True) -> Index:
+    """The Index the settings describe, without the models that answer (ingest, rebuild,
+    delete). With ``with_index``, the published index is loaded if there is one."""
+    offline()
+    index = open_index(settings, embedder or load_embedder(settings.embedder, threads=settings.threads,
+                                                           dtype=settings.embedder_dtype))
+    if with_index:
+        index.open(seed=False)
+    return index
+
+
+def build(settings: Settings, embedder: Embedder | None = None, generator: Generator | None = None,
+          verifier: Verifier | None = None, with_index: bool = True) -> Parts:
+    """The Index and the Pipeline the settings describe, side by side. With
+    ``with_index``, the published index is loaded if there is one (the CLI); the server
+    opens it itself, in the background."""
     offline()
     embedder = embedder or load_embedder(settings.embedder, threads=settings.threads,
                                          dtype=settings.embedder_dtype)
     generator = generator or load_generator(settings)
     verifier = verifier or load_verifier(settings)
-    index = open_index(settings, embedder)
-    if with_index:
-        index.open(seed=False)
-    return Pipeline.build(settings, index, generator, verifier)
+    index = build_index(settings, embedder, with_index)
+    return Parts(index, Pipeline.build(settings, index.snapshot, embedder, generator, verifier))
 
 
-def ensure_index(pipeline: Pipeline, show_progress: bool = False) -> None:
+def ensure_index(index: Index, show_progress: bool = False) -> None:
     """Build the index from the seeds folder when there is none yet."""
-    if not pipeline.index.loaded:
-        pipeline.index.open(seed=True, show_progress=show_progress)
+    if not index.loaded:
+        index.open(seed=True, show_progress=show_progress)
 
 
 def load_verifier(settings: Settings) -> Verifier:

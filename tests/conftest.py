@@ -29,7 +29,7 @@ from rag.components.embedding import FakeEmbedder  # noqa: E402
 from rag.components.generation import FakeGenerator  # noqa: E402
 from rag.components.verifier import FakeVerifier  # noqa: E402
 from rag.documents import make_article  # noqa: E402
-from rag.assemble import open_index  # noqa: E402
+from rag.assemble import Parts, open_index  # noqa: E402
 
 from .pg_server import pg_server  # noqa: E402,F401 - the session's PostgreSQL server fixture
 
@@ -78,19 +78,32 @@ def _close_indexes():
         _OPENED.pop().close()
 
 
-def make_pipeline(settings: Settings, replies=("...",), verifier=None, embedder=None) -> Pipeline:
+class Rig(Parts):
+    """The Index and a Pipeline of fakes, as rag.assemble.build gives them; for the
+    tests' brevity it also answers for its Pipeline (``rig.ask``, ``rig.settings``)."""
+
+    def __getattr__(self, name):
+        return getattr(self.pipeline, name)
+
+    def with_generator(self, generator) -> "Rig":
+        return Rig(self.index, self.pipeline.with_generator(generator))
+
+
+def make_pipeline(settings: Settings, replies=("...",), verifier=None, embedder=None) -> Rig:
     """A pipeline of fakes over the index the settings name (FAISS unless RAG_STORE says)."""
-    index = open_index(settings, embedder or FakeEmbedder())
+    embedder = embedder or FakeEmbedder()
+    index = open_index(settings, embedder)
     _OPENED.append(index)
     try:
         index.open(seed=False)  # the published index, if there is one
     except IndexUnavailable:
         pass  # built with other settings: index.error says so, rebuild fixes it
-    return Pipeline.build(settings, index, FakeGenerator(replies), verifier or FakeVerifier())
+    return Rig(index, Pipeline.build(settings, index.snapshot, embedder, FakeGenerator(replies),
+                                     verifier or FakeVerifier()))
 
 
 @pytest.fixture
-def fake_pipeline(settings) -> Pipeline:
+def fake_pipeline(settings) -> Rig:
     """Two small articles indexed with the fake embedder; the fake model cites [1]."""
     p = make_pipeline(settings, replies=("The summit was held in Tianjin [1].",))
     p.index.ingest([make_article(SUMMIT, title="Summit in Tianjin", id="summit", published="2025-09-01"),

@@ -14,7 +14,7 @@ import datetime as dt
 import threading
 import time
 from dataclasses import dataclass, replace
-from typing import Iterator, Sequence
+from typing import Callable, Iterator, Sequence
 
 from rag.config import Settings
 from rag.documents import check_unicode
@@ -33,7 +33,7 @@ from rag.answering.recency import in_time, too_old
 from rag.answering.retrieval import Retriever
 from rag.answering.when import TimeScope, day_text, say_window, time_scope
 from rag.dates import check_iso
-from rag.index.handle import Index
+from rag.index.protocols import Snapshot
 from rag.types import Answer, Hit
 from rag.components.verifier import Calibration, Verifier
 
@@ -47,8 +47,9 @@ UNSUPPORTED = ("The articles don't say: the passages found do not support an ans
 
 @dataclass(frozen=True)
 class Pipeline:
-    """Answers questions; changes nothing, and nothing in it changes. The index it
-    reads is the retriever's (rag/index/handle.py owns it), one snapshot per request."""
+    """Answers questions; changes nothing, and nothing in it changes. It reads the
+    snapshots the Index handle publishes (rag/index/handle.py, built beside it by
+    rag/assemble.py), one per request, and holds no way to write them."""
 
     settings: Settings
     retriever: Retriever
@@ -61,14 +62,16 @@ class Pipeline:
         return replace(self, generator=generator)
 
     @classmethod
-    def build(cls, settings: Settings, index: Index, generator: Generator, verifier: Verifier) -> "Pipeline":
-        """The pipeline over ``index`` with the retriever and grounder the settings ask for."""
-        return cls(settings, Retriever(index, index.embedder, rrf_k=settings.rrf_k), verifier,
+    def build(cls, settings: Settings, snapshots: Callable[[], Snapshot], embedder: Embedder,
+              generator: Generator, verifier: Verifier) -> "Pipeline":
+        """The pipeline over ``snapshots`` (an Index's ``snapshot``; ``embedder`` is the
+        one it was built with) with the retriever and grounder the settings ask for."""
+        return cls(settings, Retriever(snapshots, embedder, rrf_k=settings.rrf_k), verifier,
                    generator, Grounder(verifier, _calibration(settings, verifier)))
 
     @property
-    def index(self) -> Index:
-        return self.retriever.index
+    def snapshots(self) -> Callable[[], Snapshot]:
+        return self.retriever.snapshots
 
     @property
     def embedder(self) -> Embedder:
@@ -143,7 +146,7 @@ class Pipeline:
         t0 = time.perf_counter()
         question, k = self.check(question, top_k, history)
         day = self.as_of_date(as_of)
-        snap = self.index.snapshot()
+        snap = self.snapshots()
         timings: dict[str, float] = {}
         query = self.standalone_query(question, history)
         if query != question:

@@ -8,7 +8,7 @@ import logging
 import sys
 import textwrap
 
-from rag.cli.common import EXIT_BAD_INPUT, EXIT_ERROR, no_generator, settings_of as _settings
+from rag.cli.common import EXIT_BAD_INPUT, EXIT_ERROR, settings_of as _settings
 from rag.cli.index_commands import add_parsers
 from rag.config import Settings
 from rag.dates import check_iso
@@ -23,12 +23,11 @@ from rag.train.cli import add_parsers as add_train_parsers
 
 
 def cmd_ingest(args) -> int:
-    from rag.assemble import build_pipeline
+    from rag.assemble import build_index
 
     settings = _settings(args)
     result = load_paths(args.paths, max_bytes=settings.max_upload_bytes)
-    pipeline = build_pipeline(settings, generator=no_generator())
-    report = pipeline.index.ingest(result.articles, [(r.source, r.reason) for r in result.rejected],
+    report = build_index(settings).ingest(result.articles, [(r.source, r.reason) for r in result.rejected],
                                    show_progress=sys.stderr.isatty())
     for item in report.items:
         if item.status in ("rejected", "duplicate"):
@@ -38,12 +37,12 @@ def cmd_ingest(args) -> int:
 
 
 def cmd_ask(args) -> int:
-    from rag.assemble import build_pipeline, ensure_index
+    from rag.assemble import build, ensure_index
 
     settings = _settings(args)
     as_of = _as_of(args.as_of)  # checked before the models load
-    pipeline = build_pipeline(settings)
-    ensure_index(pipeline)
+    index, pipeline = build(settings)
+    ensure_index(index)
     answer = pipeline.ask(args.question, args.top_k, as_of=as_of)
     if args.json:
         print(json.dumps(answer.to_dict(), ensure_ascii=False, indent=2))
@@ -57,7 +56,7 @@ def cmd_ask(args) -> int:
     elif answer.abstained and answer.passages:
         print("\nClosest passages:")
         for h in answer.passages[:3]:
-            title = pipeline.index.snapshot().articles([h.chunk.article_id])[h.chunk.article_id].title
+            title = index.snapshot().articles([h.chunk.article_id])[h.chunk.article_id].title
             print(f"- {title}: {textwrap.shorten(h.chunk.text, 160)}")
     return 0
 

@@ -25,12 +25,13 @@ from rag.dates import DateWindow, check_iso
 from rag.documents import NOT_BLANK, check_unicode
 from rag.errors import (ArticleNotFound, BadInput, Busy, GeneratorUnavailable, IndexUnavailable,
                      ModelUnavailable, RagError, TooLarge)
-from rag.assemble import build_pipeline
+from rag.assemble import Parts, build
 from rag.components.heap import Trimmer, limit_malloc_arenas, limit_onednn_cache, map_large_blocks
 from rag.server.auth import check_admin_token
 from rag.server.metrics import install as install_metrics
 from rag.server.routes_articles import install as install_article_routes
 from rag.server.streaming import run_in_thread
+from rag.index.handle import Index
 
 log = logging.getLogger("rag.server.app")
 WEB_DIR = Path(__file__).resolve().parents[2] / "web"
@@ -123,33 +124,41 @@ def status_of(exc: RagError) -> int:
 
 
 class AppState:
-    """The pipeline once the loader has built it, and why start-up failed if it did."""
+    """The Index and the Pipeline once the loader has built them, and why start-up
+    failed if it did. The Index is set first (before it loads), then the Pipeline."""
 
-    def __init__(self, pipeline: Pipeline | None):
-        self.pipeline = pipeline
+    def __init__(self, parts: Parts | None):
+        self.index: Index | None = parts.index if parts else None
+        self.pipeline: Pipeline | None = parts.pipeline if parts else None
         self.error: str | None = None
 
     def problem(self) -> str | None:
         """Why no answers can be given now (None: ready)."""
-        p = self.pipeline
-        if p is not None and p.index.loaded:
+        if self.index is not None and self.index.loaded:
             return None
-        return self.error or (p.index.error if p is not None else None)
+        return self.error or (self.index.error if self.index is not None else None)
 
     def ready(self) -> Pipeline:
-        if self.pipeline is None or not self.pipeline.index.loaded:
+        if self.pipeline is None or self.index is None or not self.index.loaded:
             raise IndexUnavailable(self.problem() or "still loading models and index; try again shortly")
         return self.pipeline
 
+    def loaded_index(self) -> Index:
+        """The Index, loaded (else 503, as ``ready``)."""
+        self.ready()
+        return self.index
 
-def create_app(pipeline: Pipeline | None = None, settings: Settings | None = None) -> FastAPI:
-    settings = settings or (pipeline.settings if pipeline else Settings())
+
+def create_app(parts: Parts | None = None, settings: Settings | None = None) -> FastAPI:
+    """The app over ``parts`` (the Index and the Pipeline, built and closed by the
+    caller), or over those it builds from ``settings`` in the background at start-up."""
+    settings = settings or (parts.pipeline.settings if parts else Settings())
     check_admin_token(settings)  # a weak token is a start-up error, not a silent lock-out
-    state = AppState(pipeline)
+    state = AppState(parts)
 
     def load() -> None:
         try:
-            p = build_pipeline(settings, with_index=False)
+            index, p = build(settings, with_index=False)
             try:
                 p.warm_up()
             except GeneratorUnavailable as exc:
@@ -158,8 +167,8 @@ def create_app(pipeline: Pipeline | None = None, settings: Settings | None = Non
                 log.warning("generator not reachable at start-up: %s", exc)
             # Set before the index loads: an index built with other settings is
             # reported (503 naming `rag rebuild`) and POST /index/rebuild can fix it.
-            state.pipeline = p
-            p.index.open()
+            state.index, state.pipeline = index, p
+            index.open()
         except RagError as exc:
             state.error = str(exc)
             log.error("start-up failed: %s", exc)
@@ -177,8 +186,8 @@ def create_app(pipeline: Pipeline | None = None, settings: Settings | None = Non
         app.state.trimmer = Trimmer()
         yield
         app.state.trimmer.stop()
-        if owned and state.pipeline is not None:
-            state.pipeline.index.close()  # a database's connections
+        if owned and state.index is not None:
+            state.index.close()  # a database's connections
 
     AskRequest = ask_request(settings)
     app = FastAPI(title="News RAG", version="0.1.0", lifespan=lifespan,
@@ -265,12 +274,12 @@ def create_app(pipeline: Pipeline | None = None, settings: Settings | None = Non
 
     @app.get("/health", responses={503: {"model": Error}})
     def health():
-        p = state.pipeline
-        if p is None or not p.index.loaded:
+        p, index = state.pipeline, state.index
+        if p is None or index is None or not index.loaded:
             problem = state.problem()
             return JSONResponse({"status": "error" if problem else "loading",
                                  "detail": problem or "loading models and index"}, status_code=503)
-        snap = p.index.snapshot()
+        snap = index.snapshot()
         body = {"status": "ok", "embedder": p.embedder.name,
                 "generator": getattr(p.generator, "name", "?"),
                 "articles": snap.article_count, "chunks": snap.chunk_count,
@@ -288,14 +297,14 @@ def create_app(pipeline: Pipeline | None = None, settings: Settings | None = Non
                  until: str | None = Query(None, json_schema_extra={"format": "date"},
                                            description="only articles published on or before this day")) -> list[dict]:
         window = _date_window(since, until)
-        snap = state.ready().index.snapshot()
+        snap = state.loaded_index().snapshot()
         return [{"id": a.id, "title": a.title, "url": a.url, "published": a.published,
                  "source": a.source, "chunks": n, "chars": len(a.text)}
                 for a, n in snap.all_articles() if window is None or window.holds(a.published)]
 
     @app.get("/articles/{article_id}", responses=ERRORS)
     def article(article_id: str) -> dict:
-        snap = state.ready().index.snapshot()
+        snap = state.loaded_index().snapshot()
         a = snap.articles([article_id]).get(article_id)
         if a is None:
             raise ArticleNotFound(f"no article with id {article_id!r}")

@@ -105,8 +105,8 @@ def install(app: FastAPI, state, settings: Settings) -> None:
 
     @app.middleware("http")
     async def notice_other_writers(request: Request, call_next):
-        if state.pipeline is not None:
-            state.pipeline.index.refresh()  # another process may have changed the index
+        if state.index is not None:
+            state.index.refresh()  # another process may have changed the index
         return await call_next(request)
 
     app.include_router(router(state, settings, jobs))
@@ -116,10 +116,9 @@ def router(state, settings: Settings, jobs: Jobs) -> APIRouter:
     r = APIRouter(dependencies=[Depends(admin_guard(settings))], tags=["index"])
 
     def writable() -> Index:
-        p = state.pipeline
-        if p is None:
+        if state.index is None:
             raise IndexUnavailable(state.error or "still loading models; try again shortly")
-        return p.index
+        return state.index
 
     @r.post("/articles", openapi_extra=_add_body(settings),
             description="JSON Lines (one article object per line) are also read, as "
@@ -161,8 +160,8 @@ def router(state, settings: Settings, jobs: Jobs) -> APIRouter:
 
     @status.get("/index/status", summary="Progress of the rebuild job and the loaded index")
     def index_status():
-        p = state.pipeline
-        snap = p.index.snapshot() if p is not None and p.index.loaded else None
+        index = state.index
+        snap = index.snapshot() if index is not None and index.loaded else None
         return {**jobs.status(),
                 "index_version": snap.version if snap is not None else None,
                 "index_articles": snap.article_count if snap is not None else None,
