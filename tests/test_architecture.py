@@ -40,7 +40,7 @@ LAYERS = [
     {"rag.index"},
     {"rag.components", "rag.eval_data"},
     {"rag.documents", "rag.chunking"},
-    {"rag.dates", "rag.types"},
+    {"rag.dates", "rag.types", "rag.text_checks"},
     {"rag.config", "rag.errors"},
 ]
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass, replace
 from typing import Callable, Iterator, Sequence
 
 from rag.config import Settings
-from rag.documents import check_unicode
+from rag.text_checks import check_unicode
 from rag.components.embedding import Embedder
 from rag.errors import BadInput, TooLarge
 from rag.components.generation import Generator, Prompt

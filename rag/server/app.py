@@ -9,25 +9,24 @@ import threading
 import time
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Literal
 
 from fastapi import FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel
 from sse_starlette.sse import EventSourceResponse
 
 from rag.server import openai_api
 from rag.answering.pipeline import Pipeline, Turn
 from rag.config import Settings
 from rag.dates import DateWindow, check_iso
-from rag.documents import NOT_BLANK, check_unicode
-from rag.errors import (ArticleNotFound, BadInput, Busy, GeneratorUnavailable, IndexUnavailable,
-                     ModelUnavailable, RagError, TooLarge)
+from rag.errors import ArticleNotFound, BadInput, GeneratorUnavailable, IndexUnavailable, RagError
 from rag.assemble import Parts, build
 from rag.components.heap import Trimmer, limit_malloc_arenas, limit_onednn_cache, map_large_blocks
+from rag.server.ask_schema import ERRORS, SSE_EVENT, Error, HistoryTurn, ask_request, invalid_response
 from rag.server.auth import check_admin_token
+from rag.server.http_errors import status_of
 from rag.server.metrics import install as install_metrics
 from rag.server.routes_articles import install as install_article_routes
 from rag.server.streaming import run_in_thread
@@ -35,92 +34,6 @@ from rag.index.handle import Index
 
 log = logging.getLogger("rag.server.app")
 WEB_DIR = Path(__file__).resolve().parents[2] / "web"
-
-STATUS = {TooLarge: 413, BadInput: 422, ArticleNotFound: 404, Busy: 409,
-          IndexUnavailable: 503, ModelUnavailable: 503}
-
-
-class HistoryTurn(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True)
-    role: Literal["user", "assistant"]
-    content: str = Field(max_length=20_000)
-
-    @field_validator("content")
-    @classmethod
-    def _unicode(cls, v: str) -> str:
-        return _valid_text(v, "content")
-
-
-def _valid_text(v: str, name: str) -> str:
-    try:
-        check_unicode(v, name)
-    except BadInput as exc:
-        raise ValueError(str(exc)) from None
-    return v
-
-
-
-
-def ask_request(settings: Settings) -> type[BaseModel]:
-    """The body of /ask and /ask/stream, with this server's limits in its schema: what
-    the schema allows is answered, anything else is refused (422; 413 over a limit).
-    Unknown fields are refused, and values are never converted (no "5" for 5)."""
-
-    class AskRequest(BaseModel):
-        model_config = ConfigDict(extra="forbid", strict=True)
-        question: str = Field(description="The question, in plain words.", min_length=1,
-                              max_length=settings.max_question_chars, pattern=NOT_BLANK)
-        top_k: int | None = Field(None, ge=1, le=settings.max_top_k,
-                                  description="How many passages to retrieve.")
-
-        @field_validator("top_k", mode="before")
-        @classmethod
-        def _whole(cls, v):
-            # JSON has one number type: 2.0 is the integer 2 (JSON Schema agrees); 2.5,
-            # "2" and true are refused.
-            return int(v) if isinstance(v, float) and v.is_integer() else v
-        history: list[HistoryTurn] | None = Field(None, max_length=settings.max_history_turns,
-                                                  description="Earlier turns, oldest first.")
-        as_of: str | None = Field(None, json_schema_extra={"format": "date"},
-                                  description="The day the question is asked on, YYYY-MM-DD "
-                                  "(default today): \"this week\" is relative to it, and articles "
-                                  "published after it are not used.", examples=["2022-09-02"])
-
-        @field_validator("as_of")
-        @classmethod
-        def _date(cls, v: str | None) -> str | None:
-            check_iso(v, "as_of")
-            return v
-
-        @field_validator("question")
-        @classmethod
-        def _unicode(cls, v: str) -> str:
-            return _valid_text(v, "question")
-
-    return AskRequest
-
-
-# One server-sent event of /ask/stream; its data is JSON.
-SSE_EVENT = {"type": "object", "required": ["event", "data"], "properties": {
-    "event": {"enum": ["token", "citations", "claims", "done", "error"]},
-    "data": {"type": "string", "contentMediaType": "application/json"}}}
-
-
-class Error(BaseModel):
-    detail: str
-
-
-# 400: a body that cannot be parsed at all (not UTF-8, broken multipart).
-ERRORS = {code: {"model": Error} for code in (400, 404, 409, 413, 422, 503)}
-# Over a limit: 413 like the other limits, not 422.
-_TOO_LONG = {"string_too_long", "too_long"}
-
-
-def status_of(exc: RagError) -> int:
-    for cls in type(exc).__mro__:
-        if cls in STATUS:
-            return STATUS[cls]
-    return 400
 
 
 class AppState:
@@ -204,22 +117,7 @@ def create_app(parts: Parts | None = None, settings: Settings | None = None) -> 
     async def invalid(request: Request, exc: RequestValidationError):
         if openai_api.is_v1(request):
             return openai_api.invalid_response(exc)
-        parts, too_long = [], False
-        for e in exc.errors():
-            loc = ".".join(str(x) for x in e.get("loc", ()) if x != "body")
-            msg = str(e.get("msg")).removeprefix("Value error, ")
-            if e.get("type") == "string_unicode":
-                msg = "holds a lone UTF-16 surrogate: not valid Unicode text"
-            elif loc == "question" and e.get("type") in ("string_too_short", "string_pattern_mismatch"):
-                msg = "question is empty"
-            elif loc == "question" and e.get("type") == "string_too_long":
-                msg = f"question is {len(e.get('input') or '')} characters; the limit is {settings.max_question_chars}"
-            elif loc == "history" and e.get("type") == "too_long":
-                msg = f"history has over {settings.max_history_turns} turns: the limit"
-            parts.append(f"{loc}: {msg}" if loc else msg)
-            too_long |= e.get("type") in _TOO_LONG
-        return JSONResponse({"detail": "; ".join(parts) or "invalid request"},
-                            status_code=413 if too_long else 422)
+        return invalid_response(exc, settings)
 
     @app.middleware("http")
     async def allow(request: Request, call_next):
@@ -267,9 +165,8 @@ def create_app(parts: Parts | None = None, settings: Settings | None = None) -> 
                   "content": {"text/event-stream": {"schema": SSE_EVENT}}}})
     @_takes(AskRequest)
     async def ask_stream(req: AskRequest, request: Request):
-        p = state.ready()
+        p = state.ready()  # (the body's schema has checked the question: a 4xx before streaming starts)
         history = _turns(req.history)
-        p.check(req.question, req.top_k, history)  # fail with a 4xx before streaming starts
         return EventSourceResponse(_events(p, req, history, request))
 
     @app.get("/health", responses={503: {"model": Error}})

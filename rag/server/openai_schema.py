@@ -14,8 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from rag.config import Settings
 from rag.dates import check_iso
-from rag.documents import NOT_BLANK, check_unicode
-from rag.errors import BadInput
+from rag.text_checks import NOT_BLANK, valid_text
 from rag.types import Citation
 
 # The model id that answers from the articles (retrieval, verifier, citations) at /v1.
@@ -27,11 +26,7 @@ _HAS_USER = {"type": "object", "required": ["role"], "properties": {"role": {"co
 
 
 def _text(v: str, name: str = "content") -> str:
-    try:
-        check_unicode(v, name)
-    except BadInput as exc:
-        raise ValueError(str(exc)) from None
-    return v
+    return valid_text(v, name)
 
 
 def _whole(v: Any) -> Any:
