@@ -10,7 +10,7 @@ import time
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from fastapi import FastAPI, Query, Request
+from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
@@ -20,16 +20,16 @@ from sse_starlette.sse import EventSourceResponse
 from rag.server import openai_api
 from rag.answering.pipeline import Pipeline, Turn
 from rag.config import Settings
-from rag.dates import DateWindow, check_iso
-from rag.errors import ArticleNotFound, BadInput, GeneratorUnavailable, IndexUnavailable, RagError
+from rag.errors import GeneratorUnavailable, IndexUnavailable, RagError
 from rag.assemble import Parts, build
 from rag.components.heap import Trimmer, limit_malloc_arenas, limit_onednn_cache, map_large_blocks
-from rag.server.ask_schema import ERRORS, SSE_EVENT, Error, HistoryTurn, ask_request, invalid_response
-from rag.server.auth import check_admin_token
-from rag.server.http_errors import status_of
+from rag.server.ask_schema import SSE_EVENT, HistoryTurn, ask_request, invalid_response
+from rag.server.auth import check_admin_token, install_read_guard
+from rag.server.limits import ChunkedBodyLimit
+from rag.server.http_errors import ERRORS, Error, status_of
 from rag.server.metrics import install as install_metrics
 from rag.server.routes_articles import install as install_article_routes
-from rag.server.streaming import run_in_thread
+from rag.server.streaming import answer_of, run_in_thread
 from rag.index.handle import Index
 
 log = logging.getLogger("rag.server.app")
@@ -155,8 +155,8 @@ def create_app(parts: Parts | None = None, settings: Settings | None = None) -> 
     @_takes(AskRequest)
     def ask(req: AskRequest) -> dict:
         p = state.ready()
-        answer = metrics.ask(p, req.question, req.top_k, _turns(req.history), as_of=req.as_of)
-        return answer.to_dict()
+        events = p.ask_stream(req.question, req.top_k, _turns(req.history), as_of=req.as_of)
+        return answer_of(events, metrics).to_dict()
 
     @app.post("/ask/stream", summary="Answer as server-sent events", response_class=EventSourceResponse,
               responses={**ERRORS, 200: {
@@ -188,26 +188,16 @@ def create_app(parts: Parts | None = None, settings: Settings | None = None) -> 
                                 status_code=503)
         return body
 
-    @app.get("/articles", responses=ERRORS)
-    def articles(since: str | None = Query(None, json_schema_extra={"format": "date"},
-                                           description="only articles published on or after this day (YYYY-MM-DD)"),
-                 until: str | None = Query(None, json_schema_extra={"format": "date"},
-                                           description="only articles published on or before this day")) -> list[dict]:
-        window = _date_window(since, until)
-        snap = state.loaded_index().snapshot()
-        return [{"id": a.id, "title": a.title, "url": a.url, "published": a.published,
-                 "source": a.source, "chunks": n, "chars": len(a.text)}
-                for a, n in snap.all_articles() if window is None or window.holds(a.published)]
+    app.add_middleware(ChunkedBodyLimit, max_bytes=settings.max_body_bytes)  # (bodies without a length)
+    install_read_guard(app, settings)  # with RAG_PROTECT_READS: reading and asking need the token
 
-    @app.get("/articles/{article_id}", responses=ERRORS)
-    def article(article_id: str) -> dict:
-        snap = state.loaded_index().snapshot()
-        a = snap.articles([article_id]).get(article_id)
-        if a is None:
-            raise ArticleNotFound(f"no article with id {article_id!r}")
-        return {**a.to_dict(), "chunks": [c.to_dict() for c in snap.article_chunks(a.id)]}
+    @app.middleware("http")
+    async def notice_other_writers(request: Request, call_next):
+        if state.index is not None:
+            state.index.refresh()  # another process may have changed the index
+        return await call_next(request)
 
-    install_article_routes(app, state, settings)  # POST/DELETE /articles, /index/rebuild, /index/status
+    install_article_routes(app, state, settings)  # /articles (GET, POST, DELETE), /index/rebuild, /index/status
     metrics = install_metrics(app, state)  # GET /metrics (Prometheus), request counts
     openai_api.install(app, state, settings)  # /v1: OpenAI-compatible chat completions
 
@@ -228,17 +218,6 @@ def _takes(model: type[BaseModel]):
         fn.__annotations__["req"] = model
         return fn
     return mark
-
-
-def _date_window(since: str | None, until: str | None) -> DateWindow | None:
-    """The window GET /articles filters on (None: every article, dated or not)."""
-    if since is None and until is None:
-        return None
-    try:
-        start, end = check_iso(since, "since"), check_iso(until, "until")
-    except ValueError as exc:
-        raise BadInput(str(exc)) from None
-    return DateWindow(start, end)  # (since after until: an empty window, no article)
 
 
 def _turns(history: list[HistoryTurn] | None) -> list[Turn]:

@@ -71,12 +71,6 @@ SSE_EVENT = {"type": "object", "required": ["event", "data"], "properties": {
     "data": {"type": "string", "contentMediaType": "application/json"}}}
 
 
-class Error(BaseModel):
-    detail: str
-
-
-# 400: a body that cannot be parsed at all (not UTF-8, broken multipart).
-ERRORS = {code: {"model": Error} for code in (400, 404, 409, 413, 422, 503)}
 
 
 def invalid_response(exc: RequestValidationError, settings: Settings) -> JSONResponse:

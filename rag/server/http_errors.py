@@ -8,11 +8,19 @@ from dataclasses import dataclass
 from typing import Any
 
 from fastapi.exceptions import RequestValidationError
+from pydantic import BaseModel
 
 from rag.errors import ArticleNotFound, BadInput, Busy, IndexUnavailable, ModelUnavailable, RagError, TooLarge
 
 STATUS = {TooLarge: 413, BadInput: 422, ArticleNotFound: 404, Busy: 409,
           IndexUnavailable: 503, ModelUnavailable: 503}
+class Error(BaseModel):
+    detail: str
+
+
+# 400: a body that cannot be parsed at all (not UTF-8, broken multipart).
+ERRORS = {code: {"model": Error} for code in (400, 404, 409, 413, 422, 503)}
+
 # Over a limit: 413 like the other limits, not 422.
 TOO_LONG = {"string_too_long", "too_long"}
 

@@ -68,18 +68,6 @@ class Metrics:
         if new > 1 and decode_ms > 0:  # the first token is prefill's
             self.tokens_per_second.observe((new - 1) / (decode_ms / 1000.0))
 
-    def ask(self, pipeline: Any, question: str, top_k: int | None = None, history: Any = None,
-            as_of: str | None = None) -> Answer:
-        """The pipeline's answer, recorded with the tokens its model call wrote."""
-        generated = None
-        for kind, payload in pipeline.ask_stream(question, top_k, history, as_of=as_of):
-            if kind == "generated":
-                generated = payload
-            elif kind == "done":
-                self.observe_answer(payload, generated)
-                return payload
-        raise RuntimeError("pipeline ended without an answer")  # pragma: no cover
-
     def observe_first_token(self, seconds: float) -> None:
         self.first_token_seconds.observe(seconds)
 

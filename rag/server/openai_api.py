@@ -34,7 +34,7 @@ from rag.server.openai_schema import (RAG_MODEL, TURN_CHARS, ChatCompletion, Mod
                             chat_request, error_body)
 from rag.server import http_errors
 from rag.server.http_errors import field_errors, over_limit
-from rag.server.streaming import run_in_thread
+from rag.server.streaming import answer_of, run_in_thread
 from rag.components.remote_generator import PREFIX, parse
 
 V1 = "/v1/"
@@ -161,7 +161,8 @@ def install(app: FastAPI, state, settings: Settings) -> None:
         reply = _Reply(RAG_MODEL)
         if req.stream:
             return EventSourceResponse(_rag_chunks(p, question, history, reply, request, req.as_of))
-        answer = await run_in_threadpool(request.app.state.metrics.ask, p, question, None, history, req.as_of)
+        events = p.ask_stream(question, None, history, as_of=req.as_of)  # (a generator: runs in the pool)
+        answer = await run_in_threadpool(answer_of, events, request.app.state.metrics)
         return JSONResponse(reply.completion(_answer_fields(answer)))
 
     @router.get("/generator/models", response_model=ModelList, summary="The generator, for plain completions")
