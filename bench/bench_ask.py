@@ -40,7 +40,8 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from rag.answering.pipeline import Pipeline  # noqa: E402
-from rag.assemble import Parts  # noqa: E402
+from rag.answering.tuning import Tuning  # noqa: E402
+from rag.assemble import EMBEDDER_DTYPE, Parts  # noqa: E402
 from rag.config import Settings  # noqa: E402
 from rag.components.generation import Prompt  # noqa: E402
 from rag.answering.grounding import source_sentences  # noqa: E402
@@ -131,10 +132,10 @@ def build(settings: Settings, baseline: bool) -> Parts:
                                                cache_size=0, dtype="float32")
     else:
         from rag.components.embedding import load_embedder
-        embedder = load_embedder(settings.embedder, threads=settings.threads, dtype=settings.embedder_dtype)
+        embedder = load_embedder(settings.embedder, threads=settings.threads, dtype=EMBEDDER_DTYPE)
     generator = TransformersGenerator(settings.generator, cache_dir=settings.model_cache_dir,
                                       quantize=settings.quantize, threads=settings.threads, progress=False,
-                                      prompt_lookup=0 if baseline else settings.prompt_lookup_tokens)
+                                      prompt_lookup=0 if baseline else Tuning().prompt_lookup_tokens)
     index, p = build_parts(settings, embedder=embedder, generator=Recorder(generator))
     ensure_index(index)
     if baseline:
@@ -327,7 +328,7 @@ def report(stats: dict, srv: dict, settings: Settings, loads: list[float]) -> No
     print(f"\n{cur['n']} questions about the seed article; cores {os.cpu_count()}; load average during the run "
           f"{min(loads):.1f}-{max(loads):.1f} (1-min)")
     print(f"current: embedder {settings.embedder}, quantize={settings.quantize}, "
-          f"evidence_sentences={settings.evidence_sentences}; baseline: fp32, dense top-4 whole chunks, no cache")
+          f"evidence_sentences={Tuning().evidence_sentences}; baseline: fp32, dense top-4 whole chunks, no cache")
     rows = [("/ask p50 (ms)", "p50", False, "<= 1200"), ("/ask p95 (ms)", "p95", False, "<= 3000"),
             ("first token p50 (ms)", "ttft50", False, "<= 600"), ("first token p95 (ms)", "ttft95", False, ""),
             ("retrieve p50 (ms)", "retrieve", False, ""), ("prefill p50 (ms)", "prefill", False, ""),

@@ -23,6 +23,7 @@ hypothesis_settings.register_profile("explore", max_examples=1000)
 hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "gate"))
 
 from rag.answering.pipeline import Pipeline  # noqa: E402
+from rag.answering.tuning import AnswerSettings, Tuning  # noqa: E402
 from rag.config import Settings  # noqa: E402
 from rag.errors import IndexUnavailable  # noqa: E402
 from rag.components.embedding import FakeEmbedder  # noqa: E402
@@ -47,8 +48,7 @@ WEATHER = ("Heavy rain flooded the streets of Lisbon on Tuesday. "
 def any_settings(request, tmp_path) -> Settings:
     """Settings on each index backend: FAISS in tmp_path, or a fresh database of a real
     PostgreSQL server (started once per session by tests/pg_server.py)."""
-    s = Settings(data_dir=tmp_path / "data", seeds_dir=SEEDS, model_cache_dir=tmp_path / "cache",
-                 min_relevance=0.2)
+    s = Settings(data_dir=tmp_path / "data", seeds_dir=SEEDS, model_cache_dir=tmp_path / "cache")
     if request.param == "faiss":
         return s
     return s.model_copy(update={"store": fresh_database(request.getfixturevalue("pg_server"))})
@@ -64,8 +64,7 @@ def fresh_database(server) -> str:
 
 @pytest.fixture
 def settings(tmp_path) -> Settings:
-    return Settings(data_dir=tmp_path / "data", seeds_dir=SEEDS, model_cache_dir=tmp_path / "cache",
-                    min_relevance=0.2)
+    return Settings(data_dir=tmp_path / "data", seeds_dir=SEEDS, model_cache_dir=tmp_path / "cache")
 
 
 _OPENED = []  # indexes made by make_pipeline: closed after each test (database connections)
@@ -78,12 +77,21 @@ def _close_indexes():
         _OPENED.pop().close()
 
 
+# The fake embedder's vectors are less alike than the real one's: a lower relevance floor.
+TUNING = Tuning(min_relevance=0.2)
+
+
 class Rig(Parts):
     """The Index and a Pipeline of fakes, as rag.assemble.build gives them; for the
-    tests' brevity it also answers for its Pipeline (``rig.ask``, ``rig.settings``)."""
+    tests' brevity it also answers for its Pipeline (``rig.ask``, ``rig.retriever``).
+    ``rig.settings`` are the Settings it was made from (the Index's)."""
 
     def __getattr__(self, name):
         return getattr(self.pipeline, name)
+
+    @property
+    def settings(self) -> Settings:
+        return self.index.settings
 
     def with_generator(self, generator) -> "Rig":
         return Rig(self.index, self.pipeline.with_generator(generator))
@@ -98,8 +106,8 @@ def make_pipeline(settings: Settings, replies=("...",), verifier=None, embedder=
         index.open(seed=False)  # the published index, if there is one
     except IndexUnavailable:
         pass  # built with other settings: index.error says so, rebuild fixes it
-    return Rig(index, Pipeline.build(settings, index.snapshot, embedder, FakeGenerator(replies),
-                                     verifier or FakeVerifier()))
+    return Rig(index, Pipeline.build(AnswerSettings.of(settings, TUNING), index.snapshot, embedder,
+                                     FakeGenerator(replies), verifier or FakeVerifier()))
 
 
 @pytest.fixture

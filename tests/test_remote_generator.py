@@ -12,6 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from rag.answering.pipeline import Pipeline
+from rag.answering.tuning import AnswerSettings
 from rag.assemble import load_generator, open_index
 from rag.server.app import create_app
 from rag.config import Settings
@@ -21,7 +22,7 @@ from rag.components.generation import FakeGenerator, Generator, Prompt
 from rag.components.remote_generator import OpenAIGenerator, parse
 from rag.components.verifier import FakeVerifier
 
-from .conftest import Rig
+from .conftest import TUNING, Rig
 from .servers import ThreadServer, free_port, sse_events
 
 ANSWER = "The summit was held in Tianjin [1]."
@@ -40,7 +41,7 @@ def front(fake_pipeline, url: str, timeout_s: float = 5.0) -> Rig:
     settings = fake_pipeline.settings.model_copy(update={"generator": f"openai:{url}/v1/generator#fake",
                                                          "generator_timeout_s": timeout_s})
     index = fake_pipeline.index
-    return Rig(index, Pipeline.build(settings, index.snapshot, index.embedder, load_generator(settings),
+    return Rig(index, Pipeline.build(AnswerSettings.of(settings, TUNING), index.snapshot, index.embedder, load_generator(settings),
                                      FakeVerifier()))
 
 
@@ -106,7 +107,7 @@ def test_a_slow_remote_times_out(settings):
         return "late"
 
     index = open_index(settings, FakeEmbedder())
-    slow_pipeline = Rig(index, Pipeline.build(settings, index.snapshot, index.embedder, FakeGenerator(slow, name="slow"),
+    slow_pipeline = Rig(index, Pipeline.build(AnswerSettings.of(settings, TUNING), index.snapshot, index.embedder, FakeGenerator(slow, name="slow"),
                                               FakeVerifier()))
     try:
         with ThreadServer(create_app(slow_pipeline)) as server:

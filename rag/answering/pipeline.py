@@ -16,7 +16,6 @@ import time
 from dataclasses import dataclass, replace
 from typing import Callable, Iterator, Sequence
 
-from rag.config import Settings
 from rag.text_checks import check_unicode
 from rag.components.embedding import Embedder
 from rag.errors import BadInput, TooLarge
@@ -31,6 +30,7 @@ from rag.answering.subject import keep_matching
 from rag.answering.prompts import build_prompt, is_refusal
 from rag.answering.recency import in_time, too_old
 from rag.answering.retrieval import Retriever
+from rag.answering.tuning import AnswerSettings
 from rag.answering.when import TimeScope, day_text, say_window, time_scope
 from rag.dates import check_iso
 from rag.index.protocols import Snapshot
@@ -51,7 +51,7 @@ class Pipeline:
     snapshots the Index handle publishes (rag/index/handle.py, built beside it by
     rag/assemble.py), one per request, and holds no way to write them."""
 
-    settings: Settings
+    settings: AnswerSettings  # what it reads of Settings, and the tuning (tuning.py)
     retriever: Retriever
     verifier: Verifier
     generator: Generator
@@ -62,7 +62,7 @@ class Pipeline:
         return replace(self, generator=generator)
 
     @classmethod
-    def build(cls, settings: Settings, snapshots: Callable[[], Snapshot], embedder: Embedder,
+    def build(cls, settings: AnswerSettings, snapshots: Callable[[], Snapshot], embedder: Embedder,
               generator: Generator, verifier: Verifier) -> "Pipeline":
         """The pipeline over ``snapshots`` (an Index's ``snapshot``; ``embedder`` is the
         one it was built with) with the retriever and grounder the settings ask for."""
@@ -318,7 +318,7 @@ class Pipeline:
                       timings_ms=timings, as_of=day.isoformat(), newest=newest)
 
 
-def _calibration(settings: Settings, verifier: Verifier) -> Calibration | None:
+def _calibration(settings: AnswerSettings, verifier: Verifier) -> Calibration | None:
     """The verifier's calibrated thresholds, with any the settings override."""
     over = {k: v for k, v in (("answerable", settings.verifier_answerable),
                               ("supported", settings.verifier_supported),

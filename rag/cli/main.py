@@ -10,6 +10,7 @@ import textwrap
 
 from rag.cli.common import EXIT_BAD_INPUT, EXIT_ERROR, settings_of as _settings
 from rag.cli.index_commands import add_parsers
+from rag.answering.tuning import Tuning
 from rag.config import Settings
 from rag.dates import check_iso
 from rag.documents import load_paths
@@ -83,8 +84,10 @@ def cmd_eval(args) -> int:
         raise BadInput("--limit must be at least 1")
     if args.offset < 0:
         raise BadInput("--offset must be at least 0")
+    tuning = Tuning().tuned(args.tune)  # checked before the models load
     ev = load_eval_set(args.dataset, args.corpus)
-    pipeline = ev_mod.open_pipeline(settings, ev, args.index_dir, show_progress=sys.stderr.isatty())
+    pipeline = ev_mod.open_pipeline(settings, ev, args.index_dir, show_progress=sys.stderr.isatty(),
+                                    tuning=tuning)
 
     def progress(i, n, r):
         if sys.stderr.isatty():
@@ -161,6 +164,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--json", metavar="OUT", help="also write the full report as JSON")
     p.add_argument("--as-of", help="ask each question as of this day (YYYY-MM-DD), or "
                                    "'question_date': the day the set gives it (default today)")
+    p.add_argument("--tune", action="append", default=[], metavar="NAME=VALUE",
+                   help="override an internal knob of rag/answering/tuning.py for this run "
+                        "(e.g. rrf_k=30, verifier_answerable=0); repeatable")
     p.set_defaults(func=cmd_eval)
 
     p = sub.add_parser("serve", help="serve the API and the web chat")

@@ -65,7 +65,7 @@ class AppState:
 def create_app(parts: Parts | None = None, settings: Settings | None = None) -> FastAPI:
     """The app over ``parts`` (the Index and the Pipeline, built and closed by the
     caller), or over those it builds from ``settings`` in the background at start-up."""
-    settings = settings or (parts.pipeline.settings if parts else Settings())
+    settings = settings or (parts.index.settings if parts else Settings())
     check_admin_token(settings)  # a weak token is a start-up error, not a silent lock-out
     state = AppState(parts)
 

@@ -183,8 +183,8 @@ def install(app: FastAPI, state, settings: Settings) -> None:
             raise IndexUnavailable(state.error or "still loading the models; try again shortly")
         if req.model not in (None, p.generator.name):
             return _no_model(req.model, p.generator.name)
-        limit = min(req.max_completion_tokens or req.max_tokens or settings.max_new_tokens,
-                    settings.max_new_tokens)
+        cap = p.settings.max_new_tokens
+        limit = min(req.max_completion_tokens or req.max_tokens or cap, cap)
         prompt = Prompt(system, question, tuple((t.role, t.content) for t in history))
         return await _complete(p.generator, prompt, limit, req, request)
 

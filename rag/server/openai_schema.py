@@ -84,7 +84,7 @@ def chat_request(settings: Settings, user_chars: int | None = None) -> type[Base
         stream: bool = False
         stream_options: StreamOptions | None = None
         max_tokens: int | None = Field(None, ge=1, description="Plain completions only; capped at "
-                                       "the server's RAG_MAX_NEW_TOKENS.")
+                                       "the length of the server's answers (tuning.py's max_new_tokens).")
         max_completion_tokens: int | None = Field(None, ge=1, description="As max_tokens.")
         temperature: float | None = Field(None, ge=0, le=2, description="Ignored: decoding is greedy.")
         n: int | None = Field(None, ge=1, le=1, description="One choice only.")
