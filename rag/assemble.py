@@ -12,7 +12,7 @@ from transformers.utils import logging as hf_logging
 from rag.answering.pipeline import Pipeline
 from rag.answering.tuning import AnswerSettings, Tuning
 from rag.components.embedding import Embedder, load_embedder
-from rag.components.generation import FakeGenerator, Generator, TransformersGenerator
+from rag.components.generation import Generator, TransformersGenerator
 from rag.components.remote_generator import OpenAIGenerator
 from rag.components.verifier import CrossEncoderVerifier, Verifier
 from rag.config import Settings
@@ -91,9 +91,7 @@ def load_verifier(settings: Settings) -> Verifier:
 
 def load_generator(settings: Settings, tuning: Tuning | None = None) -> Generator:
     """The generator named by ``settings.generator``: "openai:<base_url>#<model>" for an
-    OpenAI-compatible server, "fake" for a FakeGenerator (demos and tests), else a local model."""
-    if settings.generator == "fake":
-        return FakeGenerator()
+    OpenAI-compatible server, else a local model. (Tests pass their FakeGenerator to ``build``.)"""
     if settings.generator.startswith("openai:"):
         return OpenAIGenerator.from_settings(settings)
     return TransformersGenerator(settings.generator, cache_dir=settings.model_cache_dir,
