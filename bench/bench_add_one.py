@@ -104,13 +104,11 @@ def main() -> int:
     ap.add_argument("data_dir", help="a copy of a kept index (it is changed)")
     args = ap.parse_args()
 
-    from rag.answering.pipeline import Pipeline
+    from rag.answering.retrieval import Retriever
     from rag.config import PACKAGED_EMBEDDER, Settings
     from rag.documents import make_article
     from rag.components.embedding import load_embedder
-    from rag.components.generation import FakeGenerator
     from rag.assemble import offline, open_index
-    from rag.components.verifier import FakeVerifier
     from rag.index.faiss_backend import FaissSnapshot
     from rag.index.faiss_snapshot import ArticleStore
 
@@ -118,27 +116,28 @@ def main() -> int:
     settings = Settings(data_dir=Path(args.data_dir))
     embedder = load_embedder(PACKAGED_EMBEDDER)
     embedder.embed(["warm up"])
-    # Only retrieval is measured: fakes for the verifier and the generator.
-    p = Pipeline.build(settings, open_index(settings, embedder), FakeGenerator(("",)), FakeVerifier())
+    # Only indexing and retrieval are measured: no verifier, no generator.
+    index = open_index(settings, embedder)
+    retriever = Retriever(index.snapshot, embedder)
     t = time.perf_counter()
-    p.index.open()
+    index.open()
     load_s = time.perf_counter() - t
-    base_articles, base_chunks = p.index.snapshot().article_count, p.index.snapshot().chunk_count
+    base_articles, base_chunks = index.snapshot().article_count, index.snapshot().chunk_count
 
     def found(store, aid: str, question: str) -> bool:
         snap = FaissSnapshot(store)
-        return any(h.chunk.article_id == aid for h in p.retriever.search(snap, question, TOP_K))
+        return any(h.chunk.article_id == aid for h in retriever.search(snap, question, TOP_K))
 
     items = synthesise()
     adds, at_once = [], 0
     for aid, title, text, question in items:
         t = time.perf_counter()
-        report = p.index.ingest([make_article(text, title=title, id=aid, published="2022-12-01")])
+        report = index.ingest([make_article(text, title=title, id=aid, published="2022-12-01")])
         adds.append(time.perf_counter() - t)
         assert report.count("added") == 1, report.to_dict()
-        at_once += found(p.index.snapshot().store, aid, question)
+        at_once += found(index.snapshot().store, aid, question)
 
-    incremental = p.index.snapshot().store
+    incremental = index.snapshot().store
     at_end = sum(found(incremental, aid, q) for aid, _, _, q in items)
     t = time.perf_counter()
     rebuilt = ArticleStore(incremental.embedder_name, incremental.dim, incremental.chunking,
@@ -147,8 +146,8 @@ def main() -> int:
     rebuild_index_s = time.perf_counter() - t
     after_rebuild = sum(found(rebuilt, aid, q) for aid, _, _, q in items)
     # The same top 4 for every question, not only the new article among them.
-    same = sum([h.chunk.id for h in p.retriever.search(incremental, q, TOP_K)]
-               == [h.chunk.id for h in p.retriever.search(rebuilt, q, TOP_K)] for _, _, _, q in items)
+    same = sum([h.chunk.id for h in retriever.search(incremental, q, TOP_K)]
+               == [h.chunk.id for h in retriever.search(rebuilt, q, TOP_K)] for _, _, _, q in items)
 
     print(f"cores: {os.cpu_count()}, load average: {', '.join(f'{x:.1f}' for x in os.getloadavg())}")
     print(f"base index: {base_articles:,} articles, {base_chunks:,} chunks (loaded in {load_s:.1f}s); "

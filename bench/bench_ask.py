@@ -40,6 +40,8 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from rag.answering.pipeline import Pipeline  # noqa: E402
+from rag.answering.tuning import Tuning  # noqa: E402
+from rag.assemble import EMBEDDER_DTYPE, Parts  # noqa: E402
 from rag.config import Settings  # noqa: E402
 from rag.components.generation import Prompt  # noqa: E402
 from rag.answering.grounding import source_sentences  # noqa: E402
@@ -78,7 +80,7 @@ class BaselinePipeline(Pipeline):
     def ask_stream(self, question, top_k=None, history=None, stop=None, as_of=None):
         t0 = time.perf_counter()
         question, _ = self.check(question, top_k, history)
-        snap = self.index.snapshot()
+        snap = self.snapshots()
         q = self.embedder.embed([question])[0]
         found = snap.vectors.search(q.astype(np.float32), 4)
         hits = [Hit(chunk=c, score=s, dense=s) for c, (_, s) in zip(snap.chunks([i for i, _ in found]), found)]
@@ -119,10 +121,10 @@ class Recorder:
         return run
 
 
-def build(settings: Settings, baseline: bool) -> Pipeline:
+def build(settings: Settings, baseline: bool) -> Parts:
     from rag.components.embedding import SentenceTransformerEmbedder
     from rag.components.generation import TransformersGenerator
-    from rag.assemble import build_pipeline, ensure_index
+    from rag.assemble import build as build_parts, ensure_index
 
     if baseline:
         settings = settings.model_copy(update={"quantize": False, "data_dir": settings.data_dir.parent / "baseline"})
@@ -130,20 +132,21 @@ def build(settings: Settings, baseline: bool) -> Pipeline:
                                                cache_size=0, dtype="float32")
     else:
         from rag.components.embedding import load_embedder
-        embedder = load_embedder(settings.embedder, threads=settings.threads, dtype=settings.embedder_dtype)
+        embedder = load_embedder(settings.embedder, threads=settings.threads, dtype=EMBEDDER_DTYPE)
     generator = TransformersGenerator(settings.generator, cache_dir=settings.model_cache_dir,
                                       quantize=settings.quantize, threads=settings.threads, progress=False,
-                                      prompt_lookup=0 if baseline else settings.prompt_lookup_tokens)
-    p = build_pipeline(settings, embedder=embedder, generator=Recorder(generator))
-    ensure_index(p)
+                                      prompt_lookup=0 if baseline else Tuning().prompt_lookup_tokens)
+    index, p = build_parts(settings, embedder=embedder, generator=Recorder(generator))
+    ensure_index(index)
     if baseline:
         p = BaselinePipeline(settings, p.retriever, p.verifier, p.generator, p.grounder)
     p.warm_up()
-    return p
+    return Parts(index, p)
 
 
-def build_remote(settings: Settings, current: Pipeline, tmp: Path):
+def build_remote(settings: Settings, parts: Parts, tmp: Path):
     """The current pipeline with its generator in another process (`rag serve`)."""
+    current = parts.pipeline
     from rag.components.remote_generator import OpenAIGenerator
 
     port = free_port()
@@ -166,7 +169,7 @@ def build_remote(settings: Settings, current: Pipeline, tmp: Path):
     remote = OpenAIGenerator(f"{url}/v1/generator", current.generator.name, timeout_s=120)
     p = Pipeline(settings, current.retriever, current.verifier, Recorder(remote), current.grounder)
     p.warm_up()
-    return p, proc
+    return Parts(parts.index, p), proc
 
 
 def forget(p: Pipeline, question: str) -> None:
@@ -175,7 +178,8 @@ def forget(p: Pipeline, question: str) -> None:
         cache.pop(question, None)
 
 
-def ask_once(client, p: Pipeline, question: str) -> dict:
+def ask_once(client, parts: Parts, question: str) -> dict:
+    p = parts.pipeline
     forget(p, question)
     t = time.perf_counter()
     p.generator.last = None
@@ -324,7 +328,7 @@ def report(stats: dict, srv: dict, settings: Settings, loads: list[float]) -> No
     print(f"\n{cur['n']} questions about the seed article; cores {os.cpu_count()}; load average during the run "
           f"{min(loads):.1f}-{max(loads):.1f} (1-min)")
     print(f"current: embedder {settings.embedder}, quantize={settings.quantize}, "
-          f"evidence_sentences={settings.evidence_sentences}; baseline: fp32, dense top-4 whole chunks, no cache")
+          f"evidence_sentences={Tuning().evidence_sentences}; baseline: fp32, dense top-4 whole chunks, no cache")
     rows = [("/ask p50 (ms)", "p50", False, "<= 1200"), ("/ask p95 (ms)", "p95", False, "<= 3000"),
             ("first token p50 (ms)", "ttft50", False, "<= 600"), ("first token p95 (ms)", "ttft95", False, ""),
             ("retrieve p50 (ms)", "retrieve", False, ""), ("prefill p50 (ms)", "prefill", False, ""),

@@ -53,12 +53,9 @@ class TimedEmbedder:
 
 
 def one_corpus(path: str, limit: int | None, stand_in: bool, keep: str | None = None) -> dict:
-    from rag.answering.pipeline import Pipeline
     from rag.config import PACKAGED_EMBEDDER, Settings
     from rag.documents import load_paths, make_article
     from rag.components.embedding import FakeEmbedder, load_embedder
-    from rag.components.generation import FakeGenerator
-    from rag.components.verifier import FakeVerifier
     from rag.assemble import offline, open_index
     from rag.index.faiss_versions import current_version, load_store
 
@@ -70,7 +67,7 @@ def one_corpus(path: str, limit: int | None, stand_in: bool, keep: str | None = 
     inner = FakeEmbedder(dim=384, name="stand-in") if stand_in else load_embedder(PACKAGED_EMBEDDER)
     inner.embed(["warm up"])  # model load is not indexing
     emb = TimedEmbedder(inner)
-    p = Pipeline.build(settings, open_index(settings, emb), FakeGenerator(("",)), FakeVerifier())  # indexing asks nothing
+    index = open_index(settings, emb)  # indexing asks nothing: no pipeline
 
     t = time.perf_counter()
     loaded = load_paths([path])
@@ -78,7 +75,7 @@ def one_corpus(path: str, limit: int | None, stand_in: bool, keep: str | None = 
     parse_s = time.perf_counter() - t
 
     t = time.perf_counter()
-    first = p.index.ingest(articles, show_progress=sys.stderr.isatty())
+    first = index.ingest(articles, show_progress=sys.stderr.isatty())
     ingest_s = time.perf_counter() - t
     embed_s, embedded = emb.seconds, emb.texts
     ingest_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
@@ -86,22 +83,22 @@ def one_corpus(path: str, limit: int | None, stand_in: bool, keep: str | None = 
     size = sum(f.stat().st_size for f in version_dir.iterdir())
 
     t = time.perf_counter()
-    second = p.index.ingest(articles)
+    second = index.ingest(articles)
     reingest_s = time.perf_counter() - t
 
     t = time.perf_counter()
-    load_store(data, emb.name, p.index.layout.chunking)
+    load_store(data, emb.name, index.layout.chunking)
     load_s = time.perf_counter() - t
 
     adds = []
     for i in range(3):  # three different new articles; the median is reported
         t = time.perf_counter()
-        p.index.ingest([make_article(ONE + f" It is update number {i}.", id=f"bench-new-{i}")])
+        index.ingest([make_article(ONE + f" It is update number {i}.", id=f"bench-new-{i}")])
         adds.append(time.perf_counter() - t)
 
     if keep:  # the index of the corpus alone, for `rag eval --index-dir`
         from rag.index.handle import delete_many
-        p.index.delete_many([f"bench-new-{i}" for i in range(3)])
+        index.delete_many([f"bench-new-{i}" for i in range(3)])
     else:
         shutil.rmtree(data, ignore_errors=True)
     return {"corpus": Path(path).parent.name + "/" + Path(path).name, "articles_in": len(articles),

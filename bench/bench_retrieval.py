@@ -86,7 +86,7 @@ def hybrid_p50(x: np.ndarray, qs: np.ndarray, rng: np.random.Generator, n_querie
         def embed(self, batch):
             return np.stack([self.table[t] for t in batch])
 
-    r = Retriever(Cached())
+    r = Retriever(lambda: store, Cached())
     r.search(store, words[0], 4)
     times = []
     for w in words:

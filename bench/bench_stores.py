@@ -13,7 +13,7 @@ Per size (chunks), on both backends, in the same process and against the same co
   embedding (hashing, ~free), the write and the near-duplicate check: the store's
   cost, not the model's.
 * vector search: `snapshot.vectors.search(q, 50)`, one query at a time, p50/p95 ms.
-* hybrid: `Retriever(index, embedder).search(snapshot, text, 4)` (dense 50 + lexical
+* hybrid: `Retriever(index.snapshot, embedder).search(snapshot, text, 4)` (dense 50 + lexical
   50, RRF, chunk fetch, cosines), p50/p95 ms. Its embedder hands back the prepared
   query vector from a dict (no model): the figure is retrieval alone.
 * recall@10 / @50 of the vector search against exact numpy brute force, on
@@ -238,7 +238,7 @@ def measure(index, corpus: Corpus, qv: np.ndarray, qt: list[str], n_recall: int,
         for k, out in ((10, r10), (50, r50)):
             kth = np.partition(exact, -k)[-k]
             out.append(sum(exact[pos[c]] >= kth - 1e-5 for c in got[:k]) / k)
-    retr = Retriever(index, Prepared("prepared", dict(zip(qt, qv))))
+    retr = Retriever(index.snapshot, Prepared("prepared", dict(zip(qt, qv))))
     for t_ in qt[:warm]:
         retr.search(snap, t_, TOP_K)
     htimes = []
@@ -371,19 +371,19 @@ def run_size(n: int, args, pg: Pg, tmp: Path, prev_pg: dict | None) -> list[dict
 
 # -- /ask ----------------------------------------------------------------------------
 def run_ask(args, pg: Pg, tmp: Path) -> dict:
-    from rag.assemble import build_pipeline, ensure_index
+    from rag.assemble import build, ensure_index
 
     qs = [json.loads(line)["question"] for line in (ROOT / "evals" / "seed_qa.jsonl").read_text().splitlines()
           if line.strip()][: args.ask_questions]
     t = time.perf_counter()
-    pf = build_pipeline(settings_for("faiss", tmp / "ask_faiss"))
-    ensure_index(pf)
-    pp = build_pipeline(settings_for(pg.database("bench_ask"), tmp / "ask_pg"),
+    index_f, pf = build(settings_for("faiss", tmp / "ask_faiss"))
+    ensure_index(index_f)
+    index_p, pp = build(settings_for(pg.database("bench_ask"), tmp / "ask_pg"),
                         embedder=pf.embedder, generator=pf.generator, verifier=pf.verifier)
-    ensure_index(pp)
+    ensure_index(index_p)
     print(f"/ask: pipelines and indexes ready in {time.perf_counter() - t:.0f} s "
-          f"({pf.index.snapshot().chunk_count} chunks each)", file=sys.stderr, flush=True)
-    chunks = pf.index.snapshot().chunk_count
+          f"({index_f.snapshot().chunk_count} chunks each)", file=sys.stderr, flush=True)
+    chunks = index_f.snapshot().chunk_count
     pf.warm_up()
     pipes = {"faiss": pf, "postgresql": pp}
     cache = getattr(pf.embedder, "_cache", None)
@@ -416,8 +416,8 @@ def run_ask(args, pg: Pg, tmp: Path) -> dict:
                           "postgresql_passages": [h.chunk.id for h in ap.passages]})
     same_passages = sum([h.chunk.id for h in af.passages] == [h.chunk.id for h in ap.passages]
                         for af, ap in zip(answers["faiss"], answers["postgresql"]))
-    pf.index.close()
-    pp.index.close()
+    index_f.close()
+    index_p.close()
     return {"questions": len(qs), "same_answer": len(qs) - len(diffs), "same_passages": same_passages,
             "diffs": diffs, "chunks": chunks,
             **{f"{k}_total_p50": float(np.median(v)) for k, v in total.items()},

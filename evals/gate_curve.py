@@ -1,6 +1,6 @@
 """The answerability gate's calibration curve: refusals against wrong answers.
 
-Reads `rag eval --json` reports of runs made with the gate open (RAG_VERIFIER_ANSWERABLE=0,
+Reads `rag eval --json` reports of runs made with the gate open (`rag eval --tune verifier_answerable=0`,
 so every question the gate would have stopped is answered and scored) and replays the
 gate "answer when the best sentence reaches A or the best passage reaches H" over a grid.
 The gate only decides whether an answer is shown, never what it says, so the replay is

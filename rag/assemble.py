@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import logging
 import os
+from typing import NamedTuple
 
 from transformers.utils import logging as hf_logging
 
 from rag.answering.pipeline import Pipeline
+from rag.answering.tuning import AnswerSettings, Tuning
 from rag.components.embedding import Embedder, load_embedder
-from rag.components.generation import FakeGenerator, Generator, TransformersGenerator
+from rag.components.generation import Generator, TransformersGenerator
 from rag.components.remote_generator import OpenAIGenerator
 from rag.components.verifier import CrossEncoderVerifier, Verifier
 from rag.config import Settings
@@ -18,6 +20,11 @@ from rag.index.backends import open_backend
 from rag.index.handle import Index, layout_of
 
 log = logging.getLogger("rag")
+
+# Precision the embedder computes in. "auto": bfloat16 where the CPU has it natively
+# (AMX / AVX512-BF16; 3x the chunks/s of float32, vectors within cosine 0.996, see
+# bench/bench_embed.py), float32 elsewhere. Not part of the index's identity.
+EMBEDDER_DTYPE = "auto"
 
 
 def offline() -> None:
@@ -37,26 +44,44 @@ def open_index(settings: Settings, embedder: Embedder) -> Index:
     return Index(settings, embedder, open_backend(settings, layout_of(settings, embedder)))
 
 
-def build_pipeline(settings: Settings, embedder: Embedder | None = None,
-                   generator: Generator | None = None, verifier: Verifier | None = None,
-                   with_index: bool = True) -> Pipeline:
-    """The pipeline the settings describe. With ``with_index``, the published index is
-    loaded if there is one (the CLI); the server opens it itself, in the background."""
+class Parts(NamedTuple):
+    """What the server and the CLI hold: the Index (the one writer) and, beside it, the
+    read-only Pipeline over its snapshots."""
+
+    index: Index
+    pipeline: Pipeline
+
+
+def build_index(settings: Settings, embedder: Embedder | None = None, with_index: bool = True) -> Index:
+    """The Index the settings describe, without the models that answer (ingest, rebuild,
+    delete). With ``with_index``, the published index is loaded if there is one."""
     offline()
-    embedder = embedder or load_embedder(settings.embedder, threads=settings.threads,
-                                         dtype=settings.embedder_dtype)
-    generator = generator or load_generator(settings)
-    verifier = verifier or load_verifier(settings)
-    index = open_index(settings, embedder)
+    index = open_index(settings, embedder or load_embedder(settings.embedder, threads=settings.threads,
+                                                           dtype=EMBEDDER_DTYPE))
     if with_index:
         index.open(seed=False)
-    return Pipeline.build(settings, index, generator, verifier)
+    return index
 
 
-def ensure_index(pipeline: Pipeline, show_progress: bool = False) -> None:
+def build(settings: Settings, embedder: Embedder | None = None, generator: Generator | None = None,
+          verifier: Verifier | None = None, with_index: bool = True, tuning: Tuning | None = None) -> Parts:
+    """The Index and the Pipeline the settings describe, side by side. With
+    ``with_index``, the published index is loaded if there is one (the CLI); the server
+    opens it itself, in the background. ``tuning``: other internal knobs (`rag eval --tune`)."""
+    offline()
+    tuning = tuning or Tuning()
+    embedder = embedder or load_embedder(settings.embedder, threads=settings.threads, dtype=EMBEDDER_DTYPE)
+    generator = generator or load_generator(settings, tuning)
+    verifier = verifier or load_verifier(settings)
+    index = build_index(settings, embedder, with_index)
+    return Parts(index, Pipeline.build(AnswerSettings.of(settings, tuning), index.snapshot, embedder,
+                                       generator, verifier))
+
+
+def ensure_index(index: Index, show_progress: bool = False) -> None:
     """Build the index from the seeds folder when there is none yet."""
-    if not pipeline.index.loaded:
-        pipeline.index.open(seed=True, show_progress=show_progress)
+    if not index.loaded:
+        index.open(seed=True, show_progress=show_progress)
 
 
 def load_verifier(settings: Settings) -> Verifier:
@@ -64,13 +89,11 @@ def load_verifier(settings: Settings) -> Verifier:
     return CrossEncoderVerifier(settings.verifier_dir, threads=settings.threads)
 
 
-def load_generator(settings: Settings) -> Generator:
+def load_generator(settings: Settings, tuning: Tuning | None = None) -> Generator:
     """The generator named by ``settings.generator``: "openai:<base_url>#<model>" for an
-    OpenAI-compatible server, "fake" for a FakeGenerator (demos and tests), else a local model."""
-    if settings.generator == "fake":
-        return FakeGenerator()
+    OpenAI-compatible server, else a local model. (Tests pass their FakeGenerator to ``build``.)"""
     if settings.generator.startswith("openai:"):
         return OpenAIGenerator.from_settings(settings)
     return TransformersGenerator(settings.generator, cache_dir=settings.model_cache_dir,
                                  quantize=settings.quantize, threads=settings.threads,
-                                 prompt_lookup=settings.prompt_lookup_tokens)
+                                 prompt_lookup=(tuning or Tuning()).prompt_lookup_tokens)

@@ -1,4 +1,7 @@
-"""Settings from RAG_* environment variables; every default works offline."""
+"""Settings from RAG_* environment variables: what a user or an operator chooses; every
+default works offline. The answering path's internal knobs (fusion constant, relevance
+floor, prompt sizes, verifier overrides, ...) are rag/answering/tuning.py's, overridable
+by `rag eval --tune` only."""
 
 from __future__ import annotations
 
@@ -44,10 +47,6 @@ class Settings(BaseSettings):
     # Add "+int8" for the quantized embedder (embedding.py): ~1.5-2x faster indexing, same
     # seed-eval figures; an index built by the other variant needs `rag rebuild`.
     embedder: str = PACKAGED_EMBEDDER
-    # Precision the embedder computes in. "auto": bfloat16 where the CPU has it natively
-    # (AMX / AVX512-BF16; 3x the chunks/s of float32, vectors within cosine 0.996, see
-    # bench/bench_embed.py), float32 elsewhere. Not part of the index's identity.
-    embedder_dtype: Literal["auto", "float32", "bfloat16"] = "auto"
     # Or "openai:<base_url>#<model>": an OpenAI-compatible server (vLLM, Ollama, llama.cpp,
     # another rag server's /v1) writes the answers; prompts and grounding stay here.
     generator: str = PACKAGED_GENERATOR
@@ -56,13 +55,6 @@ class Settings(BaseSettings):
     generator_timeout_s: float = Field(60.0, gt=0, le=3600)
     quantize: bool = True  # dynamic int8 on the generator's Linear layers (CPU)
     threads: int = Field(0, ge=0)  # 0: one per core
-    max_new_tokens: int = Field(160, ge=1, le=2048)
-    # Prompt-lookup decoding of answers (streamed): they quote their sources, so up to this
-    # many tokens are drafted from the prompt and checked in one forward pass; a draft token
-    # is kept only where it is the model's own greedy choice. 0 turns it off. With dynamic
-    # int8 the activation scales depend on how many tokens a pass holds, so outputs can
-    # differ from plain decoding: same seed-eval figures, ~2x decode tokens/s (bench_ask.py).
-    prompt_lookup_tokens: int = Field(10, ge=0, le=64)
 
     # Chunking (part of the index manifest: changing it requires a rebuild)
     chunk_sentences: int = Field(3, ge=1, le=50)
@@ -72,37 +64,16 @@ class Settings(BaseSettings):
     # Retrieval
     top_k: int = Field(4, ge=1, le=50)
     max_top_k: int = Field(20, ge=1, le=200)
-    rrf_k: int = Field(60, ge=1)
-    # Below this cosine similarity the best passage is not about the question:
-    # answer "the articles don't say" without calling the verifier or the model.
-    min_relevance: float = 0.25
-    # The verifier (models/verifier/, trained by `rag train verifier`) re-ranks this many
+    # The verifier (models/verifier/, trained by `rag train verifier`) re-ranks the
     # retrieved passages by their sentences and keeps the top_k. Its decision thresholds
-    # are calibrated with the weights and live in models/verifier/config.json.
+    # are calibrated with the weights and live in its config.json.
     verifier_dir: Path | None = None  # default: models/verifier of this checkout
-    rerank_candidates: int = Field(12, ge=1, le=200)
-    # Unset: the thresholds calibrated with the weights. Set only to sweep or override them.
-    verifier_answerable: float | None = Field(None, ge=0, le=1)
-    verifier_supported: float | None = Field(None, ge=0, le=1)
-    verifier_span: float | None = Field(None, ge=0, le=1)
-    verifier_passage_weight: float | None = Field(None, ge=0, le=4)
-    verifier_has_answer: float | None = Field(None, ge=0, le=1)  # (1: passages not read)
     # "generate": the model writes the answer from the evidence sentences, each sentence
     # of it checked. "extract": no model call; the short answer the verifier reads in the
     # best sentence, and that sentence quoted (fastest; see evals/README.md for both).
     # "read": with a null-option span head, the short answer read in the passage most
     # likely to answer and its sentence, quoted; the model when no passage answers.
     answer_mode: Literal["generate", "extract", "read"] = "generate"
-
-    # Time (rag/answering/when.py, recency.py). A question about the present without a
-    # window ranks passages by fused score x 2^(-age in days / half-life) (undated: one
-    # half-life old); and is answered only from an article at most `recent_days` old.
-    recency_half_life_days: float = Field(30.0, gt=0)
-    recent_days: int = Field(31, ge=1)
-
-    # Prompt
-    evidence_sentences: int = Field(5, ge=1, le=50)  # sentences the model sees
-    context_chars: int = Field(2400, ge=200)
 
     # Request limits
     max_question_chars: int = Field(1000, ge=1)

@@ -1,4 +1,4 @@
-"""Domain errors. Only api.py and cli.py turn these into status codes or exit codes."""
+"""Domain errors. Only rag/server/ (http_errors.py) and rag/cli/ turn these into status codes or exit codes."""
 
 
 class RagError(Exception):

@@ -26,7 +26,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from rag.assemble import build_pipeline, ensure_index
+from rag.assemble import build, ensure_index
 from rag.components.generation import GenerationStats, Reply, TokenStream
 from rag.eval_data import EvalItem, EvalSet
 from rag.errors import BadInput
@@ -222,17 +222,17 @@ def eval_data_dir(settings, ev: EvalSet):
     return settings.data_dir / "eval" / f"{ev.corpus_path.stem}-{key}"
 
 
-def open_pipeline(settings, ev: EvalSet, index_dir=None, show_progress: bool = False):
+def open_pipeline(settings, ev: EvalSet, index_dir=None, show_progress: bool = False, tuning=None):
     """The pipeline to evaluate: the current index, or one holding the set's corpus
     (built on first use; later runs embed only articles not indexed yet)."""
     if ev.articles:
         data_dir = Path(index_dir) if index_dir else eval_data_dir(settings, ev)
         settings = settings.model_copy(update={"data_dir": data_dir})
-        pipeline = build_pipeline(settings)
-        pipeline.index.ingest(ev.articles, show_progress=show_progress)
+        index, pipeline = build(settings, tuning=tuning)
+        index.ingest(ev.articles, show_progress=show_progress)
     else:
-        pipeline = build_pipeline(settings)
-        ensure_index(pipeline)
+        index, pipeline = build(settings, tuning=tuning)
+        ensure_index(index)
     return pipeline
 
 

@@ -23,13 +23,14 @@ hypothesis_settings.register_profile("explore", max_examples=1000)
 hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "gate"))
 
 from rag.answering.pipeline import Pipeline  # noqa: E402
+from rag.answering.tuning import AnswerSettings, Tuning  # noqa: E402
 from rag.config import Settings  # noqa: E402
 from rag.errors import IndexUnavailable  # noqa: E402
 from rag.components.embedding import FakeEmbedder  # noqa: E402
 from rag.components.generation import FakeGenerator  # noqa: E402
 from rag.components.verifier import FakeVerifier  # noqa: E402
 from rag.documents import make_article  # noqa: E402
-from rag.assemble import open_index  # noqa: E402
+from rag.assemble import Parts, open_index  # noqa: E402
 
 from .pg_server import pg_server  # noqa: E402,F401 - the session's PostgreSQL server fixture
 
@@ -47,8 +48,7 @@ WEATHER = ("Heavy rain flooded the streets of Lisbon on Tuesday. "
 def any_settings(request, tmp_path) -> Settings:
     """Settings on each index backend: FAISS in tmp_path, or a fresh database of a real
     PostgreSQL server (started once per session by tests/pg_server.py)."""
-    s = Settings(data_dir=tmp_path / "data", seeds_dir=SEEDS, model_cache_dir=tmp_path / "cache",
-                 min_relevance=0.2)
+    s = Settings(data_dir=tmp_path / "data", seeds_dir=SEEDS, model_cache_dir=tmp_path / "cache")
     if request.param == "faiss":
         return s
     return s.model_copy(update={"store": fresh_database(request.getfixturevalue("pg_server"))})
@@ -64,8 +64,7 @@ def fresh_database(server) -> str:
 
 @pytest.fixture
 def settings(tmp_path) -> Settings:
-    return Settings(data_dir=tmp_path / "data", seeds_dir=SEEDS, model_cache_dir=tmp_path / "cache",
-                    min_relevance=0.2)
+    return Settings(data_dir=tmp_path / "data", seeds_dir=SEEDS, model_cache_dir=tmp_path / "cache")
 
 
 _OPENED = []  # indexes made by make_pipeline: closed after each test (database connections)
@@ -78,19 +77,41 @@ def _close_indexes():
         _OPENED.pop().close()
 
 
-def make_pipeline(settings: Settings, replies=("...",), verifier=None, embedder=None) -> Pipeline:
+# The fake embedder's vectors are less alike than the real one's: a lower relevance floor.
+TUNING = Tuning(min_relevance=0.2)
+
+
+class Rig(Parts):
+    """The Index and a Pipeline of fakes, as rag.assemble.build gives them; for the
+    tests' brevity it also answers for its Pipeline (``rig.ask``, ``rig.retriever``).
+    ``rig.settings`` are the Settings it was made from (the Index's)."""
+
+    def __getattr__(self, name):
+        return getattr(self.pipeline, name)
+
+    @property
+    def settings(self) -> Settings:
+        return self.index.settings
+
+    def with_generator(self, generator) -> "Rig":
+        return Rig(self.index, self.pipeline.with_generator(generator))
+
+
+def make_pipeline(settings: Settings, replies=("...",), verifier=None, embedder=None) -> Rig:
     """A pipeline of fakes over the index the settings name (FAISS unless RAG_STORE says)."""
-    index = open_index(settings, embedder or FakeEmbedder())
+    embedder = embedder or FakeEmbedder()
+    index = open_index(settings, embedder)
     _OPENED.append(index)
     try:
         index.open(seed=False)  # the published index, if there is one
     except IndexUnavailable:
         pass  # built with other settings: index.error says so, rebuild fixes it
-    return Pipeline.build(settings, index, FakeGenerator(replies), verifier or FakeVerifier())
+    return Rig(index, Pipeline.build(AnswerSettings.of(settings, TUNING), index.snapshot, embedder,
+                                     FakeGenerator(replies), verifier or FakeVerifier()))
 
 
 @pytest.fixture
-def fake_pipeline(settings) -> Pipeline:
+def fake_pipeline(settings) -> Rig:
     """Two small articles indexed with the fake embedder; the fake model cites [1]."""
     p = make_pipeline(settings, replies=("The summit was held in Tianjin [1].",))
     p.index.ingest([make_article(SUMMIT, title="Summit in Tianjin", id="summit", published="2025-09-01"),

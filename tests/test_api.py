@@ -4,7 +4,7 @@ import re
 import pytest
 from fastapi.testclient import TestClient
 
-from rag.documents import is_blank
+from rag.text_checks import is_blank
 from rag.server.app import create_app
 
 
@@ -133,7 +133,7 @@ def test_over_a_limit_is_still_413_and_the_schema_states_the_limits(client, fake
     assert q["minLength"] == 1 and q["maxLength"] == s.max_question_chars and q["pattern"]
     assert schema["additionalProperties"] is False
     # The schema's pattern (ECMA regex, as a client or fuzzer reads it) calls exactly the
-    # characters documents.is_blank knows blank (white space, U+0085 too, which is blank
+    # characters text_checks.is_blank knows blank (white space, U+0085 too, which is blank
     # to Python and not to ECMA's \s; and invisible ones, zero-width spaces).
     blank = re.compile(q["pattern"])
     assert all(bool(blank.search(chr(c))) != is_blank(chr(c)) for c in range(0x3001))

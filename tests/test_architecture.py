@@ -1,7 +1,10 @@
 """The shape of the package, checked on every run: no import cycles between the
-project's modules, and no imports hidden inside functions except of optional or
-heavy third-party libraries (model runtimes, the HTML extractor, the HTTP server) and
-the CLI's entry points into them (so that `rag --help` does not load torch).
+project's modules; layers that point one way (server/cli -> answering ->
+index/components -> types, no arrow back up), with three rules named apart (answering
+imports no index handle and no server; components import nothing from answering; the
+server imports no index backend); and no imports hidden inside functions except of
+optional or heavy third-party libraries (model runtimes, the HTML extractor, the HTTP
+server) and the CLI's entry points into them (so that `rag --help` does not load torch).
 
 Run alone: `pytest tests/test_architecture.py` (grimp builds the import graph in ms)."""
 
@@ -9,6 +12,7 @@ import ast
 from pathlib import Path
 
 import grimp
+import pytest
 
 RAG = Path(__file__).resolve().parent.parent / "rag"
 
@@ -23,6 +27,119 @@ LAZY_PROJECT = {"rag.cli.main": {"rag.assemble", "rag.server.app", "rag.eval"},
                 "rag.cli.index_commands": {"rag.assemble"},
                 "rag.train.cli": {"rag.train.verifier_train"},  # imports torch
                 "rag.components.generation": {"rag.components.generator_cache", "rag.components.model_memory"}}
+
+
+# The layers, top first: a module may import from its own layer's package and from
+# layers below, never from one above. Packages in one layer do not import each other
+# either (the server and the offline evaluation; answering and the training code).
+LAYERS = [
+    {"rag.cli"},
+    {"rag.server", "rag.eval"},
+    {"rag.assemble"},  # the one place that builds the parts from Settings
+    {"rag.answering", "rag.train"},
+    {"rag.index"},
+    {"rag.components", "rag.eval_data"},
+    {"rag.documents", "rag.chunking"},
+    {"rag.dates", "rag.types", "rag.text_checks"},
+    {"rag.config", "rag.errors"},
+]
+
+# (who, may not import, except) - each a rule ARCHITECTURE.md states; "except" lists
+# the modules of a forbidden package that are allowed.
+RULES = {
+    # The read side sees the index only through the read-only Snapshot protocol.
+    "answering imports no index handle and no server": (
+        "rag.answering", ("rag.index", "rag.server", "rag.cli", "rag.assemble", "rag.eval"),
+        ("rag.index.protocols",)),
+    "components import nothing from answering": (
+        "rag.components", ("rag.answering", "rag.index", "rag.server", "rag.cli", "rag.assemble"), ()),
+    # The server holds the Index handle; which backend serves it is assemble's choice.
+    "the server imports no index backend": (
+        "rag.server", ("rag.index",), ("rag.index.handle", "rag.index.protocols", "rag.index.jobs")),
+}
+
+
+def _within(module: str, package: str) -> bool:
+    return module == package or module.startswith(package + ".")
+
+
+def _imports(graph) -> list[tuple[str, str]]:
+    return sorted((m, i) for m in graph.modules for i in graph.find_modules_directly_imported_by(m))
+
+
+def broken_rule(graph, who: str, forbidden: tuple[str, ...], allowed: tuple[str, ...]) -> list[str]:
+    """The imports in ``graph`` by modules of ``who`` of modules in ``forbidden`` (but
+    not in ``allowed``)."""
+    return [f"{m} -> {i}" for m, i in _imports(graph)
+            if _within(m, who) and any(_within(i, f) for f in forbidden)
+            and not any(_within(i, a) for a in allowed)]
+
+
+def arrows_up(graph, layers: list[set[str]]) -> list[str]:
+    """Imports that point to a higher layer or sideways to another package of the same
+    layer. A module in no layer is reported too (a new top-level module needs a place)."""
+    def place(module: str) -> tuple[int, str] | None:
+        for n, layer in enumerate(layers):
+            for package in layer:
+                if _within(module, package):
+                    return n, package
+        return None
+
+    bad = []
+    for m, i in _imports(graph):
+        pm, pi = place(m), place(i)
+        if pm is None or pi is None:
+            bad.append(f"{m if pm is None else i}: in no layer")
+        elif pi[0] < pm[0] or (pi[0] == pm[0] and pi[1] != pm[1]):
+            bad.append(f"{m} -> {i}")
+    return sorted(set(bad))
+
+
+def _rag_graph():
+    graph = grimp.build_graph("rag", cache_dir=None)
+    for root in ("rag", "rag.__main__"):  # the package itself: no layer of its own
+        if root in graph.modules:
+            graph.remove_module(root)
+    return graph
+
+
+def test_layers_point_one_way():
+    assert not (bad := arrows_up(_rag_graph(), LAYERS)), "imports against the layers:\n" + "\n".join(bad)
+
+
+@pytest.mark.parametrize("rule", sorted(RULES))
+def test_layer_rule(rule):
+    assert not (bad := broken_rule(_rag_graph(), *RULES[rule])), f"{rule}:\n" + "\n".join(bad)
+
+
+# One made-up violation per rule, added to the real graph: each check must catch it.
+VIOLATIONS = {
+    "answering imports no index handle and no server": [("rag.answering.retrieval", "rag.index.handle"),
+                                                         ("rag.answering.pipeline", "rag.server.app")],
+    "components import nothing from answering": [("rag.components.verifier", "rag.answering.grounding")],
+    "the server imports no index backend": [("rag.server.app", "rag.index.faiss_backend"),
+                                            ("rag.server.routes_articles", "rag.index.postgres")],
+}
+
+
+@pytest.mark.parametrize("rule", sorted(RULES))
+def test_each_layer_rule_catches_a_made_up_violation(rule):
+    assert set(VIOLATIONS) == set(RULES)
+    for importer, imported in VIOLATIONS[rule]:
+        graph = _rag_graph()
+        assert not broken_rule(graph, *RULES[rule])
+        graph.add_import(importer=importer, imported=imported)
+        assert broken_rule(graph, *RULES[rule]) == [f"{importer} -> {imported}"]
+
+
+def test_the_layer_check_catches_arrows_up_and_sideways():
+    graph = _rag_graph()
+    assert arrows_up(graph, LAYERS) == []
+    graph.add_import(importer="rag.index.handle", imported="rag.answering.pipeline")  # up
+    graph.add_import(importer="rag.server.app", imported="rag.eval")  # sideways
+    graph.add_import(importer="rag.types", imported="rag.newcomer")  # a module in no layer
+    assert arrows_up(graph, LAYERS) == ["rag.index.handle -> rag.answering.pipeline", "rag.newcomer: in no layer",
+                                        "rag.server.app -> rag.eval"]
 
 
 def test_no_import_cycles():

@@ -72,7 +72,7 @@ def test_rag_ask_with_a_question_that_is_not_valid_text_is_one_line_exit_2(tmp_p
     from rag.components.embedding import FakeEmbedder
 
     monkeypatch.setattr("rag.assemble.load_embedder", lambda name, **kw: FakeEmbedder())
-    monkeypatch.setattr("rag.assemble.load_generator", lambda s: FakeGenerator(("ok",)))
+    monkeypatch.setattr("rag.assemble.load_generator", lambda s, tuning=None: FakeGenerator(("ok",)))
     monkeypatch.setattr("rag.assemble.load_verifier", lambda s: FakeVerifier())
     assert cli(["--data-dir", str(tmp_path / "d"), "ask", "Where \udcff was it?"]) == 2
     err = capsys.readouterr().err

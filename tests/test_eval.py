@@ -94,7 +94,7 @@ def test_run_scores_a_fake_pipeline(fake_pipeline):
     assert m["latency_p50_ms"] is not None
     table = ev.table(m, "t")
     assert "answer accuracy (answerable)" in table and "50.0%" in table
-    report = ev.report(s, results, fake_pipeline.settings)
+    report = ev.report(s, results, fake_pipeline.pipeline.settings)
     assert json.loads(json.dumps(report, default=str))["summary"] == m
 
 

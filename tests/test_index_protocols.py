@@ -31,7 +31,7 @@ def test_retriever_fuses_dense_and_keyword_ranks_by_reciprocal_rank():
     vecs = ExactVectors({"a#0": [1, 0], "a#1": [0.8, 0.6], "a#2": [0.6, 0.8]})
     keys = ExactKeywords({"a#0": "zzz", "a#1": "alpha", "a#2": "alpha beta"})
     snap = FakeSnapshot([art], chunks, vecs, keys)
-    hits = Retriever(index=None, embedder=FixedEmbedder([1, 0]), rrf_k=60).search(snap, "alpha beta", 3)
+    hits = Retriever(snapshots=lambda: snap, embedder=FixedEmbedder([1, 0]), rrf_k=60).search(snap, "alpha beta", 3)
     # a#2: 1/63 + 1/61 = 0.032266 just above a#1: 1/62 + 1/62 = 0.032258; a#0: 1/61 only.
     assert [h.chunk.id for h in hits] == ["a#2", "a#1", "a#0"]
     assert hits[0].score == pytest.approx(1 / 63 + 1 / 61) and hits[1].score == pytest.approx(2 / 62)

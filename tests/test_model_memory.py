@@ -18,7 +18,7 @@ torch = pytest.importorskip("torch")
 transformers = pytest.importorskip("transformers")
 
 from rag.components.heap import Trimmer  # noqa: E402
-from rag.components.model_memory import HalfEmbedding, half_input_embeddings, release_freed_memory  # noqa: E402
+from rag.components.model_memory import HalfEmbedding, half_input_embeddings  # noqa: E402
 
 IDS = [[1, 5, 7, 9, 42, 3]]
 
@@ -61,9 +61,44 @@ def test_embeddings_tied_to_the_output_layer_stay_fp32():
     assert model.get_input_embeddings().weight.dtype == torch.float32
 
 
-def test_release_freed_memory_is_safe_to_call():
+def _run(script: str, *args: str) -> subprocess.CompletedProcess:
+    """``script`` in a fresh interpreter (its own heap), without MALLOC_* tunables."""
+    out = subprocess.run([sys.executable, "-c", script, *args], capture_output=True, text=True,
+                         env={k: v for k, v in os.environ.items() if not k.startswith("MALLOC_")},
+                         cwd=Path(__file__).resolve().parent.parent, timeout=60)
+    assert out.returncode == 0, out.stderr
+    return out
+
+
+_RELEASE = """
+import ctypes, sys
+from pathlib import Path
+from rag.components.model_memory import release_freed_memory
+libc = ctypes.CDLL(None)
+libc.malloc.restype = ctypes.c_void_p
+def rss():
+    return int(next(l for l in Path("/proc/self/status").read_text().splitlines() if l.startswith("VmRSS")).split()[1])
+blocks, pins = [], []
+for _ in range(1600):  # 100 MB in the heap, each block under the mmap threshold and pinned by a
+    blocks.append(libc.malloc(64 << 10))  # small one in use after it: free() leaves holes, never
+    pins.append(libc.malloc(64))  # a top it could give back
+for p in blocks:
+    ctypes.memset(p, 1, 64 << 10)
+for p in blocks:
+    libc.free(ctypes.c_void_p(p))
+before = rss()
+if sys.argv[1] == "release":
     release_freed_memory()
-    release_freed_memory()
+print(before - rss())
+"""
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="Linux only")
+def test_release_freed_memory_hands_freed_heap_pages_back():
+    def released_kb(mode: str) -> int:
+        return int(_run(_RELEASE, mode).stdout.strip())
+    assert released_kb("keep") < 10_000  # glibc keeps the freed 100 MB
+    assert released_kb("release") > 80_000
 
 
 def test_limit_malloc_arenas_leaves_an_explicit_setting_alone(monkeypatch):
@@ -71,8 +106,35 @@ def test_limit_malloc_arenas_leaves_an_explicit_setting_alone(monkeypatch):
 
     monkeypatch.setenv("MALLOC_ARENA_MAX", "4")
     assert limit_malloc_arenas(2) is False
-    monkeypatch.delenv("MALLOC_ARENA_MAX")
-    assert isinstance(limit_malloc_arenas(2), bool)  # True on glibc, False where there is no mallopt
+
+
+_ARENAS = """
+import ctypes, sys, threading
+from rag.components.heap import limit_malloc_arenas
+if sys.argv[1] == "limited":
+    assert limit_malloc_arenas(1) is True
+libc = ctypes.CDLL(None)
+libc.malloc.restype = ctypes.c_void_p
+together = threading.Barrier(4)
+def work():  # four threads alive at once, each allocating: glibc gives each a heap of its own
+    p = libc.malloc(1000)
+    together.wait()
+    libc.free(ctypes.c_void_p(p))
+threads = [threading.Thread(target=work) for _ in range(4)]
+for t in threads:
+    t.start()
+for t in threads:
+    t.join()
+libc.malloc_stats()  # one "Arena n:" section per heap, on stderr
+"""
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="Linux (glibc) only")
+def test_limit_malloc_arenas_makes_new_threads_share_the_heaps():
+    def arenas(mode: str) -> int:
+        return sum(line.startswith("Arena ") for line in _run(_ARENAS, mode).stderr.splitlines())
+    assert arenas("default") >= 3
+    assert arenas("limited") == 1
 
 
 _REUSE = """

@@ -12,6 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from rag.answering.pipeline import Pipeline
+from rag.answering.tuning import AnswerSettings
 from rag.assemble import load_generator, open_index
 from rag.server.app import create_app
 from rag.config import Settings
@@ -21,6 +22,7 @@ from rag.components.generation import FakeGenerator, Generator, Prompt
 from rag.components.remote_generator import OpenAIGenerator, parse
 from rag.components.verifier import FakeVerifier
 
+from .conftest import TUNING, Rig
 from .servers import ThreadServer, free_port, sse_events
 
 ANSWER = "The summit was held in Tianjin [1]."
@@ -34,11 +36,13 @@ def remote(fake_pipeline):
         yield server
 
 
-def front(fake_pipeline, url: str, timeout_s: float = 5.0) -> Pipeline:
+def front(fake_pipeline, url: str, timeout_s: float = 5.0) -> Rig:
     """A pipeline like the fake one, whose model is the remote's."""
     settings = fake_pipeline.settings.model_copy(update={"generator": f"openai:{url}/v1/generator#fake",
                                                          "generator_timeout_s": timeout_s})
-    return Pipeline.build(settings, fake_pipeline.index, load_generator(settings), FakeVerifier())
+    index = fake_pipeline.index
+    return Rig(index, Pipeline.build(AnswerSettings.of(settings, TUNING), index.snapshot, index.embedder, load_generator(settings),
+                                     FakeVerifier()))
 
 
 def test_settings_select_the_remote_adapter():
@@ -102,7 +106,9 @@ def test_a_slow_remote_times_out(settings):
         gate.wait(10)
         return "late"
 
-    slow_pipeline = Pipeline.build(settings, open_index(settings, FakeEmbedder()), FakeGenerator(slow, name="slow"), FakeVerifier())
+    index = open_index(settings, FakeEmbedder())
+    slow_pipeline = Rig(index, Pipeline.build(AnswerSettings.of(settings, TUNING), index.snapshot, index.embedder, FakeGenerator(slow, name="slow"),
+                                              FakeVerifier()))
     try:
         with ThreadServer(create_app(slow_pipeline)) as server:
             g = OpenAIGenerator(f"{server.url}/v1/generator", "slow", timeout_s=0.5)
@@ -135,7 +141,7 @@ def test_the_server_starts_while_the_remote_is_down(settings, monkeypatch):
     monkeypatch.setattr(service, "load_verifier", lambda *a, **k: FakeVerifier())
     with TestClient(create_app(settings=s)) as c:
         deadline = time.monotonic() + 20
-        while c.app.state.rag.pipeline is None or not c.app.state.rag.pipeline.index.loaded:
+        while c.app.state.rag.index is None or not c.app.state.rag.index.loaded:
             assert time.monotonic() < deadline and c.app.state.rag.error is None, c.app.state.rag.error
             time.sleep(0.05)
         r = c.get("/health")

@@ -13,7 +13,8 @@ from fastapi.testclient import TestClient
 from rag.cli.main import check_bind, main
 from rag.components.generation import Prompt
 from rag.components.remote_generator import OpenAIGenerator
-from rag.documents import NOT_BLANK, is_blank, make_article
+from rag.documents import make_article
+from rag.text_checks import NOT_BLANK, is_blank
 from rag.errors import BadInput
 from rag.server.app import create_app
 

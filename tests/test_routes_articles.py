@@ -214,7 +214,7 @@ def test_startup_with_mismatched_index_reports_then_rebuild_fixes(settings, monk
     old.index.ingest([make_article(SUMMIT, id="summit"), make_article(WEATHER, id="weather")])
     # The server's own loader runs, with fakes in place of the packaged models.
     monkeypatch.setattr("rag.assemble.load_embedder", lambda name, **kw: FakeEmbedder())
-    monkeypatch.setattr("rag.assemble.load_generator", lambda s: FakeGenerator(("ok",)))
+    monkeypatch.setattr("rag.assemble.load_generator", lambda s, tuning=None: FakeGenerator(("ok",)))
     monkeypatch.setattr("rag.assemble.load_verifier", lambda s: FakeVerifier())
     with TestClient(create_app(settings=settings)) as c:
         _wait_for(lambda: c.get("/health").json()["status"] != "loading")

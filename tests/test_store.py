@@ -288,7 +288,7 @@ def test_start_up_removes_a_killed_writers_leftovers_under_the_lock(tmp_path):
 
 
 def test_the_server_and_cli_clean_up_when_they_start(tmp_path, monkeypatch):
-    """Index.open (the server's start-up and build_pipeline, the CLI's) first removes
+    """Index.open (the server's start-up and assemble.build, the CLI's) first removes
     what a killed writer left."""
     from rag.index.handle import Index
 

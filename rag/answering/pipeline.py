@@ -14,10 +14,9 @@ import datetime as dt
 import threading
 import time
 from dataclasses import dataclass, replace
-from typing import Iterator, Sequence
+from typing import Callable, Iterator, Sequence
 
-from rag.config import Settings
-from rag.documents import check_unicode
+from rag.text_checks import check_unicode
 from rag.components.embedding import Embedder
 from rag.errors import BadInput, TooLarge
 from rag.components.generation import Generator, Prompt
@@ -31,9 +30,10 @@ from rag.answering.subject import keep_matching, unnamed
 from rag.answering.prompts import build_prompt, is_refusal
 from rag.answering.recency import in_time, too_old
 from rag.answering.retrieval import Retriever
+from rag.answering.tuning import AnswerSettings
 from rag.answering.when import TimeScope, day_text, say_window, time_scope
 from rag.dates import check_iso
-from rag.index.handle import Index
+from rag.index.protocols import Snapshot
 from rag.types import Answer, Hit
 from rag.components.verifier import Calibration, Verifier
 
@@ -49,10 +49,11 @@ UNSUPPORTED = ("The articles don't say: the passages found do not support an ans
 
 @dataclass(frozen=True)
 class Pipeline:
-    """Answers questions; changes nothing, and nothing in it changes. The index it
-    reads is the retriever's (rag/index/handle.py owns it), one snapshot per request."""
+    """Answers questions; changes nothing, and nothing in it changes. It reads the
+    snapshots the Index handle publishes (rag/index/handle.py, built beside it by
+    rag/assemble.py), one per request, and holds no way to write them."""
 
-    settings: Settings
+    settings: AnswerSettings  # what it reads of Settings, and the tuning (tuning.py)
     retriever: Retriever
     verifier: Verifier
     generator: Generator
@@ -63,14 +64,16 @@ class Pipeline:
         return replace(self, generator=generator)
 
     @classmethod
-    def build(cls, settings: Settings, index: Index, generator: Generator, verifier: Verifier) -> "Pipeline":
-        """The pipeline over ``index`` with the retriever and grounder the settings ask for."""
-        return cls(settings, Retriever(index, index.embedder, rrf_k=settings.rrf_k), verifier,
+    def build(cls, settings: AnswerSettings, snapshots: Callable[[], Snapshot], embedder: Embedder,
+              generator: Generator, verifier: Verifier) -> "Pipeline":
+        """The pipeline over ``snapshots`` (an Index's ``snapshot``; ``embedder`` is the
+        one it was built with) with the retriever and grounder the settings ask for."""
+        return cls(settings, Retriever(snapshots, embedder, rrf_k=settings.rrf_k), verifier,
                    generator, Grounder(verifier, _calibration(settings, verifier)))
 
     @property
-    def index(self) -> Index:
-        return self.retriever.index
+    def snapshots(self) -> Callable[[], Snapshot]:
+        return self.retriever.snapshots
 
     @property
     def embedder(self) -> Embedder:
@@ -145,7 +148,7 @@ class Pipeline:
         t0 = time.perf_counter()
         question, k = self.check(question, top_k, history)
         day = self.as_of_date(as_of)
-        snap = self.index.snapshot()
+        snap = self.snapshots()
         timings: dict[str, float] = {}
         query = self.standalone_query(question, history)
         if query != question:
@@ -328,7 +331,7 @@ class Pipeline:
                       timings_ms=timings, as_of=day.isoformat(), newest=newest)
 
 
-def _calibration(settings: Settings, verifier: Verifier) -> Calibration | None:
+def _calibration(settings: AnswerSettings, verifier: Verifier) -> Calibration | None:
     """The verifier's calibrated thresholds, with any the settings override."""
     over = {k: v for k, v in (("answerable", settings.verifier_answerable),
                               ("supported", settings.verifier_supported),

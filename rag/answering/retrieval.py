@@ -3,17 +3,22 @@ rank, over whatever index backend serves the snapshot."""
 
 from __future__ import annotations
 
+from typing import Callable
+
 import numpy as np
 
 from rag.components.embedding import Embedder
-from rag.index.handle import Index
 from rag.index.protocols import Snapshot
 from rag.types import Hit
 
 
 class Retriever:
-    def __init__(self, index: Index, embedder: Embedder, rrf_k: int = 60, candidates: int = 50):
-        self.index = index
+    """Reads the index, never writes it: ``snapshots`` returns the published snapshot
+    (the Index handle's ``snapshot``), taken once per request by the Pipeline."""
+
+    def __init__(self, snapshots: Callable[[], Snapshot], embedder: Embedder, rrf_k: int = 60,
+                 candidates: int = 50):
+        self.snapshots = snapshots
         self.embedder = embedder
         self.rrf_k = rrf_k
         self.candidates = candidates

@@ -1,9 +1,7 @@
-"""What every `rag` subcommand shares: settings from the flags, exit codes, and the
-placeholder generator of the commands that never generate."""
+"""What every `rag` subcommand shares: settings from the flags and exit codes."""
 
 from __future__ import annotations
 
-from rag.components.generation import FakeGenerator
 from rag.config import Settings
 
 EXIT_BAD_INPUT = 2
@@ -18,7 +16,3 @@ def settings_of(args) -> Settings:
         overrides["store"] = args.store
     return Settings(**overrides)
 
-
-def no_generator() -> FakeGenerator:
-    """Ingest never generates: a placeholder avoids loading the language model."""
-    return FakeGenerator(("",), name="none")

@@ -13,7 +13,7 @@ import time
 
 from tqdm import tqdm
 
-from rag.cli.common import no_generator, settings_of as _settings
+from rag.cli.common import settings_of as _settings
 from rag.errors import ArticleNotFound, IndexUnavailable
 from rag.index.backends import open_backend
 from rag.index.handle import layout_of
@@ -40,10 +40,10 @@ def add_parsers(sub) -> None:
 
 
 def _writer(settings, with_index: bool):
-    """A pipeline that can change the index; the language model is never loaded."""
-    from rag.assemble import build_pipeline  # heavy: the embedder's libraries
+    """The Index, which alone changes the index; the language model is never loaded."""
+    from rag.assemble import build_index  # heavy: the embedder's libraries
 
-    return build_pipeline(settings, generator=no_generator(), with_index=with_index)
+    return build_index(settings, with_index=with_index)
 
 
 class _NoEmbedder:
@@ -57,17 +57,17 @@ def _reader(settings) -> Backend:
 
 def cmd_rebuild(args) -> int:
     settings = _settings(args)
-    pipeline = _writer(settings, with_index=False)  # the old index may not match the settings
+    index = _writer(settings, with_index=False)  # the old index may not match the settings
     bar = tqdm(total=0, unit="chunk", desc="re-embedding", disable=not sys.stderr.isatty())
 
     def progress(done: int, total: int) -> None:
         bar.total = total
         bar.update(done - bar.n)
 
-    pipeline.embedder.dim  # load the model first: the rate below is for the work itself
+    index.embedder.dim  # load the model first: the rate below is for the work itself
     t0 = time.perf_counter()
     try:
-        snap = pipeline.index.rebuild(progress=progress)
+        snap = index.rebuild(progress=progress)
     finally:
         bar.close()
     took = time.perf_counter() - t0
@@ -119,7 +119,7 @@ def cmd_articles_show(args) -> int:
 
 
 def cmd_articles_delete(args) -> int:
-    report, missing = _writer(_settings(args), with_index=True).index.delete_many(args.ids)
+    report, missing = _writer(_settings(args), with_index=True).delete_many(args.ids)
     for article_id in missing:
         print(f"rag: error: no article with id {article_id!r}", file=sys.stderr)
     print(report.summary())

@@ -8,8 +8,9 @@ import logging
 import sys
 import textwrap
 
-from rag.cli.common import EXIT_BAD_INPUT, EXIT_ERROR, no_generator, settings_of as _settings
+from rag.cli.common import EXIT_BAD_INPUT, EXIT_ERROR, settings_of as _settings
 from rag.cli.index_commands import add_parsers
+from rag.answering.tuning import Tuning
 from rag.config import Settings
 from rag.dates import check_iso
 from rag.documents import load_paths
@@ -23,12 +24,11 @@ from rag.train.cli import add_parsers as add_train_parsers
 
 
 def cmd_ingest(args) -> int:
-    from rag.assemble import build_pipeline
+    from rag.assemble import build_index
 
     settings = _settings(args)
     result = load_paths(args.paths, max_bytes=settings.max_upload_bytes)
-    pipeline = build_pipeline(settings, generator=no_generator())
-    report = pipeline.index.ingest(result.articles, [(r.source, r.reason) for r in result.rejected],
+    report = build_index(settings).ingest(result.articles, [(r.source, r.reason) for r in result.rejected],
                                    show_progress=sys.stderr.isatty())
     for item in report.items:
         if item.status in ("rejected", "duplicate"):
@@ -38,12 +38,12 @@ def cmd_ingest(args) -> int:
 
 
 def cmd_ask(args) -> int:
-    from rag.assemble import build_pipeline, ensure_index
+    from rag.assemble import build, ensure_index
 
     settings = _settings(args)
     as_of = _as_of(args.as_of)  # checked before the models load
-    pipeline = build_pipeline(settings)
-    ensure_index(pipeline)
+    index, pipeline = build(settings)
+    ensure_index(index)
     answer = pipeline.ask(args.question, args.top_k, as_of=as_of)
     if args.json:
         print(json.dumps(answer.to_dict(), ensure_ascii=False, indent=2))
@@ -57,7 +57,7 @@ def cmd_ask(args) -> int:
     elif answer.abstained and answer.passages:
         print("\nClosest passages:")
         for h in answer.passages[:3]:
-            title = pipeline.index.snapshot().articles([h.chunk.article_id])[h.chunk.article_id].title
+            title = index.snapshot().articles([h.chunk.article_id])[h.chunk.article_id].title
             print(f"- {title}: {textwrap.shorten(h.chunk.text, 160)}")
     return 0
 
@@ -84,8 +84,10 @@ def cmd_eval(args) -> int:
         raise BadInput("--limit must be at least 1")
     if args.offset < 0:
         raise BadInput("--offset must be at least 0")
+    tuning = Tuning().tuned(args.tune)  # checked before the models load
     ev = load_eval_set(args.dataset, args.corpus)
-    pipeline = ev_mod.open_pipeline(settings, ev, args.index_dir, show_progress=sys.stderr.isatty())
+    pipeline = ev_mod.open_pipeline(settings, ev, args.index_dir, show_progress=sys.stderr.isatty(),
+                                    tuning=tuning)
 
     def progress(i, n, r):
         if sys.stderr.isatty():
@@ -162,6 +164,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--json", metavar="OUT", help="also write the full report as JSON")
     p.add_argument("--as-of", help="ask each question as of this day (YYYY-MM-DD), or "
                                    "'question_date': the day the set gives it (default today)")
+    p.add_argument("--tune", action="append", default=[], metavar="NAME=VALUE",
+                   help="override an internal knob of rag/answering/tuning.py for this run "
+                        "(e.g. rrf_k=30, verifier_answerable=0); repeatable")
     p.set_defaults(func=cmd_eval)
 
     p = sub.add_parser("serve", help="serve the API and the web chat")

@@ -9,147 +9,69 @@ import threading
 import time
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Literal
 
-from fastapi import FastAPI, Query, Request
+from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel
 from sse_starlette.sse import EventSourceResponse
 
 from rag.server import openai_api
 from rag.answering.pipeline import Pipeline, Turn
 from rag.config import Settings
-from rag.dates import DateWindow, check_iso
-from rag.documents import NOT_BLANK, check_unicode
-from rag.errors import (ArticleNotFound, BadInput, Busy, GeneratorUnavailable, IndexUnavailable,
-                     ModelUnavailable, RagError, TooLarge)
-from rag.assemble import build_pipeline
+from rag.errors import GeneratorUnavailable, IndexUnavailable, RagError
+from rag.assemble import Parts, build
 from rag.components.heap import Trimmer, limit_malloc_arenas, limit_onednn_cache, map_large_blocks
-from rag.server.auth import check_admin_token
+from rag.server.ask_schema import SSE_EVENT, HistoryTurn, ask_request, invalid_response
+from rag.server.auth import check_admin_token, install_read_guard
+from rag.server.limits import ChunkedBodyLimit
+from rag.server.http_errors import ERRORS, Error, status_of
 from rag.server.metrics import install as install_metrics
 from rag.server.routes_articles import install as install_article_routes
-from rag.server.streaming import run_in_thread
+from rag.server.streaming import answer_of, run_in_thread
+from rag.index.handle import Index
 
 log = logging.getLogger("rag.server.app")
 WEB_DIR = Path(__file__).resolve().parents[2] / "web"
 
-STATUS = {TooLarge: 413, BadInput: 422, ArticleNotFound: 404, Busy: 409,
-          IndexUnavailable: 503, ModelUnavailable: 503}
-
-
-class HistoryTurn(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True)
-    role: Literal["user", "assistant"]
-    content: str = Field(max_length=20_000)
-
-    @field_validator("content")
-    @classmethod
-    def _unicode(cls, v: str) -> str:
-        return _valid_text(v, "content")
-
-
-def _valid_text(v: str, name: str) -> str:
-    try:
-        check_unicode(v, name)
-    except BadInput as exc:
-        raise ValueError(str(exc)) from None
-    return v
-
-
-
-
-def ask_request(settings: Settings) -> type[BaseModel]:
-    """The body of /ask and /ask/stream, with this server's limits in its schema: what
-    the schema allows is answered, anything else is refused (422; 413 over a limit).
-    Unknown fields are refused, and values are never converted (no "5" for 5)."""
-
-    class AskRequest(BaseModel):
-        model_config = ConfigDict(extra="forbid", strict=True)
-        question: str = Field(description="The question, in plain words.", min_length=1,
-                              max_length=settings.max_question_chars, pattern=NOT_BLANK)
-        top_k: int | None = Field(None, ge=1, le=settings.max_top_k,
-                                  description="How many passages to retrieve.")
-
-        @field_validator("top_k", mode="before")
-        @classmethod
-        def _whole(cls, v):
-            # JSON has one number type: 2.0 is the integer 2 (JSON Schema agrees); 2.5,
-            # "2" and true are refused.
-            return int(v) if isinstance(v, float) and v.is_integer() else v
-        history: list[HistoryTurn] | None = Field(None, max_length=settings.max_history_turns,
-                                                  description="Earlier turns, oldest first.")
-        as_of: str | None = Field(None, json_schema_extra={"format": "date"},
-                                  description="The day the question is asked on, YYYY-MM-DD "
-                                  "(default today): \"this week\" is relative to it, and articles "
-                                  "published after it are not used.", examples=["2022-09-02"])
-
-        @field_validator("as_of")
-        @classmethod
-        def _date(cls, v: str | None) -> str | None:
-            check_iso(v, "as_of")
-            return v
-
-        @field_validator("question")
-        @classmethod
-        def _unicode(cls, v: str) -> str:
-            return _valid_text(v, "question")
-
-    return AskRequest
-
-
-# One server-sent event of /ask/stream; its data is JSON.
-SSE_EVENT = {"type": "object", "required": ["event", "data"], "properties": {
-    "event": {"enum": ["token", "citations", "claims", "done", "error"]},
-    "data": {"type": "string", "contentMediaType": "application/json"}}}
-
-
-class Error(BaseModel):
-    detail: str
-
-
-# 400: a body that cannot be parsed at all (not UTF-8, broken multipart).
-ERRORS = {code: {"model": Error} for code in (400, 404, 409, 413, 422, 503)}
-# Over a limit: 413 like the other limits, not 422.
-_TOO_LONG = {"string_too_long", "too_long"}
-
-
-def status_of(exc: RagError) -> int:
-    for cls in type(exc).__mro__:
-        if cls in STATUS:
-            return STATUS[cls]
-    return 400
-
 
 class AppState:
-    """The pipeline once the loader has built it, and why start-up failed if it did."""
+    """The Index and the Pipeline once the loader has built them, and why start-up
+    failed if it did. The Index is set first (before it loads), then the Pipeline."""
 
-    def __init__(self, pipeline: Pipeline | None):
-        self.pipeline = pipeline
+    def __init__(self, parts: Parts | None):
+        self.index: Index | None = parts.index if parts else None
+        self.pipeline: Pipeline | None = parts.pipeline if parts else None
         self.error: str | None = None
 
     def problem(self) -> str | None:
         """Why no answers can be given now (None: ready)."""
-        p = self.pipeline
-        if p is not None and p.index.loaded:
+        if self.index is not None and self.index.loaded:
             return None
-        return self.error or (p.index.error if p is not None else None)
+        return self.error or (self.index.error if self.index is not None else None)
 
     def ready(self) -> Pipeline:
-        if self.pipeline is None or not self.pipeline.index.loaded:
+        if self.pipeline is None or self.index is None or not self.index.loaded:
             raise IndexUnavailable(self.problem() or "still loading models and index; try again shortly")
         return self.pipeline
 
+    def loaded_index(self) -> Index:
+        """The Index, loaded (else 503, as ``ready``)."""
+        self.ready()
+        return self.index
 
-def create_app(pipeline: Pipeline | None = None, settings: Settings | None = None) -> FastAPI:
-    settings = settings or (pipeline.settings if pipeline else Settings())
+
+def create_app(parts: Parts | None = None, settings: Settings | None = None) -> FastAPI:
+    """The app over ``parts`` (the Index and the Pipeline, built and closed by the
+    caller), or over those it builds from ``settings`` in the background at start-up."""
+    settings = settings or (parts.index.settings if parts else Settings())
     check_admin_token(settings)  # a weak token is a start-up error, not a silent lock-out
-    state = AppState(pipeline)
+    state = AppState(parts)
 
     def load() -> None:
         try:
-            p = build_pipeline(settings, with_index=False)
+            index, p = build(settings, with_index=False)
             try:
                 p.warm_up()
             except GeneratorUnavailable as exc:
@@ -158,8 +80,8 @@ def create_app(pipeline: Pipeline | None = None, settings: Settings | None = Non
                 log.warning("generator not reachable at start-up: %s", exc)
             # Set before the index loads: an index built with other settings is
             # reported (503 naming `rag rebuild`) and POST /index/rebuild can fix it.
-            state.pipeline = p
-            p.index.open()
+            state.index, state.pipeline = index, p
+            index.open()
         except RagError as exc:
             state.error = str(exc)
             log.error("start-up failed: %s", exc)
@@ -177,8 +99,8 @@ def create_app(pipeline: Pipeline | None = None, settings: Settings | None = Non
         app.state.trimmer = Trimmer()
         yield
         app.state.trimmer.stop()
-        if owned and state.pipeline is not None:
-            state.pipeline.index.close()  # a database's connections
+        if owned and state.index is not None:
+            state.index.close()  # a database's connections
 
     AskRequest = ask_request(settings)
     app = FastAPI(title="News RAG", version="0.1.0", lifespan=lifespan,
@@ -195,22 +117,7 @@ def create_app(pipeline: Pipeline | None = None, settings: Settings | None = Non
     async def invalid(request: Request, exc: RequestValidationError):
         if openai_api.is_v1(request):
             return openai_api.invalid_response(exc)
-        parts, too_long = [], False
-        for e in exc.errors():
-            loc = ".".join(str(x) for x in e.get("loc", ()) if x != "body")
-            msg = str(e.get("msg")).removeprefix("Value error, ")
-            if e.get("type") == "string_unicode":
-                msg = "holds a lone UTF-16 surrogate: not valid Unicode text"
-            elif loc == "question" and e.get("type") in ("string_too_short", "string_pattern_mismatch"):
-                msg = "question is empty"
-            elif loc == "question" and e.get("type") == "string_too_long":
-                msg = f"question is {len(e.get('input') or '')} characters; the limit is {settings.max_question_chars}"
-            elif loc == "history" and e.get("type") == "too_long":
-                msg = f"history has over {settings.max_history_turns} turns: the limit"
-            parts.append(f"{loc}: {msg}" if loc else msg)
-            too_long |= e.get("type") in _TOO_LONG
-        return JSONResponse({"detail": "; ".join(parts) or "invalid request"},
-                            status_code=413 if too_long else 422)
+        return invalid_response(exc, settings)
 
     @app.middleware("http")
     async def allow(request: Request, call_next):
@@ -248,8 +155,8 @@ def create_app(pipeline: Pipeline | None = None, settings: Settings | None = Non
     @_takes(AskRequest)
     def ask(req: AskRequest) -> dict:
         p = state.ready()
-        answer = metrics.ask(p, req.question, req.top_k, _turns(req.history), as_of=req.as_of)
-        return answer.to_dict()
+        events = p.ask_stream(req.question, req.top_k, _turns(req.history), as_of=req.as_of)
+        return answer_of(events, metrics).to_dict()
 
     @app.post("/ask/stream", summary="Answer as server-sent events", response_class=EventSourceResponse,
               responses={**ERRORS, 200: {
@@ -258,19 +165,18 @@ def create_app(pipeline: Pipeline | None = None, settings: Settings | None = Non
                   "content": {"text/event-stream": {"schema": SSE_EVENT}}}})
     @_takes(AskRequest)
     async def ask_stream(req: AskRequest, request: Request):
-        p = state.ready()
+        p = state.ready()  # (the body's schema has checked the question: a 4xx before streaming starts)
         history = _turns(req.history)
-        p.check(req.question, req.top_k, history)  # fail with a 4xx before streaming starts
         return EventSourceResponse(_events(p, req, history, request))
 
     @app.get("/health", responses={503: {"model": Error}})
     def health():
-        p = state.pipeline
-        if p is None or not p.index.loaded:
+        p, index = state.pipeline, state.index
+        if p is None or index is None or not index.loaded:
             problem = state.problem()
             return JSONResponse({"status": "error" if problem else "loading",
                                  "detail": problem or "loading models and index"}, status_code=503)
-        snap = p.index.snapshot()
+        snap = index.snapshot()
         body = {"status": "ok", "embedder": p.embedder.name,
                 "generator": getattr(p.generator, "name", "?"),
                 "articles": snap.article_count, "chunks": snap.chunk_count,
@@ -282,26 +188,16 @@ def create_app(pipeline: Pipeline | None = None, settings: Settings | None = Non
                                 status_code=503)
         return body
 
-    @app.get("/articles", responses=ERRORS)
-    def articles(since: str | None = Query(None, json_schema_extra={"format": "date"},
-                                           description="only articles published on or after this day (YYYY-MM-DD)"),
-                 until: str | None = Query(None, json_schema_extra={"format": "date"},
-                                           description="only articles published on or before this day")) -> list[dict]:
-        window = _date_window(since, until)
-        snap = state.ready().index.snapshot()
-        return [{"id": a.id, "title": a.title, "url": a.url, "published": a.published,
-                 "source": a.source, "chunks": n, "chars": len(a.text)}
-                for a, n in snap.all_articles() if window is None or window.holds(a.published)]
+    app.add_middleware(ChunkedBodyLimit, max_bytes=settings.max_body_bytes)  # (bodies without a length)
+    install_read_guard(app, settings)  # with RAG_PROTECT_READS: reading and asking need the token
 
-    @app.get("/articles/{article_id}", responses=ERRORS)
-    def article(article_id: str) -> dict:
-        snap = state.ready().index.snapshot()
-        a = snap.articles([article_id]).get(article_id)
-        if a is None:
-            raise ArticleNotFound(f"no article with id {article_id!r}")
-        return {**a.to_dict(), "chunks": [c.to_dict() for c in snap.article_chunks(a.id)]}
+    @app.middleware("http")
+    async def notice_other_writers(request: Request, call_next):
+        if state.index is not None:
+            state.index.refresh()  # another process may have changed the index
+        return await call_next(request)
 
-    install_article_routes(app, state, settings)  # POST/DELETE /articles, /index/rebuild, /index/status
+    install_article_routes(app, state, settings)  # /articles (GET, POST, DELETE), /index/rebuild, /index/status
     metrics = install_metrics(app, state)  # GET /metrics (Prometheus), request counts
     openai_api.install(app, state, settings)  # /v1: OpenAI-compatible chat completions
 
@@ -322,17 +218,6 @@ def _takes(model: type[BaseModel]):
         fn.__annotations__["req"] = model
         return fn
     return mark
-
-
-def _date_window(since: str | None, until: str | None) -> DateWindow | None:
-    """The window GET /articles filters on (None: every article, dated or not)."""
-    if since is None and until is None:
-        return None
-    try:
-        start, end = check_iso(since, "since"), check_iso(until, "until")
-    except ValueError as exc:
-        raise BadInput(str(exc)) from None
-    return DateWindow(start, end)  # (since after until: an empty window, no article)
 
 
 def _turns(history: list[HistoryTurn] | None) -> list[Turn]:

@@ -22,8 +22,8 @@ RATE_BUCKETS = (2, 5, 10, 15, 20, 25, 30, 40, 50, 75, 100)
 
 
 class Metrics:
-    def __init__(self, pipeline: Callable[[], Any] = lambda: None):
-        """``pipeline``: returns the current pipeline (or None while loading), read at scrape time."""
+    def __init__(self, index: Callable[[], Any] = lambda: None):
+        """``index``: returns the current Index (or None while loading), read at scrape time."""
         r = self.registry = CollectorRegistry()
         self.requests = Counter("rag_http_requests", "HTTP requests by route, method and status",
                                 ["route", "method", "status"], registry=r)
@@ -41,17 +41,17 @@ class Metrics:
         self.tokens = Counter("rag_generated_tokens", "Tokens written by the model", registry=r)
         self.tokens_per_second = Histogram("rag_decode_tokens_per_second",
                                            "Decode speed of each answer", buckets=RATE_BUCKETS, registry=r)
-        self._pipeline = pipeline
+        self._index = index
         Gauge("rag_index_articles", "Articles in the loaded index", registry=r).set_function(
             lambda: self._store_size("articles"))
         Gauge("rag_index_chunks", "Chunks in the loaded index", registry=r).set_function(
             lambda: self._store_size("chunks"))
 
     def _store_size(self, what: str) -> float:
-        p = self._pipeline()
-        if p is None or not p.index.loaded:
+        index = self._index()
+        if index is None or not index.loaded:
             return 0.0
-        snap = p.index.snapshot()
+        snap = index.snapshot()
         return float(snap.article_count if what == "articles" else snap.chunk_count)
 
     def observe_answer(self, answer: Answer, generated: Any = None) -> None:
@@ -68,18 +68,6 @@ class Metrics:
         if new > 1 and decode_ms > 0:  # the first token is prefill's
             self.tokens_per_second.observe((new - 1) / (decode_ms / 1000.0))
 
-    def ask(self, pipeline: Any, question: str, top_k: int | None = None, history: Any = None,
-            as_of: str | None = None) -> Answer:
-        """The pipeline's answer, recorded with the tokens its model call wrote."""
-        generated = None
-        for kind, payload in pipeline.ask_stream(question, top_k, history, as_of=as_of):
-            if kind == "generated":
-                generated = payload
-            elif kind == "done":
-                self.observe_answer(payload, generated)
-                return payload
-        raise RuntimeError("pipeline ended without an answer")  # pragma: no cover
-
     def observe_first_token(self, seconds: float) -> None:
         self.first_token_seconds.observe(seconds)
 
@@ -90,7 +78,7 @@ class Metrics:
 def install(app: Any, state: Any) -> Metrics:
     """Add GET /metrics and a middleware counting every request; returns the Metrics."""
 
-    metrics = Metrics(lambda: state.pipeline)
+    metrics = Metrics(lambda: state.index)
     app.state.metrics = metrics
 
     @app.middleware("http")

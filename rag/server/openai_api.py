@@ -27,19 +27,18 @@ from sse_starlette.sse import EventSourceResponse
 
 from rag.config import Settings
 from rag.server.auth import admin_guard
-from rag.errors import (ArticleNotFound, BadInput, Busy, GeneratorUnavailable, IndexUnavailable,
-                     ModelUnavailable, RagError, TooLarge)
+from rag.errors import GeneratorUnavailable, IndexUnavailable, RagError
 from rag.answering.followup import Turn
 from rag.components.generation import Prompt
 from rag.server.openai_schema import (RAG_MODEL, TURN_CHARS, ChatCompletion, ModelList, OpenAIError,
                             chat_request, error_body)
-from rag.server.streaming import run_in_thread
+from rag.server import http_errors
+from rag.server.http_errors import field_errors, over_limit
+from rag.server.streaming import answer_of, run_in_thread
 from rag.components.remote_generator import PREFIX, parse
 
 V1 = "/v1/"
 ERRORS = {code: {"model": OpenAIError} for code in (400, 404, 413, 503)}
-_STATUS = [(TooLarge, 413), (BadInput, 400), (ArticleNotFound, 404), (Busy, 409),
-           (IndexUnavailable, 503), (ModelUnavailable, 503)]
 _SSE_CHUNK = {"type": "object", "required": ["data"], "properties": {
     "event": {"enum": ["message", "error"]}, "data": {"type": "string", "description": "a chat.completion.chunk "
                                            "as JSON, or [DONE] at the end"}}}
@@ -50,7 +49,9 @@ def is_v1(request: Request) -> bool:
 
 
 def status_of(exc: RagError) -> int:
-    return next((code for cls, code in _STATUS if isinstance(exc, cls)), 400)
+    """The shared table's status, but 400 where /ask says 422: OpenAI's invalid request."""
+    status = http_errors.status_of(exc)
+    return 400 if status == 422 else status
 
 
 def rag_error_response(exc: RagError) -> JSONResponse:
@@ -61,22 +62,19 @@ def rag_error_response(exc: RagError) -> JSONResponse:
 
 def invalid_response(exc: RequestValidationError) -> JSONResponse:
     """A body that does not fit the schema: 400 (413 over a limit), naming the field."""
-    errors = exc.errors()
-    parts, param, too_long = [], None, False
+    errors = field_errors(exc)
+    parts, param = [], None
     for e in errors:
-        loc = ".".join(str(x) for x in e.get("loc", ()) if x != "body")
-        msg = str(e.get("msg")).removeprefix("Value error, ")
-        if e.get("type") == "string_unicode":
-            msg = "holds a lone UTF-16 surrogate: not valid Unicode text"
-        elif e.get("type") == "json_invalid":
+        loc, msg = e.loc, e.msg
+        if e.type == "json_invalid":
             loc, msg = "", "the body is not valid JSON"
-        elif e.get("type") in ("string_too_short", "string_pattern_mismatch"):
+        elif e.type in ("string_too_short", "string_pattern_mismatch"):
             msg = "is empty"
         elif not loc and msg.startswith("messages"):
             loc = "messages"
         parts.append(f"{loc}: {msg}" if loc and not msg.startswith(loc) else msg)
         param = param or loc or None
-        too_long |= e.get("type") in ("string_too_long", "too_long")
+    too_long = over_limit(errors)
     status = 413 if too_long else 400
     message = "; ".join(parts) or "invalid request"
     return JSONResponse(error_body(status, message, param, "too_large" if too_long else "invalid_request"),
@@ -159,12 +157,12 @@ def install(app: FastAPI, state, settings: Settings) -> None:
         question, history, _ = conversation(req.messages)
         if req.model not in (None, RAG_MODEL):
             return _no_model(req.model, RAG_MODEL)
-        p = state.ready()
-        p.check(question, None, history)  # a 4xx before any streaming starts
+        p = state.ready()  # (the body's schema has checked the question: a 4xx before any streaming)
         reply = _Reply(RAG_MODEL)
         if req.stream:
             return EventSourceResponse(_rag_chunks(p, question, history, reply, request, req.as_of))
-        answer = await run_in_threadpool(request.app.state.metrics.ask, p, question, None, history, req.as_of)
+        events = p.ask_stream(question, None, history, as_of=req.as_of)  # (a generator: runs in the pool)
+        answer = await run_in_threadpool(answer_of, events, request.app.state.metrics)
         return JSONResponse(reply.completion(_answer_fields(answer)))
 
     @router.get("/generator/models", response_model=ModelList, summary="The generator, for plain completions")
@@ -185,8 +183,8 @@ def install(app: FastAPI, state, settings: Settings) -> None:
             raise IndexUnavailable(state.error or "still loading the models; try again shortly")
         if req.model not in (None, p.generator.name):
             return _no_model(req.model, p.generator.name)
-        limit = min(req.max_completion_tokens or req.max_tokens or settings.max_new_tokens,
-                    settings.max_new_tokens)
+        cap = p.settings.max_new_tokens
+        limit = min(req.max_completion_tokens or req.max_tokens or cap, cap)
         prompt = Prompt(system, question, tuple((t.role, t.content) for t in history))
         return await _complete(p.generator, prompt, limit, req, request)
 

@@ -14,8 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from rag.config import Settings
 from rag.dates import check_iso
-from rag.documents import NOT_BLANK, check_unicode
-from rag.errors import BadInput
+from rag.text_checks import NOT_BLANK, valid_text
 from rag.types import Citation
 
 # The model id that answers from the articles (retrieval, verifier, citations) at /v1.
@@ -27,11 +26,7 @@ _HAS_USER = {"type": "object", "required": ["role"], "properties": {"role": {"co
 
 
 def _text(v: str, name: str = "content") -> str:
-    try:
-        check_unicode(v, name)
-    except BadInput as exc:
-        raise ValueError(str(exc)) from None
-    return v
+    return valid_text(v, name)
 
 
 def _whole(v: Any) -> Any:
@@ -89,7 +84,7 @@ def chat_request(settings: Settings, user_chars: int | None = None) -> type[Base
         stream: bool = False
         stream_options: StreamOptions | None = None
         max_tokens: int | None = Field(None, ge=1, description="Plain completions only; capped at "
-                                       "the server's RAG_MAX_NEW_TOKENS.")
+                                       "the length of the server's answers (tuning.py's max_new_tokens).")
         max_completion_tokens: int | None = Field(None, ge=1, description="As max_tokens.")
         temperature: float | None = Field(None, ge=0, le=2, description="Ignored: decoding is greedy.")
         n: int | None = Field(None, ge=1, le=1, description="One choice only.")

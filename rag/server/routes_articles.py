@@ -1,8 +1,8 @@
-"""HTTP routes that change the index: add and delete articles, rebuild, rebuild status.
+"""HTTP routes of the articles and the index: list and show articles (open), add and
+delete them, rebuild (admin token when one is set), rebuild status (open).
 
-`install(app, state, settings)` wires them into the app made by rag.server.app.create_app, with
-the admin token check, the body size limit and the watcher that picks up an index
-published by another process.
+`install(app, state, settings)` adds them to the app made by rag.server.app.create_app,
+which also installs the read guard, the body size limit and the per-request refresh.
 """
 
 from __future__ import annotations
@@ -10,19 +10,21 @@ from __future__ import annotations
 import json
 from pathlib import PurePosixPath
 
-from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request
+from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from rag.server.auth import admin_guard, install_read_guard
+from rag.server.auth import admin_guard
 from rag.config import Settings
-from rag.documents import MAX_INT_ID, MIN_TEXT_CHARS, SUPPORTED_EXTENSIONS, LoadResult, parse_bytes
-from rag.errors import BadInput, IndexUnavailable, TooLarge
+from rag.documents import SUPPORTED_EXTENSIONS, LoadResult, parse_bytes
+from rag.dates import DateWindow, check_iso
+from rag.errors import ArticleNotFound, BadInput, IndexUnavailable, TooLarge
 from rag.index.handle import Index
 from rag.index.jobs import Jobs
-from rag.server.limits import ChunkedBodyLimit
+from rag.server.article_schema import add_body, errors
+from rag.server.http_errors import ERRORS
 
 # How long a request waits for another writer before answering 409.
 WRITE_WAIT_S = 30.0
@@ -32,83 +34,15 @@ BODY_TYPES = {"application/json": "body.json", "application/x-ndjson": "body.jso
               "application/jsonl": "body.jsonl", "application/x-jsonlines": "body.jsonl",
               "text/plain": "body.txt", "text/markdown": "body.md", "text/html": "body.html"}
 
-# What a record needs to be an article (documents.article_from_record): a text with
-# at least MIN_TEXT_CHARS letters or digits once cleaned, an id that is URL-path-safe.
-_NULLABLE = {"type": ["string", "null"]}
-_TEXT = {"type": "string", "pattern": rf"(?:\w\W*){{{MIN_TEXT_CHARS}}}",
-         "description": f"The article body (plain text): at least {MIN_TEXT_CHARS} letters or digits."}
-# A raw body or file with a NUL byte is taken for binary (documents._decode); a JSON
-# text with one (\u0000) is refused too, rather than silently changed.
-_NO_NUL = {"allOf": [{"pattern": "^[^\\x00]*$"}]}
 # The fields a record's text may come in (documents.article_from_record).
 _TEXT_FIELDS = ("text", "body", "content")
 # The content types parsed as JSON or JSON Lines.
 _JSON_NAMES = (".json", ".jsonl")
 
 
-def _text(settings: Settings) -> dict:
-    """An article's text in a request: words, no NUL, at most max_article_chars."""
-    return {**_TEXT, **_NO_NUL, "maxLength": settings.max_article_chars,
-            "description": f"{_TEXT['description']} At most {settings.max_article_chars} characters "
-                           "(RAG_MAX_ARTICLE_CHARS; 413 over it): its passages are embedded while "
-                           "the request holds the write lock."}
-
-
-def _article(settings: Settings) -> dict:
-    return {**_ARTICLE, "properties": {**_ARTICLE["properties"], "text": _text(settings)}}
-
-
-_ARTICLE = {
-    "type": "object", "required": ["text"],
-    "description": "Other fields are ignored (a feed's `authors`, say). Also read: `body` or `content` "
-                   "for `text`, `doc_id` for `id`, `publish_date` or `date` for `published`.",
-    "properties": {
-        "text": _TEXT,
-        "title": _NULLABLE, "url": {**_NULLABLE, "description": "Kept only when an http(s) link."},
-        "published": {**_NULLABLE, "description": "Date, ideally YYYY-MM-DD."},
-        "source": _NULLABLE,
-        "id": {"anyOf": [{"type": "string", "maxLength": 200, 
-                          "pattern": r"^\s*(?:[A-Za-z0-9._:-]*[A-Za-z0-9_:-][A-Za-z0-9._:-]*)?\s*$"},
-                         {"type": "integer", "minimum": -MAX_INT_ID, "maximum": MAX_INT_ID}, {"type": "null"}],
-               "description": "Your id: letters, digits, '.', '_', ':' or '-', not only dots; "
-                              "derived from the text when absent."}}}
-
-
-def _add_body(settings: Settings) -> dict:
-    files = {"type": "array", "minItems": 1, "maxItems": settings.max_batch_articles,
-             "items": {**_TEXT, **_NO_NUL, "description": "a file: .txt .md .html .json .jsonl by its name, "
-                                               "else by its content type (text/plain by default); "
-                                               f"each article in it at most {settings.max_article_chars} characters"}}
-    article = _article(settings)
-    return {"requestBody": {"required": True, "content": {
-        "application/json": {"schema": {"oneOf": [
-            article, {"type": "array", "minItems": 1, "maxItems": settings.max_batch_articles,
-                      "items": article}]}},
-        "text/plain": {"schema": {**_text(settings), "description": "One article; a short first line is the title."}},
-        # Only `file` parts: another field name is refused (422), not read as an article.
-        "multipart/form-data": {"schema": {"type": "object", "required": ["file"], "properties": {"file": files},
-                                           "additionalProperties": False},
-                                "encoding": {"file": {"contentType": "text/plain"}}}}}}
-
-
-def _errors(*codes: int) -> dict:
-    model = {"content": {"application/json": {"schema": {
-        "type": "object", "properties": {"detail": {"type": "string"}}}}}}
-    return {c: {"description": "error with a `detail` message", **model} for c in codes}
-
-
 def install(app: FastAPI, state, settings: Settings) -> None:
     jobs = Jobs()
     app.state.jobs = jobs
-    app.add_middleware(ChunkedBodyLimit, max_bytes=settings.max_body_bytes)
-    install_read_guard(app, settings)
-
-    @app.middleware("http")
-    async def notice_other_writers(request: Request, call_next):
-        if state.pipeline is not None:
-            state.pipeline.index.refresh()  # another process may have changed the index
-        return await call_next(request)
-
     app.include_router(router(state, settings, jobs))
 
 
@@ -116,14 +50,13 @@ def router(state, settings: Settings, jobs: Jobs) -> APIRouter:
     r = APIRouter(dependencies=[Depends(admin_guard(settings))], tags=["index"])
 
     def writable() -> Index:
-        p = state.pipeline
-        if p is None:
+        if state.index is None:
             raise IndexUnavailable(state.error or "still loading models; try again shortly")
-        return p.index
+        return state.index
 
-    @r.post("/articles", openapi_extra=_add_body(settings),
+    @r.post("/articles", openapi_extra=add_body(settings),
             description="JSON Lines (one article object per line) are also read, as "
-                        "`application/x-ndjson`: a form JSON Schema cannot describe.", responses=_errors(400, 401, 409, 413, 415, 422, 503),
+                        "`application/x-ndjson`: a form JSON Schema cannot describe.", responses=errors(400, 401, 409, 413, 415, 422, 503),
             summary="Add articles: one JSON object, a JSON list, JSONL, plain text or uploaded files")
     async def add_articles(request: Request):
         index = writable()
@@ -140,14 +73,14 @@ def router(state, settings: Settings, jobs: Jobs) -> APIRouter:
         report = await run_in_threadpool(index.ingest, loaded.articles, rejected, timeout=WRITE_WAIT_S)
         return report.to_dict()
 
-    @r.delete("/articles/{article_id}", responses=_errors(401, 404, 409, 503),
+    @r.delete("/articles/{article_id}", responses=errors(401, 404, 409, 503),
               summary="Remove an article and its passages from every index")
     async def delete_article(article_id: str):
         report = await run_in_threadpool(writable().delete, article_id, timeout=WRITE_WAIT_S)
         return {"id": article_id, "status": "deleted", "articles": report.articles,
                 "chunks": report.chunks, "index_version": report.version}
 
-    @r.post("/index/rebuild", status_code=202, responses=_errors(401, 409, 415, 422, 503),
+    @r.post("/index/rebuild", status_code=202, responses=errors(401, 409, 415, 422, 503),
             openapi_extra={"requestBody": {"required": False, "content": {"application/json": {
                 "schema": {"type": "object", "maxProperties": 0,
                            "description": "No options: send no body, or `{}`."}}}}},
@@ -158,20 +91,52 @@ def router(state, settings: Settings, jobs: Jobs) -> APIRouter:
         return job.to_dict()
 
     status = APIRouter(tags=["index"])
+    reads = APIRouter()  # open, as /ask: the read guard alone protects them
+
+    @reads.get("/articles", responses=ERRORS)
+    def articles(since: str | None = Query(None, json_schema_extra={"format": "date"},
+                                           description="only articles published on or after this day (YYYY-MM-DD)"),
+                 until: str | None = Query(None, json_schema_extra={"format": "date"},
+                                           description="only articles published on or before this day")) -> list[dict]:
+        window = _date_window(since, until)
+        snap = state.loaded_index().snapshot()
+        return [{"id": a.id, "title": a.title, "url": a.url, "published": a.published,
+                 "source": a.source, "chunks": n, "chars": len(a.text)}
+                for a, n in snap.all_articles() if window is None or window.holds(a.published)]
+
+    @reads.get("/articles/{article_id}", responses=ERRORS)
+    def article(article_id: str) -> dict:
+        snap = state.loaded_index().snapshot()
+        a = snap.articles([article_id]).get(article_id)
+        if a is None:
+            raise ArticleNotFound(f"no article with id {article_id!r}")
+        return {**a.to_dict(), "chunks": [c.to_dict() for c in snap.article_chunks(a.id)]}
 
     @status.get("/index/status", summary="Progress of the rebuild job and the loaded index")
     def index_status():
-        p = state.pipeline
-        snap = p.index.snapshot() if p is not None and p.index.loaded else None
+        index = state.index
+        snap = index.snapshot() if index is not None and index.loaded else None
         return {**jobs.status(),
                 "index_version": snap.version if snap is not None else None,
                 "index_articles": snap.article_count if snap is not None else None,
                 "index_error": state.problem() if snap is None else None}
 
     both = APIRouter()
+    both.include_router(reads)
     both.include_router(r)
     both.include_router(status)  # outside `r`: reading the status needs no token
     return both
+
+
+def _date_window(since: str | None, until: str | None) -> DateWindow | None:
+    """The window GET /articles filters on (None: every article, dated or not)."""
+    if since is None and until is None:
+        return None
+    try:
+        start, end = check_iso(since, "since"), check_iso(until, "until")
+    except ValueError as exc:
+        raise BadInput(str(exc)) from None
+    return DateWindow(start, end)  # (since after until: an empty window, no article)
 
 
 async def _read_articles(request: Request, settings: Settings) -> LoadResult:

@@ -1,5 +1,7 @@
 """Blocking event producers (the pipeline, a generator) run in a thread and read from
-async routes: shared by /ask/stream and /v1/chat/completions.
+async routes: shared by /ask/stream and /v1/chat/completions. And the answer at the end
+of a pipeline's events, for /ask and /v1 unstreamed, reported to an observer (the
+metrics) that stays out of the call path.
 
 A client that goes away sets the producer's stop event (the model stops within one
 step); a domain error becomes an ("error", {...}) event; any other failure is logged and
@@ -11,15 +13,38 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator
+from typing import Any, Protocol
 
 from fastapi import Request
 
 from rag.errors import RagError
+from rag.types import Answer
 
 log = logging.getLogger("rag.server.app")
 
 Produce = Callable[[threading.Event], Iterator[tuple[str, object]]]
+
+
+class AnswerObserver(Protocol):
+    """Told about each answer once it is given (rag/server/metrics.py's Metrics)."""
+
+    def observe_answer(self, answer: Answer, generated: Any = None) -> None: ...
+
+    def observe_first_token(self, seconds: float) -> None: ...
+
+
+def answer_of(events: Iterable[tuple[str, object]], observer: AnswerObserver) -> Answer:
+    """The answer that ends a pipeline's ``ask_stream`` events, reported to ``observer``
+    with the tokens its model call wrote (the ``generated`` event; none without a call)."""
+    generated = None
+    for kind, payload in events:
+        if kind == "generated":
+            generated = payload
+        elif kind == "done":
+            observer.observe_answer(payload, generated)
+            return payload
+    raise RuntimeError("pipeline ended without an answer")  # pragma: no cover
 
 
 async def run_in_thread(produce: Produce, request: Request,

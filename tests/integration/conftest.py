@@ -9,9 +9,9 @@ import pytest
 from rag.config import Settings
 from rag.components.embedding import SentenceTransformerEmbedder
 
-from rag.assemble import load_generator, build_pipeline, ensure_index, offline
+from rag.assemble import build, ensure_index, load_generator, offline
 
-from ..conftest import SEEDS
+from ..conftest import SEEDS, Rig
 
 
 @pytest.fixture(scope="session")
@@ -38,8 +38,8 @@ def real_generator(real_settings):
 @pytest.fixture(scope="session")
 def real_pipeline(real_settings, real_embedder, real_generator):
     """The seed article indexed with the real embedder, answered by the real model."""
-    p = build_pipeline(real_settings, embedder=real_embedder, generator=real_generator)
-    ensure_index(p)
+    p = Rig(*build(real_settings, embedder=real_embedder, generator=real_generator))
+    ensure_index(p.index)
     return p
 
 
@@ -47,7 +47,7 @@ def real_pipeline(real_settings, real_embedder, real_generator):
 def fresh_real_pipeline(tmp_path, real_settings, real_embedder, real_generator):
     """An empty index of its own (for tests that change articles), same loaded models."""
     settings = real_settings.model_copy(update={"data_dir": tmp_path / "data"})
-    p = build_pipeline(settings, embedder=real_embedder, generator=real_generator)
+    p = Rig(*build(settings, embedder=real_embedder, generator=real_generator))
     yield p
     shutil.rmtree(tmp_path / "data", ignore_errors=True)
 

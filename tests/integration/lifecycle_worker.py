@@ -22,8 +22,7 @@ from rag.index import embed as embed_mod  # noqa: E402
 from rag.index import faiss_versions as store_mod  # noqa: E402
 from rag.config import Settings  # noqa: E402
 from rag.documents import load_paths  # noqa: E402
-from rag.components.generation import FakeGenerator  # noqa: E402
-from rag.assemble import build_pipeline  # noqa: E402
+from rag.assemble import build_index  # noqa: E402
 
 PAUSE_S = float(os.environ.get("LIFECYCLE_PAUSE_S", "0.5"))
 
@@ -46,15 +45,15 @@ def main(op: str, data_dir: str, *paths: str) -> None:
     embed_mod.EMBED_BATCH = 32
     settings = Settings(data_dir=Path(data_dir))
     # The language model is not needed to write the index.
-    pipeline = build_pipeline(settings, generator=FakeGenerator(("",)), with_index=op == "ingest")
+    index = build_index(settings, with_index=op == "ingest")
     progress = lambda done, total: say(f"progress {done}/{total}")  # noqa: E731
     say("ready")
     if op == "ingest":
         for path in paths:
-            report = pipeline.index.ingest(load_paths([path]).articles, progress=progress)
+            report = index.ingest(load_paths([path]).articles, progress=progress)
             say("acked " + " ".join(i.id for i in report.items if i.status in ("added", "updated", "unchanged")))
     else:
-        pipeline.index.rebuild(progress=progress)
+        index.rebuild(progress=progress)
     say("done")
 
 

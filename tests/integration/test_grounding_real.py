@@ -74,7 +74,7 @@ def test_sentences_ranked_with_their_passages_put_the_answer_first(real_pipeline
     # shipped calibration: each sentence's answer logit plus its passage's, weighted.
     p = real_pipeline
     assert p.grounder.calibration.passage_weight > 0
-    hits = p.retriever.search(p.index.snapshot(), question, p.settings.rerank_candidates)
+    hits = p.retriever.search(p.index.snapshot(), question, p.pipeline.settings.rerank_candidates)
     ranked = p.grounder.rank(question, hits)
     assert needle in ranked[0].source.window, ranked[0].source.window
     assert ranked[0].rank != ranked[0].answers and p.grounder.answerable(question, ranked)

@@ -20,8 +20,10 @@ from rag.server.app import create_app
 from rag.documents import make_article
 from rag.errors import IndexMismatch
 from rag.index.handle import layout_of
-from rag.assemble import build_pipeline
+from rag.assemble import build
 from rag.index.faiss_versions import current_version, load_store
+
+from ..conftest import Rig
 
 ROOT = Path(__file__).resolve().parents[2]
 WORKER = Path(__file__).with_name("lifecycle_worker.py")
@@ -108,7 +110,7 @@ def chunking_of(settings):
 
 def pipeline_on(data: Path, real_settings, real_embedder, real_generator, with_index=True, **update):
     settings = real_settings.model_copy(update={"data_dir": data, **update})
-    return build_pipeline(settings, embedder=real_embedder, generator=real_generator, with_index=with_index)
+    return Rig(*build(settings, embedder=real_embedder, generator=real_generator, with_index=with_index))
 
 
 def cited(answer, article_id: str) -> bool:

@@ -6,7 +6,10 @@ import random
 
 import pytest
 
+from rag.assemble import build
 from rag.documents import make_article
+
+from ..conftest import Rig
 
 TOWNS = ["Ashcombe", "Brambleford", "Carrowmore", "Dunmere", "Eastwick", "Fenwold", "Glenrath",
          "Harlowe", "Inchbury", "Kilverton", "Larkspur", "Merriton", "Northolm", "Oakhollow",
@@ -31,9 +34,8 @@ def _cases():
 
 @pytest.fixture(scope="module")
 def lookalikes(tmp_path_factory, real_settings, real_embedder, real_generator):
-    from rag.assemble import build_pipeline
     settings = real_settings.model_copy(update={"data_dir": tmp_path_factory.mktemp("lookalikes")})
-    p = build_pipeline(settings, embedder=real_embedder, generator=real_generator)
+    p = Rig(*build(settings, embedder=real_embedder, generator=real_generator))
     cases = _cases()
     p.index.ingest([make_article(TEMPLATE.format(town=t, code=c, n=n, fruit=f), id=f"town-{i}")
                     for i, (t, c, n, f) in enumerate(cases)])

@@ -21,7 +21,8 @@ import httpx
 import pytest
 
 from rag.answering.pipeline import Pipeline
-from rag.assemble import load_generator
+from rag.answering.tuning import AnswerSettings
+from rag.assemble import Parts, load_generator
 from rag.server.app import create_app
 
 from ..conftest import SEEDS
@@ -96,7 +97,8 @@ def test_remote_generator_answers_and_survives_a_kill(remote, real_pipeline):
     raw = httpx.get(f"{remote.url}/v1/generator/models", timeout=30).json()["data"][0]["id"]
     settings = real_pipeline.settings.model_copy(update={"generator": f"openai:{remote.url}/v1/generator#{raw}",
                                                          "generator_timeout_s": 60})
-    p = Pipeline.build(settings, real_pipeline.index, load_generator(settings), real_pipeline.verifier)
+    p = Parts(real_pipeline.index, Pipeline.build(AnswerSettings.of(settings), real_pipeline.index.snapshot, real_pipeline.index.embedder,
+                                                   load_generator(settings), real_pipeline.verifier))
     local = real_pipeline.ask(QUESTION)
     with ThreadServer(create_app(p)) as front:
         http = httpx.Client(base_url=front.url, timeout=120)

@@ -155,11 +155,13 @@ def test_a_sentence_with_its_answer_taken_out_does_not_answer(verifier):
 
 
 def test_extract_mode_answers_with_the_short_answer_and_no_model(real_pipeline):
+    from dataclasses import replace
+
     from rag.answering.pipeline import Pipeline
 
     p = real_pipeline
-    fast = Pipeline.build(p.settings.model_copy(update={"answer_mode": "extract"}), p.index, p.generator,
-                          p.verifier)
+    fast = Pipeline.build(replace(p.pipeline.settings, answer_mode="extract"), p.index.snapshot,
+                          p.index.embedder, p.generator, p.verifier)
     a = fast.ask("Who did Sharif meet?")
     assert not a.abstained and "generate" not in a.timings_ms
     s = a.short_answer
