@@ -112,6 +112,26 @@ def test_a_sentence_that_refers_back_is_quoted_with_the_one_before():
     assert g.grounded and g.citations[0].quote == text
 
 
+def test_an_answer_in_the_sentence_referred_back_to_is_quoted_alone():
+    from rag.answering.grounding import Ranked
+
+    text = "Sharif met Putin at the summit of the Shanghai Cooperation Organisation. This meeting was seen as a balancing act."
+    art = Article(id="a", title="t", text=text)
+    hit = Hit(Chunk("a:0", "a", text, 0, len(text)), 1.0, 0.9)
+    second = source_sentences([hit])[1]  # "This meeting ...": it refers back
+    assert second.context_start == 0
+    ranked = [Ranked(second, 0.9, 0.9)]
+    # the fake span head reads the last name the question lacks: in the sentence before
+    out = grounder().extractive("Who hosted this summit?", ranked, [hit], {"a": art})
+    assert out.short.text == "Shanghai Cooperation Organisation"
+    (c,) = out.citations
+    assert c.quote == text.split(" This meeting")[0] and text[c.start:c.end] == c.quote
+    assert out.answer == f"Shanghai Cooperation Organisation: “{c.quote}” [1]"
+    # an answer in the sentence itself keeps both (the one before says who "this" is)
+    out = grounder().extractive("What was the meeting seen as?", [Ranked(second, 0.9, 0.9)], [hit], {"a": art})
+    assert out.citations[0].quote == text
+
+
 @pytest.mark.parametrize("claim,support,ok", [
     ("It cost $12 million.", "The deal was worth 12 million pounds.", False),
     ("It cost $12 million.", "The deal was worth $12 million.", True),

@@ -327,9 +327,16 @@ class Grounder:
         else None."""
         if not ranked or best_answers(ranked) < self.calibration.answerable:
             return None
-        src = ranked[0].source.quoted()
+        best = ranked[0].source
+        src = best.quoted()
         cite = self.citation(1, hits[src.hit], src, ranked[0].answers, articles)
         short = self.short_answer(question, ranked[0], hits, articles, [cite])
+        if short is not None and best.context_start is not None and short.end <= best.start:
+            # The answer is in the sentence referred back to ("... the SCO summit in
+            # Tianjin ..." before "This meeting, ..."): that sentence alone is the quote.
+            before = SourceSentence(best.hit, best.context_start, best.context_start + len(best.context),
+                                    best.context, passage=best.passage)
+            cite = self.citation(1, hits[src.hit], before, ranked[0].answers, articles)
         return quoted_answer(cite, _lead(short, cite), short)
 
     def read_passage(self, ranked: list[Ranked], hits: list[Hit],
