@@ -186,7 +186,7 @@ class Pipeline:
         absent = kind is not QuestionType.YESNO and unnamed(
             query, [articles[a] for a in dict.fromkeys(h.chunk.article_id for h in candidates)])
         if absent:
-            ans = self._abstain(shown, candidates[:k], "not_answered", timings, t0, day, scope)
+            ans = self._abstain(shown, candidates[:k], "names_not_found", timings, t0, day, scope)
             ans.answer = NOT_NAMED.format(names=absent)
             yield "done", ans
             return

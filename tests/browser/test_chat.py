@@ -213,6 +213,21 @@ def test_stale_abstention_says_when_the_newest_article_is_from(page):
     expect(msg.get_by_test_id("stale")).to_contain_text("2022")
 
 
+def test_a_name_no_article_mentions_is_named_in_the_abstention(page):
+    done = {"answer": "The articles don't say: none of the articles found mentions Narendra Modi. The closest "
+                      "passages are listed below.",
+            "abstained": True, "reason": "names_not_found", "grounded": False,
+            "query": "What did Narendra Modi say?", "citations": [], "claims": [], "passages": [],
+            "timings_ms": {"total": 16.0}}
+    body = f"event: done\r\ndata: {json.dumps(done)}\r\n\r\n"
+    page.route("**/ask/stream", lambda route: route.fulfill(
+        status=200, headers={"Content-Type": "text/event-stream"}, body=body))
+    page.goto("/")
+    msg = ask(page, "What did Narendra Modi say?")
+    expect(msg.get_by_test_id("abstain")).to_contain_text("none of the articles found mentions Narendra Modi")
+    expect(msg.get_by_test_id("abstain")).not_to_contain_text("The articles don't say: none")  # said once
+
+
 def test_abstains_offers_passages_and_stop_cancels(page, server, shot):
     page.goto("/")
     requests, aborted = [], []

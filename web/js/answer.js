@@ -9,6 +9,7 @@ const REASONS = {
   not_answered: "The closest passages are about this, but none of them answers it.",
   unsupported_answer: "The passages found don't support an answer.",
   no_recent_articles: "No article from the time the question asks about answers it.",
+  names_not_found: "None of the articles found mentions what the question names.",
 };
 
 // `open` is { citation(result, n), passage(result, i) }: they show the side panel.
@@ -78,7 +79,8 @@ function chip(r, n, open) {
 function abstention(r, open) {
   const box = h("div", { class: "callout abstain", "data-testid": "abstain" }, icon("search"),
     h("div", {}, h("strong", {}, "The articles don't say."), " ",
-      REASONS[r.reason] || "No supported answer was found.",
+      r.reason === "names_not_found" && r.answer ? r.answer.replace(/^The articles don't say:\s*/, "")
+        : REASONS[r.reason] || "No supported answer was found.",
       r.reason === "no_recent_articles" ? staleNote(r) : null));
   const wrap = h("div", {}, box);
   const passages = r.passages || [];
@@ -103,7 +105,7 @@ function staleNote(r) {
 // each with why (the verifier's verdict).
 const WHY = {
   contradicted: "the articles say otherwise",
-  unsupported: "not in the articles",
+  unsupported: "not backed by the passage it cites",
   not_an_answer: "true, but not an answer to the question",
   disagrees: "its own source answers otherwise",
 };
