@@ -198,16 +198,21 @@ def test_removed_claims_and_model_text_stay_visible_as_text(page, shot):
     assert source.locator("a").count() == 0  # a javascript: URL is not made a link
 
 
+def ask_answered(page, question: str, done: dict):
+    """Ask on the page, with /ask/stream answering only `done` (a fixed final event)."""
+    body = f"event: done\r\ndata: {json.dumps(done)}\r\n\r\n"
+    page.route("**/ask/stream", lambda route: route.fulfill(
+        status=200, headers={"Content-Type": "text/event-stream"}, body=body))
+    page.goto("/")
+    return ask(page, question)
+
+
 def test_stale_abstention_says_when_the_newest_article_is_from(page):
     done = {"answer": "The articles don't say: no article published 26 Aug–2 Sep 2022 answers this.",
             "abstained": True, "reason": "no_recent_articles", "as_of": "2022-09-02",
             "newest": "2022-06-14", "grounded": False, "query": "Who won this week?", "citations": [],
             "claims": [], "passages": [], "timings_ms": {"total": 50.0}}
-    body = f"event: done\r\ndata: {json.dumps(done)}\r\n\r\n"
-    page.route("**/ask/stream", lambda route: route.fulfill(
-        status=200, headers={"Content-Type": "text/event-stream"}, body=body))
-    page.goto("/")
-    msg = ask(page, "Who won this week?")
+    msg = ask_answered(page, "Who won this week?", done)
     expect(msg.get_by_test_id("abstain")).to_contain_text("No article from the time the question asks about")
     expect(msg.get_by_test_id("stale")).to_contain_text("The newest article on this is from")
     expect(msg.get_by_test_id("stale")).to_contain_text("2022")
@@ -219,11 +224,7 @@ def test_a_name_no_article_mentions_is_named_in_the_abstention(page):
             "abstained": True, "reason": "names_not_found", "grounded": False,
             "query": "What did Narendra Modi say?", "citations": [], "claims": [], "passages": [],
             "timings_ms": {"total": 16.0}}
-    body = f"event: done\r\ndata: {json.dumps(done)}\r\n\r\n"
-    page.route("**/ask/stream", lambda route: route.fulfill(
-        status=200, headers={"Content-Type": "text/event-stream"}, body=body))
-    page.goto("/")
-    msg = ask(page, "What did Narendra Modi say?")
+    msg = ask_answered(page, "What did Narendra Modi say?", done)
     expect(msg.get_by_test_id("abstain")).to_contain_text("none of the articles found mentions Narendra Modi")
     expect(msg.get_by_test_id("abstain")).not_to_contain_text("The articles don't say: none")  # said once
 
