@@ -29,7 +29,7 @@ from rag.answering.lede import lead_hits, lede
 from rag.answering.question_types import QuestionType, classify, topicless
 from rag.answering.subject import keep_matching
 from rag.answering.prompts import build_prompt, is_refusal
-from rag.answering.recency import in_time, too_old
+from rag.answering.recency import in_time, in_window_answerable, stale_window, too_old
 from rag.answering.retrieval import Retriever
 from rag.answering.when import TimeScope, day_text, say_window, time_scope
 from rag.dates import check_iso
@@ -154,7 +154,7 @@ class Pipeline:
         # so that enough passages are left once those of other times are set aside.
         scope = time_scope(query, day)
         depth = max(k, self.settings.rerank_candidates)
-        candidates = self.retriever.search(snap, query, depth * (4 if scope.bound else 2))
+        candidates = self.retriever.search(snap, query, depth * (8 if scope.window else 4 if scope.bound else 2))
         articles = snap.articles({h.chunk.article_id for h in candidates})
         candidates = [h for h in candidates if h.chunk.article_id in articles]  # deleted meanwhile
         timed = in_time(candidates, articles, day, scope, self.settings.recency_half_life_days,
@@ -166,7 +166,7 @@ class Pipeline:
         # (A summary request that names no topic, "Give me the gist", is about the best match.)
         if not candidates or (max(h.dense for h in candidates) < self.settings.min_relevance
                               and not (kind is QuestionType.SUMMARY and topicless(query))):
-            stale = scope.bound and timed.newest is not None
+            stale = stale_window(scope, timed.newest) if scope.window else scope.bound and timed.newest is not None
             ans = self._abstain(shown, candidates[:k], "no_recent_articles" if stale else "no_relevant_passages",
                                 timings, t0, day, scope, timed.newest)
             yield "done", ans
@@ -196,10 +196,11 @@ class Pipeline:
         if kind is QuestionType.YESNO:
             yield from self._yes_or_no(query, shown, ranked, hits, articles, timings, t0, best, day, scope)
             return
-        if not self.grounder.answerable(query, ranked):
+        if not self.grounder.answerable(query, ranked) and not in_window_answerable(
+                scope, best, self.settings.window_answerable):
             # About the question, but no sentence answers it: the model would only be
             # tempted to invent, so it is not asked.
-            stale = scope.window is not None and timed.newest is not None
+            stale = stale_window(scope, timed.newest)
             ans = self._abstain(shown, hits, "no_recent_articles" if stale else "not_answered",
                                 timings, t0, day, scope, timed.newest)
             ans.answerability = best

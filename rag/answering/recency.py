@@ -63,3 +63,16 @@ def too_old(article: Article | None, as_of: dt.date, recent_days: int) -> bool:
     """Whether an article is older than a question about the present allows (undated: no)."""
     d = published_on(article)
     return d is not None and (as_of - d).days > recent_days
+
+
+def stale_window(scope: TimeScope, newest: str | None) -> bool:
+    """Whether a question naming a window goes unanswered for want of articles of that
+    time: the newest relevant article is older than the window (none at all: not stale,
+    nothing is about it)."""
+    return scope.window is not None and newest is not None and newest < scope.window.start.isoformat()
+
+
+def in_window_answerable(scope: TimeScope, best: float, threshold: float | None) -> bool:
+    """A question whose passages are all of the window it names: answerable from a sentence
+    scoring ``threshold`` (None: only the verifier's own threshold applies)."""
+    return threshold is not None and scope.window is not None and best >= threshold
