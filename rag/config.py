@@ -97,11 +97,8 @@ class Settings(BaseSettings):
     # Time (rag/answering/when.py, recency.py). A question about the present without a
     # window ranks passages by fused score x 2^(-age in days / half-life) (undated: one
     # half-life old); and is answered only from an article at most `recent_days` old.
-    # A question whose passages are all of the window it names is answerable from a
-    # sentence at `window_answerable` (None: the verifier's own threshold; evals/README.md).
     recency_half_life_days: float = Field(30.0, gt=0)
     recent_days: int = Field(31, ge=1)
-    window_answerable: float | None = Field(None, ge=0.0, le=1.0)
 
     # Prompt
     evidence_sentences: int = Field(5, ge=1, le=50)  # sentences the model sees

@@ -156,10 +156,3 @@ def test_a_window_is_stale_only_when_its_newest_relevant_article_is_older():
     assert not stale_window(week, "2022-08-31")
     assert not stale_window(week, None) and not stale_window(TimeScope(present=True), "2022-01-01")
 
-
-def test_a_window_may_have_its_own_answerable_threshold():
-    from rag.answering.recency import in_window_answerable
-    week = TimeScope(DateWindow(D(2022, 8, 26), D(2022, 9, 2)), True)
-    assert in_window_answerable(week, 0.55, 0.5) and not in_window_answerable(week, 0.45, 0.5)
-    assert not in_window_answerable(week, 0.9, None)  # unset: the verifier's threshold alone
-    assert not in_window_answerable(TimeScope(present=True), 0.9, 0.5)  # no window

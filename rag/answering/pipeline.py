@@ -29,7 +29,7 @@ from rag.answering.lede import lead_hits, lede
 from rag.answering.question_types import QuestionType, classify, topicless
 from rag.answering.subject import keep_matching
 from rag.answering.prompts import build_prompt, is_refusal
-from rag.answering.recency import in_time, in_window_answerable, stale_window, too_old
+from rag.answering.recency import in_time, stale_window, too_old
 from rag.answering.retrieval import Retriever
 from rag.answering.when import TimeScope, day_text, say_window, time_scope
 from rag.dates import check_iso
@@ -196,8 +196,7 @@ class Pipeline:
         if kind is QuestionType.YESNO:
             yield from self._yes_or_no(query, shown, ranked, hits, articles, timings, t0, best, day, scope)
             return
-        if not self.grounder.answerable(query, ranked) and not in_window_answerable(
-                scope, best, self.settings.window_answerable):
+        if not self.grounder.answerable(query, ranked):
             # About the question, but no sentence answers it: the model would only be
             # tempted to invent, so it is not asked.
             stale = stale_window(scope, timed.newest)

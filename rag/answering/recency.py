@@ -71,8 +71,3 @@ def stale_window(scope: TimeScope, newest: str | None) -> bool:
     nothing is about it)."""
     return scope.window is not None and newest is not None and newest < scope.window.start.isoformat()
 
-
-def in_window_answerable(scope: TimeScope, best: float, threshold: float | None) -> bool:
-    """A question whose passages are all of the window it names: answerable from a sentence
-    scoring ``threshold`` (None: only the verifier's own threshold applies)."""
-    return threshold is not None and scope.window is not None and best >= threshold
