@@ -97,8 +97,12 @@ class Settings(BaseSettings):
     # Time (rag/answering/when.py, recency.py). A question about the present without a
     # window ranks passages by fused score x 2^(-age in days / half-life) (undated: one
     # half-life old); and is answered only from an article at most `recent_days` old.
+    # A question without time words is not answered from an article more than `stale_days`
+    # old when the newest relevant article is `stale_days` newer still (tuned on dev:
+    # evals/README.md, issue #20).
     recency_half_life_days: float = Field(30.0, gt=0)
     recent_days: int = Field(31, ge=1)
+    stale_days: int = Field(93, ge=1)
 
     # Prompt
     evidence_sentences: int = Field(5, ge=1, le=50)  # sentences the model sees

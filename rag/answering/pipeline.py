@@ -29,7 +29,7 @@ from rag.answering.lede import lead_hits, lede
 from rag.answering.question_types import QuestionType, classify, topicless
 from rag.answering.subject import keep_matching
 from rag.answering.prompts import build_prompt, is_refusal
-from rag.answering.recency import in_time, stale_window, too_old
+from rag.answering.recency import in_time, stale_answer, stale_window
 from rag.answering.retrieval import Retriever
 from rag.answering.when import TimeScope, day_text, say_window, time_scope
 from rag.dates import check_iso
@@ -180,10 +180,11 @@ class Pipeline:
         best = best_answers(ranked)
         if any(r.passage_has is not None for r in ranked):
             read["passage"] = best_passage(ranked)
-        # About the present, and the best source is an old article's: stale, not an answer.
+        # The best source is an old article's, about the present or on a story that has
+        # moved on since: stale, not an answer (rag/answering/recency.py).
         top = candidates[0] if kind is QuestionType.SUMMARY else (hits[ranked[0].source.hit] if ranked else None)
-        if scope.present and scope.window is None and top is not None and too_old(
-                articles.get(top.chunk.article_id), day, self.settings.recent_days):
+        if top is not None and stale_answer(scope, articles.get(top.chunk.article_id), timed.newest, day,
+                                            self.settings.recent_days, self.settings.stale_days):
             ans = self._abstain(shown, hits, "no_recent_articles", timings, t0, day, scope, timed.newest)
             ans.answerability = best
             yield "done", ans

@@ -59,10 +59,22 @@ def prior(hits: list[Hit], days: dict[str, dt.date | None], as_of: dt.date, half
     return sorted(scored, key=lambda h: -h.score)
 
 
-def too_old(article: Article | None, as_of: dt.date, recent_days: int) -> bool:
-    """Whether an article is older than a question about the present allows (undated: no)."""
+def stale_answer(scope: TimeScope, article: Article | None, newest: str | None, as_of: dt.date,
+                 recent_days: int, stale_days: int) -> bool:
+    """Whether the article an answer would come from is stale for this question (an
+    undated article never is; a window has already kept out other times):
+
+    - a question about the present: the article is more than ``recent_days`` old;
+    - a question without time words: the article is more than ``stale_days`` old and the
+      story has moved on, its newest relevant article being ``stale_days`` newer still.
+    """
     d = published_on(article)
-    return d is not None and (as_of - d).days > recent_days
+    if scope.window is not None or d is None:
+        return False
+    if scope.present:
+        return (as_of - d).days > recent_days
+    return ((as_of - d).days > stale_days and newest is not None
+            and (dt.date.fromisoformat(newest) - d).days > stale_days)
 
 
 def stale_window(scope: TimeScope, newest: str | None) -> bool:
