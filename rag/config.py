@@ -100,7 +100,7 @@ class Settings(BaseSettings):
     # A question without time words is not answered from an article more than `stale_days`
     # old when the newest relevant article is `stale_days` newer still (tuned on dev:
     # evals/README.md, issue #20).
-    recency_half_life_days: float = Field(30.0, gt=0)
+    recency_half_life_days: float = Field(7.0, gt=0)
     recent_days: int = Field(31, ge=1)
     stale_days: int = Field(93, ge=1)
 
