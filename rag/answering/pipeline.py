@@ -166,7 +166,7 @@ class Pipeline:
         # (A summary request that names no topic, "Give me the gist", is about the best match.)
         if not candidates or (max(h.dense for h in candidates) < self.settings.min_relevance
                               and not (kind is QuestionType.SUMMARY and topicless(query))):
-            stale = stale_window(scope, timed.newest) if scope.window else scope.bound and timed.newest is not None
+            stale = scope.bound and timed.newest is not None
             ans = self._abstain(shown, candidates[:k], "no_recent_articles" if stale else "no_relevant_passages",
                                 timings, t0, day, scope, timed.newest)
             yield "done", ans
@@ -180,8 +180,7 @@ class Pipeline:
         best = best_answers(ranked)
         if any(r.passage_has is not None for r in ranked):
             read["passage"] = best_passage(ranked)
-        # The best source is an old article's, about the present or on a story that has
-        # moved on since: stale, not an answer (rag/answering/recency.py).
+        # The best source is an old article's (recency.stale_answer): stale, not an answer.
         top = candidates[0] if kind is QuestionType.SUMMARY else (hits[ranked[0].source.hit] if ranked else None)
         if top is not None and stale_answer(scope, articles.get(top.chunk.article_id), timed.newest, day,
                                             self.settings.recent_days, self.settings.stale_days):
