@@ -19,7 +19,8 @@ is no window.
 
 A question about the present without a window ("latest", "recently", "now", "currently", or
 in the present perfect, progressive or future: "has announced", "is facing", "will travel")
-gets no filter but a recency prior (rag/answering/recency.py).
+gets no filter but a recency prior, and is answered only from a recent article; one with no
+time words, not from an old article on a story that has moved on (rag/answering/recency.py).
 """
 
 from __future__ import annotations
