@@ -146,3 +146,52 @@ def test_as_of_and_windows_on_each_backend(any_settings):
     assert {h.chunk.article_id for h in p.ask(q + "?", as_of="2022-08-26").passages} == {"old"}
     assert {h.chunk.article_id for h in p.ask(q + " this week?", as_of="2022-09-02").passages} == {"new"}
     assert {h.chunk.article_id for h in p.ask(q + " last week?", as_of="2022-09-02").passages} == {"old"}
+
+
+def test_a_window_is_stale_only_when_its_newest_relevant_article_is_older():
+    from rag.answering.recency import stale_window
+    week = TimeScope(DateWindow(D(2022, 8, 26), D(2022, 9, 2)), True)
+    assert stale_window(week, "2022-08-20")  # the story's newest article is before the window
+    # An article of the window is about it but does not answer: not for want of recent news.
+    assert not stale_window(week, "2022-08-31")
+    assert not stale_window(week, None) and not stale_window(TimeScope(present=True), "2022-01-01")
+
+
+
+def _story(settings, dated):
+    p = make_pipeline(settings, replies=("The bridge cost 40 million euros [1].",))
+    p.index.ingest([make_article(text, title=title, id=aid, published=day) for aid, title, text, day in dated])
+    return p
+
+
+def test_a_question_without_time_words_is_stale_once_the_story_has_moved_on(settings):
+    q = "How much did the Douro bridge of the mayor of Porto cost?"  # simple past, no time words
+    p = _story(settings, [("old", "Douro bridge opens", OLD, "2022-01-10"),
+                          ("new", "Douro bridge closed", NEW, "2022-06-01")])
+    a = p.ask(q, as_of="2022-06-05")  # the answer's article is 146 days old, the story's newest 4
+    assert a.abstained and a.reason == "no_recent_articles" and a.newest == "2022-06-01"
+    b = p.ask(q, as_of="2022-03-01")  # the closing not yet published: 50 days old is news
+    assert not b.abstained and b.citations[0].article_id == "old"
+
+
+def test_a_question_without_time_words_is_answered_from_an_old_article_nothing_newer_is_about(settings):
+    p = _story(settings, [("old", "Douro bridge opens", OLD, "2022-01-10")])
+    a = p.ask("How much did the Douro bridge of the mayor of Porto cost?", as_of="2023-06-05")
+    assert not a.abstained and a.citations[0].article_id == "old"
+    assert not a.answer.startswith("As of")  # no time words: no lead
+
+
+def test_stale_answer_rules():
+    from rag.answering.recency import stale_answer
+    art = _art("a", "2022-01-10")
+    now = D(2022, 6, 5)
+    # About the present: older than recent_days is stale, whatever else there is.
+    assert stale_answer(TimeScope(present=True), art, None, now, 31, 93)
+    assert not stale_answer(TimeScope(present=True), art, None, D(2022, 2, 1), 31, 93)
+    # No time words: old and a newer relevant article stale_days newer still.
+    assert stale_answer(TimeScope(), art, "2022-06-01", now, 31, 93)
+    assert not stale_answer(TimeScope(), art, "2022-03-01", now, 31, 93)  # only 50 days newer
+    assert not stale_answer(TimeScope(), art, "2022-01-10", now, 31, 93)  # nothing newer
+    assert not stale_answer(TimeScope(), _art("u", None), "2022-06-01", now, 31, 93)  # undated
+    week = TimeScope(DateWindow(D(2022, 5, 29), now), True)
+    assert not stale_answer(week, art, "2022-06-01", now, 31, 93)  # the window decides

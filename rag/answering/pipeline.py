@@ -28,7 +28,7 @@ from rag.answering.lede import lead_hits, lede
 from rag.answering.question_types import QuestionType, classify, topicless
 from rag.answering.subject import keep_matching, unnamed
 from rag.answering.prompts import build_prompt, is_refusal
-from rag.answering.recency import in_time, too_old
+from rag.answering.recency import in_time, stale_answer, stale_window
 from rag.answering.retrieval import Retriever
 from rag.answering.tuning import AnswerSettings
 from rag.answering.when import TimeScope, day_text, say_window, time_scope
@@ -159,7 +159,7 @@ class Pipeline:
         # so that enough passages are left once those of other times are set aside.
         scope = time_scope(query, day)
         depth = max(k, self.settings.rerank_candidates)
-        candidates = self.retriever.search(snap, query, depth * (4 if scope.bound else 2))
+        candidates = self.retriever.search(snap, query, depth * (8 if scope.window else 4 if scope.bound else 2))
         articles = snap.articles({h.chunk.article_id for h in candidates})
         candidates = [h for h in candidates if h.chunk.article_id in articles]  # deleted meanwhile
         timed = in_time(candidates, articles, day, scope, self.settings.recency_half_life_days,
@@ -196,10 +196,10 @@ class Pipeline:
         best = best_answers(ranked)
         if any(r.passage_has is not None for r in ranked):
             read["passage"] = best_passage(ranked)
-        # About the present, and the best source is an old article's: stale, not an answer.
+        # The best source is an old article's (recency.stale_answer): stale, not an answer.
         top = candidates[0] if kind is QuestionType.SUMMARY else (hits[ranked[0].source.hit] if ranked else None)
-        if scope.present and scope.window is None and top is not None and too_old(
-                articles.get(top.chunk.article_id), day, self.settings.recent_days):
+        if top is not None and stale_answer(scope, articles.get(top.chunk.article_id), timed.newest, day,
+                                            self.settings.recent_days, self.settings.stale_days):
             ans = self._abstain(shown, hits, "no_recent_articles", timings, t0, day, scope, timed.newest)
             ans.answerability = best
             yield "done", ans
@@ -215,7 +215,7 @@ class Pipeline:
         if not self.grounder.answerable(query, ranked):
             # About the question, but no sentence answers it: the model would only be
             # tempted to invent, so it is not asked.
-            stale = scope.window is not None and timed.newest is not None
+            stale = stale_window(scope, timed.newest)
             ans = self._abstain(shown, hits, "no_recent_articles" if stale else "not_answered",
                                 timings, t0, day, scope, timed.newest)
             ans.answerability = best

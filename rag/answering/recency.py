@@ -6,9 +6,9 @@ recency prior:
 
 where ``score`` is the fused retrieval score, ``age`` the days from the article's
 publication to ``as_of`` (an undated article counts as one half-life old) and
-``half_life`` the one parameter (Settings.recency_half_life_days, 30 days: not tuned
-yet; the sweep to run on the dev split only is in evals/README.md, issue #20). Retrieval order decides which passages the
-verifier re-ranks and breaks its ties.
+``half_life`` the one parameter (Settings.recency_half_life_days, 7 days: tuned on
+RealTimeQA dev items 0-52 over 3, 7, 14, 30, 90 days; evals/README.md, issue #20).
+Retrieval order decides which passages the verifier re-ranks and breaks its ties.
 """
 
 from __future__ import annotations
@@ -59,7 +59,27 @@ def prior(hits: list[Hit], days: dict[str, dt.date | None], as_of: dt.date, half
     return sorted(scored, key=lambda h: -h.score)
 
 
-def too_old(article: Article | None, as_of: dt.date, recent_days: int) -> bool:
-    """Whether an article is older than a question about the present allows (undated: no)."""
+def stale_answer(scope: TimeScope, article: Article | None, newest: str | None, as_of: dt.date,
+                 recent_days: int, stale_days: int) -> bool:
+    """Whether the article an answer would come from is stale for this question (an
+    undated article never is; a window has already kept out other times):
+
+    - a question about the present: the article is more than ``recent_days`` old;
+    - a question without time words: the article is more than ``stale_days`` old and the
+      story has moved on, its newest relevant article being ``stale_days`` newer still.
+    """
     d = published_on(article)
-    return d is not None and (as_of - d).days > recent_days
+    if scope.window is not None or d is None:
+        return False
+    if scope.present:
+        return (as_of - d).days > recent_days
+    return ((as_of - d).days > stale_days and newest is not None
+            and (dt.date.fromisoformat(newest) - d).days > stale_days)
+
+
+def stale_window(scope: TimeScope, newest: str | None) -> bool:
+    """Whether a question naming a window goes unanswered for want of articles of that
+    time: the newest relevant article is older than the window (none at all: not stale,
+    nothing is about it)."""
+    return scope.window is not None and newest is not None and newest < scope.window.start.isoformat()
+

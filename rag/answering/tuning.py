@@ -38,9 +38,12 @@ class Tuning:
     prompt_lookup_tokens: int = 10
     # Time (when.py, recency.py). A question about the present without a window ranks
     # passages by fused score x 2^(-age in days / half-life) (undated: one half-life old);
-    # and is answered only from an article at most `recent_days` old.
-    recency_half_life_days: float = 30.0
+    # and is answered only from an article at most `recent_days` old. A question without
+    # time words is not answered from an article more than `stale_days` old when the newest
+    # relevant article is `stale_days` newer still (tuned on dev: evals/README.md, issue #20).
+    recency_half_life_days: float = 7.0
     recent_days: int = 31
+    stale_days: int = 93
     # None: the verifier's thresholds calibrated with its weights (models/verifier/config.json).
     # Set only to sweep them (answerable: abstain when no sentence answers with this
     # probability; supported: a claim needs this entailment probability; span: a short

@@ -1,23 +1,26 @@
 """When a question is about: a window of publication dates read from its time words,
 relative to ``as_of`` (the day the question is asked).
 
-dateparser finds and resolves the expressions ("this week", "last month", "on Monday",
-"in August", "in 2022", "yesterday"), with the period each names (day, week, month,
-year); the window is that period:
+The time words are those of dateparser's English vocabulary: the relative phrases it
+knows ("today", "yesterday", "this week", "last month", "last Thursday", ...), "<n> <unit>s
+ago", a month or weekday name (capitalised: "may" is a verb; full names only: "Mar-a-Lago"
+is no month) with its day and year if given ("January 6, 2021"), and a year ("in 2021",
+"the 2022 season"). dateparser resolves each against ``as_of`` (a weekday or month is the
+latest one up to ``as_of``: "Thursday" asked on a Thursday is that day) and names its
+period: a day, a week (the seven days up to it), a month or a year.
 
-- a day: that day and the next (a story about Monday is published Monday or Tuesday);
-- a week: the seven days up to that day ("this week" asked on 2 Sep 2022: 26 Aug-2 Sep);
-- a month, a year: the calendar month or year;
-
-every window ends at ``as_of`` at the latest. dateparser also reads durations and bare
-numbers as dates ("two years", "a $4", "the 2024 Olympics"), so a match counts only when it
-names the calendar: a weekday or month name (capitalised: "may" is a verb), a unit of time
-with this/last/past/ago, today or yesterday, or a year after in/of/during/since.
-A window wholly after ``as_of`` ("next year") is no window.
+The window is the period and the day after (a story about Monday is published Monday or
+Tuesday), up to ``as_of``: "this week" asked on 2 Sep 2022 is 26 Aug-2 Sep, "last week"
+19-27 Aug. A date with its year names an event, reported on the day or any time after: "on
+January 6, 2021" runs from 6 Jan 2021 to ``as_of``, "the 2022 World Cup" from 1 Jan 2022.
+Of several time words the latest start wins ("the Fourth of July fireworks this year":
+July). A period that starts after ``as_of`` ("next year", "the 2024 Olympics" asked in 2022)
+is no window.
 
 A question about the present without a window ("latest", "recently", "now", "currently", or
 in the present perfect, progressive or future: "has announced", "is facing", "will travel")
-gets no filter but a recency prior (rag/answering/recency.py).
+gets no filter but a recency prior, and is answered only from a recent article; one with no
+time words, not from an old article on a story that has moved on (rag/answering/recency.py).
 """
 
 from __future__ import annotations
@@ -26,15 +29,12 @@ import calendar
 import datetime as dt
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 from rag.dates import DateWindow
 
-_NAMES = "|".join(list(calendar.month_name)[1:] + list(calendar.month_abbr)[1:] + ["Sept"]
-                   + list(calendar.day_name))
-_CALENDAR = re.compile(
-    rf"\b(?:{_NAMES})\b"
-    r"|(?i:\b(?:this|last|past|previous)\s+(?:day|week|weekend|month|year)\b|\bago\b|\btoday\b|\byesterday\b)"
-    r"|(?i:\b(?:in|of|during|since)\s+(?:\d{4})\b)")
+_PERIODS = ("day", "week", "month", "year")  # dateparser's periods a window can be
+
 _PRESENT = re.compile(r"(?i)\b(?:latest|recent|recently|currently|current|now|nowadays|these days|"
                       r"so far|as of)\b")
 # What is going on: the present perfect, progressive or future ("has announced", "is facing",
@@ -68,53 +68,60 @@ def time_scope(question: str, as_of: dt.date) -> TimeScope:
     return TimeScope(window, present, said)
 
 
+@lru_cache(maxsize=1)
+def _time_words() -> re.Pattern:
+    """The time words of dateparser's English vocabulary, as one pattern (built on first use)."""
+    from dateparser.languages.loader import default_loader
+
+    info = default_loader.get_locale("en").info
+    # Relative phrases about the past or present ("0 week ago": "this week"), longest first.
+    phrases = sorted({p for key, said in info["relative-type"].items() if not key.startswith("in ")
+                      for p in said}, key=len, reverse=True)
+    names = "|".join(list(calendar.month_name)[1:] + list(calendar.day_name))
+    units = "|".join(sorted({w for k in _PERIODS for w in info[k] if len(w) > 2}))
+    ago = "|".join(info["ago"][:1])
+    number = r"\d{1,2}(?:[a-z]{2})?"
+    return re.compile(
+        rf"(?i:\b(?:{'|'.join(map(re.escape, phrases))})\b|\b\S+\s+(?:{units})\s+(?:{ago})\b)"
+        rf"|(?<![\w-])(?:{number}\s+)?(?:{names})(?:\s+{number}\b)?(?:,?\s+\d{{4}})?(?![\w-])"
+        r"|\b(?:19|20)\d\d\b")
+
+
 def _window(question: str, as_of: dt.date) -> tuple[DateWindow | None, str | None]:
     from dateparser.date import DateDataParser  # imported on first use
-    from dateparser.search import search_dates
 
     base = dt.datetime.combine(as_of, dt.time(12))
-    settings = {"RELATIVE_BASE": base, "PREFER_DATES_FROM": "past", "RETURN_TIME_AS_PERIOD": False}
-    question = re.sub(r"[’']s\b", "", question)  # "this week's launch"
-    found = [text for text, _ in search_dates(question, languages=["en"], settings=settings) or []]
-    # Calendar words search_dates ran together with others ("this week, Super Bowl 57").
-    found += [m.group() for m in _CALENDAR.finditer(question)]
-    parser = DateDataParser(languages=["en"], settings=settings)
-    for text in found:
-        m = _CALENDAR.search(text)
-        if not m:
-            continue
-        data = parser.get_date_data(_trim(text))
-        if data.date_obj is None:
-            continue
-        window = _period(data.date_obj.date(), data.period or "day", as_of)
-        if window is not None:
-            return window, _trim(text)
-    return None, None
+    parsers = [DateDataParser(languages=["en"], settings={
+        "RELATIVE_BASE": base, "PREFER_DATES_FROM": prefer, "RETURN_TIME_AS_PERIOD": True})
+        for prefer in ("current_period", "past")]
+    best: tuple[DateWindow, str] | None = None
+    for m in _time_words().finditer(re.sub(r"[’']s\b", "", question)):  # "this week's launch"
+        window = _period(m.group(), parsers, as_of)
+        if window is not None and (best is None or window.start > best[0].start):
+            best = window, m.group()
+    return best if best else (None, None)
 
 
-def _trim(text: str) -> str:
-    """The date words of a match without the words search_dates swept along ("this week in")."""
-    words = text.split()
-    while words and words[-1].lower() in ("in", "at", "on", "by", "after", "from", "the", "a", "an"):
-        words.pop()
-    while words and words[0].lower() in ("the", "a", "an", "at", "by", "after", "from"):
-        words.pop(0)
-    return " ".join(words)
-
-
-def _period(day: dt.date, period: str, as_of: dt.date) -> DateWindow | None:
-    if period == "year":
-        start, end = dt.date(day.year, 1, 1), dt.date(day.year, 12, 31)
-    elif period == "month":
-        start = day.replace(day=1)
-        end = day.replace(day=calendar.monthrange(day.year, day.month)[1])
-    elif period == "week":
-        start, end = day - dt.timedelta(days=7), day
-    else:
-        start, end = day, day + dt.timedelta(days=1)
-    if start > as_of:
-        return None  # "next year": nothing published yet
-    return DateWindow(start, min(end, as_of))
+def _period(text: str, parsers, as_of: dt.date) -> DateWindow | None:
+    """The window of the period ``text`` names, the latest one that starts by ``as_of``."""
+    for parser in parsers:
+        data = parser.get_date_data(text)
+        if data.date_obj is None or data.period not in _PERIODS:
+            return None
+        day = data.date_obj.date()
+        if data.period == "year":
+            start, end = dt.date(day.year, 1, 1), dt.date(day.year, 12, 31)
+        elif data.period == "month":
+            start = day.replace(day=1)
+            end = day.replace(day=calendar.monthrange(day.year, day.month)[1])
+        else:
+            start, end = day - dt.timedelta(days=7 if data.period == "week" else 0), day
+        if start <= as_of:
+            # A dated event is reported from then on; a period of the news, within it or
+            # the day after.
+            dated = re.search(r"\d{4}", text)
+            return DateWindow(start, as_of if dated else min(end + dt.timedelta(days=1), as_of))
+    return None
 
 
 def say_window(window: DateWindow) -> str:

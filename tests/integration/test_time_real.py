@@ -1,5 +1,6 @@
 """Time on the real models: a "this week" question is answered from that week's article,
-not from an older one on the same story; asked much later, it is stale, not an answer."""
+not from an older one on the same story; asked much later, it is stale, not an answer; a
+question without time words is stale once the story has moved on."""
 
 from rag.documents import make_article
 
@@ -40,3 +41,27 @@ def test_the_same_question_much_later_is_stale(fresh_real_pipeline):
     assert a.abstained and a.reason == "no_recent_articles" and a.citations == []
     assert a.newest == "2022-08-31"
     assert "The newest article on this is from 31 Aug 2022." in a.answer
+
+
+OPENED = ("Porto opens its new bridge\n\nThe mayor of Porto opened the new Luis Douro bridge on "
+          "Saturday. The bridge cost 40 million euros and took three years to build. Thousands "
+          "of residents walked across it on the first day.")
+CLOSED = ("Porto closes the Luis Douro bridge\n\nThe mayor of Porto closed the Luis Douro bridge "
+          "after engineers found cracks in its deck. Repairs will take until the spring, the city "
+          "said. Ferries will carry commuters across the river meanwhile.")
+COST = "How much did the Luis Douro bridge in Porto cost?"  # no time words
+
+
+def test_a_question_without_time_words_is_stale_once_the_story_has_moved_on(fresh_real_pipeline):
+    p = fresh_real_pipeline
+    p.index.ingest([make_article(OPENED, title="Porto opens its new bridge", id="opened",
+                                 published="2022-01-10", source="Porto News")])
+    # Only the old article is about it: answered from it, however old.
+    a = p.ask(COST, as_of="2022-11-15")
+    assert not a.abstained and "40 million" in a.answer, a.answer
+    assert {c.article_id for c in a.citations} == {"opened"}
+    # A much newer article on the bridge does not give the cost: the answer is stale.
+    p.index.ingest([make_article(CLOSED, title="Porto closes the Luis Douro bridge", id="closed",
+                                 published="2022-11-01", source="Porto News")])
+    b = p.ask(COST, as_of="2022-11-15")
+    assert b.abstained and b.reason == "no_recent_articles" and b.newest == "2022-11-01", b.answer
