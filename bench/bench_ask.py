@@ -139,7 +139,7 @@ def build(settings: Settings, baseline: bool) -> Parts:
     index, p = build_parts(settings, embedder=embedder, generator=Recorder(generator))
     ensure_index(index)
     if baseline:
-        p = BaselinePipeline(settings, p.retriever, p.verifier, p.generator, p.grounder)
+        p = BaselinePipeline(p.settings, p.retriever, p.verifier, p.generator, p.grounder)
     p.warm_up()
     return Parts(index, p)
 
@@ -167,7 +167,7 @@ def build_remote(settings: Settings, parts: Parts, tmp: Path):
         except OSError:
             time.sleep(0.2)
     remote = OpenAIGenerator(f"{url}/v1/generator", current.generator.name, timeout_s=120)
-    p = Pipeline(settings, current.retriever, current.verifier, Recorder(remote), current.grounder)
+    p = current.with_generator(Recorder(remote))
     p.warm_up()
     return Parts(parts.index, p), proc
 
