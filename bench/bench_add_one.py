@@ -147,8 +147,9 @@ def main() -> int:
     rebuild_index_s = time.perf_counter() - t
     after_rebuild = sum(found(rebuilt, aid, q) for aid, _, _, q in items)
     # The same top 4 for every question, not only the new article among them.
-    same = sum([h.chunk.id for h in p.retriever.search(incremental, q, TOP_K)]
-               == [h.chunk.id for h in p.retriever.search(rebuilt, q, TOP_K)] for _, _, _, q in items)
+    inc_snap, re_snap = FaissSnapshot(incremental), FaissSnapshot(rebuilt)
+    same = sum([h.chunk.id for h in p.retriever.search(inc_snap, q, TOP_K)]
+               == [h.chunk.id for h in p.retriever.search(re_snap, q, TOP_K)] for _, _, _, q in items)
 
     print(f"cores: {os.cpu_count()}, load average: {', '.join(f'{x:.1f}' for x in os.getloadavg())}")
     print(f"base index: {base_articles:,} articles, {base_chunks:,} chunks (loaded in {load_s:.1f}s); "

@@ -15,6 +15,7 @@ import numpy as np
 from rag.errors import ModelUnavailable
 from rag.components import mean_pooling
 from rag.components.models import embedder_path
+from rag.components.model_thread import ENCODERS
 from rag.components.quantization import quantize_encoder
 
 
@@ -160,7 +161,8 @@ class SentenceTransformerEmbedder:
         workers = self._workers()
         if len(texts) < PARALLEL_MIN or workers < 2:
             # Normalised again in float32: a bf16 model's own normalisation leaves norms of 1 +- 0.4%.
-            return _normalise(self._raw(model, texts, show_progress))
+            # On the encoders' thread, not the caller's (model_thread.py: memory per thread).
+            return _normalise(ENCODERS.run(self._raw, model, texts, show_progress))
         return self._encode_parallel(texts, workers)
 
     def _raw(self, model, texts: list[str], show_progress: bool = False) -> np.ndarray:

@@ -28,6 +28,7 @@ import numpy as np
 from rag.errors import ModelUnavailable
 from rag.components.models import embedder_path
 from rag.components.embedding import has_native_bf16
+from rag.components.model_thread import ENCODERS
 from rag.components.span_reading import Span, best_span
 
 ENTAILED, NEUTRAL, CONTRADICTED = 0, 1, 2
@@ -188,6 +189,11 @@ class CrossEncoderVerifier:
 
     def _run(self, a: Sequence[str], b: Sequence[str],
              want_spans: bool = False) -> tuple[np.ndarray, np.ndarray, list[Span | None]]:
+        # On the encoders' thread, not the caller's (model_thread.py: memory per thread).
+        return ENCODERS.run(self._score, a, b, want_spans)
+
+    def _score(self, a: Sequence[str], b: Sequence[str],
+               want_spans: bool = False) -> tuple[np.ndarray, np.ndarray, list[Span | None]]:
         import torch
 
         model = self.load()
