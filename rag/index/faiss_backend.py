@@ -16,6 +16,7 @@ import numpy as np
 from rag.errors import Busy
 from rag.index.bm25 import Bm25Index
 from rag.index.faiss_snapshot import ArticleStore
+from rag.index.faiss_vectors import search as search_rows
 from rag.index.faiss_versions import (current_version, index_exists, load_articles, load_store,
                                       remove_leftovers, save_version)
 from rag.index.locks import writer_lock
@@ -30,8 +31,9 @@ class FaissVectors:
     ``matrix[i]``; ``positions`` maps ids to rows)."""
 
     def __init__(self, index: faiss.Index, ids: Sequence[str], matrix: np.ndarray,
-                 positions: Mapping[str, int]):
+                 positions: Mapping[str, int], trained: int | None = None):
         self._index, self._ids, self._matrix, self._pos = index, ids, matrix, positions
+        self._trained = index.ntotal if trained is None else trained
 
     def __len__(self) -> int:
         return self._index.ntotal
@@ -40,8 +42,8 @@ class FaissVectors:
         k = min(k, self._index.ntotal)
         if k <= 0:
             return []
-        scores, rows = self._index.search(np.asarray(query, dtype=np.float32)[None, :], k)
-        return [(self._ids[i], float(s)) for i, s in zip(rows[0], scores[0]) if i >= 0]
+        scores, rows = search_rows(self._index, self._matrix, self._trained, query, k)
+        return [(self._ids[i], float(s)) for i, s in zip(rows, scores)]
 
     def vectors(self, ids: Sequence[str]) -> np.ndarray:
         pos = self._pos
@@ -81,7 +83,7 @@ class FaissSnapshot:
         self.store = store
         self.layout = Layout(store.embedder_name, store.dim, store.chunking)
         ids = _ChunkIds(store.chunks)
-        self.vectors = FaissVectors(store.faiss, ids, store.vectors, store.positions)
+        self.vectors = FaissVectors(store.faiss, ids, store.vectors, store.positions, store.trained)
         self.lexical = Bm25Lexical(store.lexical, ids, store.positions)
 
     @property

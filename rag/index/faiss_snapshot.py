@@ -19,7 +19,7 @@ from rag.components.embedding import Embedder
 from rag.index.bm25 import Bm25Index, lexical_texts
 from rag.index.embed import embed_chunks
 from rag.index.protocols import Chunking, Progress
-from rag.index.faiss_vectors import build_index, extend_index, is_exact
+from rag.index.faiss_vectors import build_index, can_extend, extend_index, is_exact
 from rag.types import Article, Chunk
 
 
@@ -40,17 +40,27 @@ class ArticleStore:
     extends: "ArticleStore | None" = field(default=None, repr=False)
     # An index already holding exactly ``vectors`` (read from disk by versions.py).
     loaded_index: object = field(default=None, repr=False)
+    # Rows before this one were there when the IVF's clusters were trained; the rest are
+    # also searched exactly (faiss_vectors.search). None: all of them.
+    trained: int | None = None
 
     def __post_init__(self) -> None:
         if self.vectors is None:
             self.vectors = np.zeros((0, self.dim), dtype=np.float32)
-        if self.loaded_index is not None and self.loaded_index.ntotal == len(self.vectors):
+        n = len(self.vectors)
+        if self.loaded_index is not None and self.loaded_index.ntotal == n:
             self.faiss, self.loaded_index = self.loaded_index, None
+            self.trained = n if self.trained is None else min(self.trained, n)
         elif self.extends is not None:
-            self.faiss = extend_index(self.extends.faiss, self.vectors, self.dim)
+            old = self.extends
+            self.trained = old.trained if can_extend(old.faiss, n, old.trained) else n
+            self.faiss = extend_index(old.faiss, self.vectors, self.dim, old.trained)
             self.extends = None  # do not keep the older snapshot alive
         else:
             self.faiss = build_index(self.vectors, self.dim)  # exact until too slow (vector_index.py)
+            self.trained = n
+        if is_exact(self.faiss):
+            self.trained = n
         if len(self.vectors) and is_exact(self.faiss):
             # FAISS holds its own copy: read vectors from it instead of keeping a second
             # one (300 MB at 200k chunks).
