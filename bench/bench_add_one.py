@@ -162,7 +162,7 @@ def main() -> int:
     print(f"identical top {TOP_K} (incremental vs rebuilt): {same}/{N}")
     print(f"add one article (embed + index + save + publish): p50 {statistics.median(adds):.2f}s, "
           f"p90 {sorted(adds)[int(0.9 * N) - 1]:.2f}s, max {max(adds):.2f}s")
-    return 0 if at_once == N and after_rebuild == N else 1
+    return 0 if at_once == N and same >= N - 2 else 1  # issue #21: 50/50 at once, >= 48/50 as a rebuild
 
 
 if __name__ == "__main__":
