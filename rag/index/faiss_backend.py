@@ -133,11 +133,17 @@ class FaissWriter:
         self._load, self._store = load, None
         self.changed = False
         self._snapshot: FaissSnapshot | None = None
+        # Adds not yet in a store: a large ingest adds in steps (Index._add), which
+        # become one new store when it is next read, not one store per step.
+        self._pending: list[tuple[list, list, np.ndarray]] = []
 
     @property
     def store(self) -> ArticleStore:
         if self._store is None:
             self._store = self._load()
+        if self._pending:
+            pending, self._pending = self._pending, []
+            self._store = self._store.with_batches(pending)
         return self._store
 
     @store.setter
@@ -152,7 +158,7 @@ class FaissWriter:
 
     def add(self, articles: Sequence[tuple[Article, str]], chunks: Sequence[Chunk],
             vectors: np.ndarray) -> None:
-        self.store = self.store.with_chunks(list(articles), list(chunks), vectors)
+        self._pending.append((list(articles), list(chunks), np.asarray(vectors, dtype=np.float32)))
         self.changed = True
 
     def delete(self, article_ids: Iterable[str]) -> None:

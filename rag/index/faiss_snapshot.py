@@ -114,6 +114,30 @@ class ArticleStore:
                             chunks, np.vstack([base.vectors, np.asarray(vecs, dtype=np.float32)]),
                             lexical=lexical, extends=base)
 
+    def with_batches(self, batches: Sequence[tuple[Sequence[tuple[Article, str]], Sequence[Chunk], np.ndarray]]
+                     ) -> "ArticleStore":
+        """``with_chunks`` of each (articles, chunks, vectors) batch in turn, as one new
+        snapshot: one stack of the vectors and one FAISS index, and a BM25 segment per
+        batch, so no step tokenizes more than its own batch (bounded memory)."""
+        new = [p for b in batches for p in b[0]]
+        ids = [a.id for a, _ in new]
+        if len(batches) == 1 or len(set(ids)) < len(ids) or any(i in self.articles for i in ids):
+            out = self  # updates: one batch at a time, as with_chunks handles them
+            for arts, cs, vecs in batches:
+                out = out.with_chunks(arts, cs, vecs)
+            return out
+        articles, hashes = dict(self.articles), dict(self.hashes)
+        for a, h in new:
+            articles[a.id], hashes[a.id] = a, h
+        chunks = self.chunks + [c for b in batches for c in b[1]]
+        lazy = _LazyTexts(chunks, articles)
+        lexical = self.lexical
+        for _, cs, _ in batches:
+            lexical = lexical.extended([c.id for c in cs], lexical_texts(list(cs), articles), lazy)
+        vectors = np.vstack([self.vectors] + [np.asarray(v, dtype=np.float32) for *_, v in batches])
+        return ArticleStore(self.embedder_name, self.dim, self.chunking, articles, hashes, chunks, vectors,
+                            lexical=lexical, extends=self)
+
     def without(self, article_ids: set[str]) -> "ArticleStore":
         keep = [i for i, c in enumerate(self.chunks) if c.article_id not in article_ids]
         return ArticleStore(
