@@ -143,7 +143,7 @@ class FaissWriter:
             self._store = self._load()
         if self._pending:
             pending, self._pending = self._pending, []
-            self._store = self._store.with_batches(pending)
+            self._store = self._store.with_batches(pending)  # empties ``pending`` as it goes
         return self._store
 
     @store.setter

@@ -134,7 +134,17 @@ class ArticleStore:
         lexical = self.lexical
         for _, cs, _ in batches:
             lexical = lexical.extended([c.id for c in cs], lexical_texts(list(cs), articles), lazy)
-        vectors = np.vstack([self.vectors] + [np.asarray(v, dtype=np.float32) for *_, v in batches])
+        # Each batch's vectors are dropped once copied (``batches`` is the writer's list
+        # of pending adds, emptied here): the whole corpus is held once, not twice.
+        vectors = np.empty((len(chunks), self.dim), dtype=np.float32)
+        vectors[:len(self.vectors)] = self.vectors
+        row = len(self.vectors)
+        for i, (arts, cs, v) in enumerate(batches):
+            vectors[row:row + len(cs)] = v
+            row += len(cs)
+            if isinstance(batches, list):
+                batches[i] = (arts, cs, None)
+        v = None  # noqa: F841 - nor the last batch while the index is built
         return ArticleStore(self.embedder_name, self.dim, self.chunking, articles, hashes, chunks, vectors,
                             lexical=lexical, extends=self)
 
