@@ -71,3 +71,16 @@ def test_embedder_dtype_is_checked_and_int8_stays_float32():
         SentenceTransformerEmbedder(PACKAGED_EMBEDDER, dtype="float16")
     assert SentenceTransformerEmbedder(PACKAGED_EMBEDDER, quantize=True, dtype="bfloat16").dtype == "float32"
     assert SentenceTransformerEmbedder(PACKAGED_EMBEDDER, dtype="float32").dtype == "float32"
+
+
+def test_auto_is_float32_with_bulk_calls_in_bf16_only_where_native(monkeypatch):
+    import rag.components.embedding as emb
+
+    monkeypatch.setattr(emb, "has_native_bf16", lambda: True)
+    auto = SentenceTransformerEmbedder(PACKAGED_EMBEDDER)
+    assert (auto.dtype, auto.bulk_dtype) == ("float32", "bfloat16")
+    assert SentenceTransformerEmbedder(PACKAGED_EMBEDDER, dtype="bfloat16").bulk_dtype == "bfloat16"
+    assert SentenceTransformerEmbedder(PACKAGED_EMBEDDER, quantize=True).bulk_dtype == "float32"
+    monkeypatch.setattr(emb, "has_native_bf16", lambda: False)
+    plain = SentenceTransformerEmbedder(PACKAGED_EMBEDDER)
+    assert (plain.dtype, plain.bulk_dtype) == ("float32", "float32")

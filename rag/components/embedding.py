@@ -81,8 +81,17 @@ class SentenceTransformerEmbedder:
             raise ValueError(f"embedder dtype must be auto, float32 or bfloat16, not {dtype!r}")
         # int8 layers take float32 input; bf16 only where the CPU computes it natively
         # (AMX / AVX512-BF16): elsewhere bf16 would be emulated, slower than fp32.
-        self.dtype = "float32" if self.quantize or (dtype == "auto" and not has_native_bf16()) \
-            else ("bfloat16" if dtype == "auto" else dtype)
+        # "auto": small calls (questions, passage sentences) in float32, bulk calls
+        # (indexing) in bf16 where native, on a second copy of the weights made on the
+        # first bulk call (+45 MB). bf16 is 3x the chunks/s of float32 in bulk, but in
+        # a server every question's new input shapes left oneDNN buffers behind: with
+        # small calls (and the verifier) in float32, 1,422 MB after 100 questions
+        # instead of 1,479 (bench/bench_memory.py), the same seed-set answers bar one
+        # wording, no slower (evals/seed_qa.jsonl).
+        native = not self.quantize and has_native_bf16()
+        self.dtype = "float32" if self.quantize or dtype == "auto" else dtype
+        self.bulk_dtype = "bfloat16" if native and dtype == "auto" else self.dtype
+        self._bulk_model = None
         self.batch_size = batch_size
         self.threads = threads
         self.split_bulk = split_bulk  # bulk calls: one single-threaded model call per core
@@ -166,12 +175,33 @@ class SentenceTransformerEmbedder:
 
     def _encode(self, texts: list[str], show_progress: bool = False) -> np.ndarray:
         model = self.load()
+        if len(texts) > CACHED_BATCH:
+            model = self._bulk()
         workers = self._workers()
         if len(texts) < PARALLEL_MIN or workers < 2:
             # Normalised again in float32: a bf16 model's own normalisation leaves norms of 1 +- 0.4%.
             # On the encoders' thread, not the caller's (model_thread.py: memory per thread).
             return _normalise(ENCODERS.run(self._raw, model, texts, show_progress))
-        return self._encode_parallel(texts, workers)
+        return self._encode_parallel(texts, workers, model)
+
+    def _bulk(self):
+        """The model bulk calls use: the loaded one, or its bf16 copy (``bulk_dtype``)."""
+        model = self.load()
+        if self.bulk_dtype == self.dtype:
+            return model
+        with self._lock:
+            if self._bulk_model is None:
+                import copy
+
+                import torch
+
+                if isinstance(model, mean_pooling.MeanPoolingEncoder):  # holds the torch module: no deepcopy
+                    twin = copy.copy(model)
+                    twin.model = copy.deepcopy(model.model).to(torch.bfloat16)
+                else:
+                    twin = copy.deepcopy(model).to(torch.bfloat16)
+                self._bulk_model = twin
+            return self._bulk_model
 
     def _raw(self, model, texts: list[str], show_progress: bool = False) -> np.ndarray:
         """The model's vectors as float32, not normalised."""
@@ -184,7 +214,7 @@ class SentenceTransformerEmbedder:
     def _workers(self) -> int:
         return (self.threads or os.cpu_count() or 1) if self.split_bulk else 1
 
-    def _encode_parallel(self, texts: list[str], workers: int) -> np.ndarray:
+    def _encode_parallel(self, texts: list[str], workers: int, model=None) -> np.ndarray:
         """Bulk embedding: one model call per core, each single-threaded, instead of one
         call whose every operation is split across the cores. The cores then wait for each
         other only at the end, not at every layer, and one thread's tokenising and Python
@@ -196,7 +226,7 @@ class SentenceTransformerEmbedder:
         parts = [order[w::workers] for w in range(workers)]
 
         def run(part: list[int]) -> np.ndarray:
-            return self._raw(self._model, [texts[i] for i in part])
+            return self._raw(model or self._model, [texts[i] for i in part])
 
         with self._bulk_lock:  # the thread count is process-wide: one bulk call at a time
             before = torch.get_num_threads()
@@ -225,6 +255,6 @@ def has_native_bf16() -> bool:
 
 def load_embedder(name: str, threads: int = 0, quantize: bool = False, dtype: str = "auto") -> Embedder:
     """``quantize`` (or a name ending in ``+int8``): the int8 variant. ``dtype`` "auto":
-    bfloat16 on CPUs with native bf16 (vectors within cosine 0.996 of float32, so an index
-    built in either precision serves the other), float32 elsewhere."""
+    float32, with bulk calls in bfloat16 on CPUs with native bf16 (vectors within cosine
+    0.996 of float32, so an index built in either precision serves the other)."""
     return SentenceTransformerEmbedder(name, threads=threads, quantize=quantize, dtype=dtype)
