@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import os
 import re
@@ -191,8 +192,6 @@ class SentenceTransformerEmbedder:
             return model
         with self._lock:
             if self._bulk_model is None:
-                import copy
-
                 import torch
 
                 if isinstance(model, mean_pooling.MeanPoolingEncoder):  # holds the torch module: no deepcopy
