@@ -53,3 +53,39 @@ def test_a_stepped_ingest_publishes_what_one_step_builds(settings, tmp_path, mon
             [(c, round(s, 6)) for c, s in sb.lexical.search(q, 8)]
         qv = stepped.index.embedder.embed([q])[0]
         assert sa.vectors.search(qv, 5) == sb.vectors.search(qv, 5)
+
+
+class Recording:
+    """Stands in for the embedder's large_job: whether each call ran inside one."""
+
+    def __init__(self, inner):
+        self.inner, self.name, self.dim, self.inside, self.calls = inner, inner.name, inner.dim, 0, []
+
+    def embed(self, texts):
+        self.calls.append(self.inside > 0)
+        return self.inner.embed(texts)
+
+    def large_job(self):
+        from contextlib import contextmanager
+
+        @contextmanager
+        def job():
+            self.inside += 1
+            try:
+                yield
+            finally:
+                self.inside -= 1
+        return job()
+
+
+def test_only_large_ingests_ask_the_embedder_for_its_bulk_precision(settings, monkeypatch):
+    from rag.components.embedding import FakeEmbedder
+
+    monkeypatch.setattr(handle, "LARGE_JOB", 30)
+    e = Recording(FakeEmbedder())
+    p = make_pipeline(settings, embedder=e)
+    p.index.ingest(corpus(2))  # 10 chunks: a small add
+    assert e.calls and not any(e.calls)
+    e.calls.clear()
+    p.index.ingest(corpus(24)[2:])  # 110 chunks
+    assert e.calls and all(e.calls) and e.inside == 0

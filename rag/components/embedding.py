@@ -9,7 +9,8 @@ import re
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from collections import OrderedDict
-from typing import Protocol, Sequence
+from contextlib import contextmanager
+from typing import Iterator, Protocol, Sequence
 
 import numpy as np
 
@@ -82,16 +83,18 @@ class SentenceTransformerEmbedder:
             raise ValueError(f"embedder dtype must be auto, float32 or bfloat16, not {dtype!r}")
         # int8 layers take float32 input; bf16 only where the CPU computes it natively
         # (AMX / AVX512-BF16): elsewhere bf16 would be emulated, slower than fp32.
-        # "auto": small calls (questions, passage sentences) in float32, bulk calls
-        # (indexing) in bf16 where native, on a second copy of the weights made on the
-        # first bulk call (+45 MB). bf16 is 3x the chunks/s of float32 in bulk, but in
-        # a server every question's new input shapes left oneDNN buffers behind: with
-        # small calls (and the verifier) in float32, 1,422 MB after 100 questions
-        # instead of 1,479 (bench/bench_memory.py), the same seed-set answers bar one
-        # wording, no slower (evals/seed_qa.jsonl).
+        # "auto": float32, except bulk calls (over CACHED_BATCH texts) made inside
+        # ``large_job()`` (an ingest of thousands of chunks: Index._add), which run in
+        # bf16 where native, on a copy of the weights made then (+45 MB): 3x the
+        # chunks/s. In bf16 every new input shape left oneDNN buffers behind in a
+        # server; with both small models in float32, bench/bench_memory.py (636
+        # articles) gave 1,428 MB after 200 questions instead of 1,561 and 1,536 MB
+        # after 500 adds of 20 articles instead of 1,824; the seed set's answers were
+        # the same bar one wording, no slower.
         native = not self.quantize and has_native_bf16()
         self.dtype = "float32" if self.quantize or dtype == "auto" else dtype
         self.bulk_dtype = "bfloat16" if native and dtype == "auto" else self.dtype
+        self._large_jobs = 0
         self._bulk_model = None
         self.batch_size = batch_size
         self.threads = threads
@@ -176,7 +179,7 @@ class SentenceTransformerEmbedder:
 
     def _encode(self, texts: list[str], show_progress: bool = False) -> np.ndarray:
         model = self.load()
-        if len(texts) > CACHED_BATCH:
+        if len(texts) > CACHED_BATCH and self._large_jobs:
             model = self._bulk()
         workers = self._workers()
         if len(texts) < PARALLEL_MIN or workers < 2:
@@ -184,6 +187,17 @@ class SentenceTransformerEmbedder:
             # On the encoders' thread, not the caller's (model_thread.py: memory per thread).
             return _normalise(ENCODERS.run(self._raw, model, texts, show_progress))
         return self._encode_parallel(texts, workers, model)
+
+    @contextmanager
+    def large_job(self) -> Iterator[None]:
+        """Bulk calls made meanwhile (from any thread) use ``bulk_dtype``."""
+        with self._lock:
+            self._large_jobs += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._large_jobs -= 1
 
     def _bulk(self):
         """The model bulk calls use: the loaded one, or its bf16 copy (``bulk_dtype``)."""

@@ -117,14 +117,17 @@ def test_default_model_runs_without_sentence_transformers_and_matches_it():
 
 
 @pytest.mark.skipif(not has_native_bf16(), reason="this CPU has no native bf16: auto means float32")
-def test_auto_embeds_small_calls_in_fp32_and_bulk_calls_in_bf16(pair):
+def test_auto_embeds_in_fp32_and_large_jobs_in_bf16(pair):
     fp32 = pair[0]
     auto = SentenceTransformerEmbedder(fp32.name)
     bf16 = SentenceTransformerEmbedder(fp32.name, dtype="bfloat16")
     np.testing.assert_array_equal(auto.embed(SENTENCES), fp32.embed(SENTENCES))  # questions: float32
     bulk = [SENTENCES[i % len(SENTENCES)] + f" (copy {i})" for i in range(140)]  # > CACHED_BATCH: bulk
-    a, b, f = auto.embed(bulk), bf16.embed(bulk), fp32.embed(bulk)
-    np.testing.assert_allclose(a, b, atol=1e-6)  # indexing: bf16, as before
+    b, f = bf16.embed(bulk), fp32.embed(bulk)
+    np.testing.assert_array_equal(auto.embed(bulk), f)  # a server's small add: float32
+    with auto.large_job():
+        a = auto.embed(bulk)
+    np.testing.assert_allclose(a, b, atol=1e-6)  # indexing a corpus: bf16, as before
     assert np.sum(a * f, axis=1).min() > 0.99 and not np.allclose(a, f, atol=1e-6)
     assert next(auto.load().model.parameters()).dtype.is_floating_point  # the float32 model stays
     assert str(next(auto.load().model.parameters()).dtype) == "torch.float32"
