@@ -44,9 +44,10 @@ class Settings(BaseSettings):
     # Add "+int8" for the quantized embedder (embedding.py): ~1.5-2x faster indexing, same
     # seed-eval figures; an index built by the other variant needs `rag rebuild`.
     embedder: str = PACKAGED_EMBEDDER
-    # Precision the embedder computes in. "auto": bfloat16 where the CPU has it natively
-    # (AMX / AVX512-BF16; 3x the chunks/s of float32, vectors within cosine 0.996, see
-    # bench/bench_embed.py), float32 elsewhere. Not part of the index's identity.
+    # Precision the embedder computes in. "auto": float32, and bfloat16 for ingests of
+    # 4,096+ chunks where the CPU has it natively (AMX / AVX512-BF16; 3x the chunks/s,
+    # vectors within cosine 0.996, see bench/bench_embed.py); float32 keeps a server
+    # smaller (embedding.py). Not part of the index's identity.
     embedder_dtype: Literal["auto", "float32", "bfloat16"] = "auto"
     # Or "openai:<base_url>#<model>": an OpenAI-compatible server (vLLM, Ollama, llama.cpp,
     # another rag server's /v1) writes the answers; prompts and grounding stay here.
