@@ -18,7 +18,7 @@ from rag.errors import ModelUnavailable
 from rag.components import mean_pooling
 from rag.components.models import embedder_path
 from rag.components.model_thread import ENCODERS
-from rag.components.heap import limit_malloc_arenas, limit_onednn_cache, map_large_blocks
+from rag.components.heap import limit_onednn_cache
 from rag.components.quantization import quantize_encoder
 
 
@@ -113,13 +113,11 @@ class SentenceTransformerEmbedder:
             if self._model is None:
                 os.environ.setdefault("HF_HUB_OFFLINE", "1")
                 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-                # As the server does at start (heap.py), for every process that embeds
-                # (`rag ingest`, `rag rebuild`): bulk embedding in bf16 grew the process by
-                # 359 MB over its first 2,560 RealTimeQA chunks, by 199 MB with these (each
-                # is a no-op when set already or overridden in the environment).
+                # oneDNN's primitive cache capped as the server does (heap.py), for every
+                # process that embeds (`rag ingest`, `rag rebuild`). Not the server's
+                # malloc settings: with them, indexing 200 RealTimeQA articles peaked at
+                # 1,103 MB instead of 1,260 but took 1.14x as long (bench_index.py).
                 limit_onednn_cache()
-                limit_malloc_arenas()
-                map_large_blocks()
                 import torch
 
 
