@@ -146,8 +146,9 @@ def main() -> int:
     rebuild_index_s = time.perf_counter() - t
     after_rebuild = sum(found(rebuilt, aid, q) for aid, _, _, q in items)
     # The same top 4 for every question, not only the new article among them.
-    same = sum([h.chunk.id for h in retriever.search(incremental, q, TOP_K)]
-               == [h.chunk.id for h in retriever.search(rebuilt, q, TOP_K)] for _, _, _, q in items)
+    inc_snap, re_snap = FaissSnapshot(incremental), FaissSnapshot(rebuilt)
+    same = sum([h.chunk.id for h in retriever.search(inc_snap, q, TOP_K)]
+               == [h.chunk.id for h in retriever.search(re_snap, q, TOP_K)] for _, _, _, q in items)
 
     print(f"cores: {os.cpu_count()}, load average: {', '.join(f'{x:.1f}' for x in os.getloadavg())}")
     print(f"base index: {base_articles:,} articles, {base_chunks:,} chunks (loaded in {load_s:.1f}s); "
@@ -160,7 +161,7 @@ def main() -> int:
     print(f"identical top {TOP_K} (incremental vs rebuilt): {same}/{N}")
     print(f"add one article (embed + index + save + publish): p50 {statistics.median(adds):.2f}s, "
           f"p90 {sorted(adds)[int(0.9 * N) - 1]:.2f}s, max {max(adds):.2f}s")
-    return 0 if at_once == N and after_rebuild == N else 1
+    return 0 if at_once == N and same >= N - 2 else 1  # issue #21: 50/50 at once, >= 48/50 as a rebuild
 
 
 if __name__ == "__main__":

@@ -44,6 +44,9 @@ class TimedEmbedder:
     def dim(self):
         return self.inner.dim
 
+    def __getattr__(self, name):  # large_job and the rest: the inner embedder's
+        return getattr(self.inner, name)
+
     def embed(self, texts):
         t = time.perf_counter()
         out = self.inner.embed(texts)

@@ -21,9 +21,10 @@ from rag.index.handle import Index, layout_of
 
 log = logging.getLogger("rag")
 
-# Precision the embedder computes in. "auto": bfloat16 where the CPU has it natively
-# (AMX / AVX512-BF16; 3x the chunks/s of float32, vectors within cosine 0.996, see
-# bench/bench_embed.py), float32 elsewhere. Not part of the index's identity.
+# Precision the embedder computes in. "auto": float32, and bfloat16 only inside large_job()
+# (ingests of 4,096+ chunks) where the CPU has it natively (AMX / AVX512-BF16; 3x the
+# chunks/s, vectors within cosine 0.996, bench/bench_embed.py): a server stays small and
+# corpus indexing keeps bf16's speed (#21). Not part of the index's identity.
 EMBEDDER_DTYPE = "auto"
 
 

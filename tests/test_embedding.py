@@ -71,3 +71,33 @@ def test_embedder_dtype_is_checked_and_int8_stays_float32():
         SentenceTransformerEmbedder(PACKAGED_EMBEDDER, dtype="float16")
     assert SentenceTransformerEmbedder(PACKAGED_EMBEDDER, quantize=True, dtype="bfloat16").dtype == "float32"
     assert SentenceTransformerEmbedder(PACKAGED_EMBEDDER, dtype="float32").dtype == "float32"
+
+
+def test_auto_is_float32_with_bulk_calls_in_bf16_only_where_native(monkeypatch):
+    import rag.components.embedding as emb
+
+    monkeypatch.setattr(emb, "has_native_bf16", lambda: True)
+    auto = SentenceTransformerEmbedder(PACKAGED_EMBEDDER)
+    assert (auto.dtype, auto.bulk_dtype) == ("float32", "bfloat16")
+    assert SentenceTransformerEmbedder(PACKAGED_EMBEDDER, dtype="bfloat16").bulk_dtype == "bfloat16"
+    assert SentenceTransformerEmbedder(PACKAGED_EMBEDDER, quantize=True).bulk_dtype == "float32"
+    monkeypatch.setattr(emb, "has_native_bf16", lambda: False)
+    plain = SentenceTransformerEmbedder(PACKAGED_EMBEDDER)
+    assert (plain.dtype, plain.bulk_dtype) == ("float32", "float32")
+
+
+def test_bulk_precision_only_inside_a_large_job():
+    e = SentenceTransformerEmbedder(PACKAGED_EMBEDDER)
+    e.bulk_dtype = "bfloat16"
+    used = []
+    e.load = lambda: "fp32-model"
+    e._bulk = lambda: "bf16-model"
+    e._raw = lambda model, texts, show_progress=False: used.append(model) or np.ones((len(texts), 3))
+    e.split_bulk = False
+    bulk = [f"t{i}" for i in range(CACHED_BATCH + 1)]
+    e.embed(bulk)
+    with e.large_job():
+        e.embed(bulk)
+        e.embed(["a question"])
+    e.embed(bulk)
+    assert used == ["fp32-model", "bf16-model", "fp32-model", "fp32-model"]

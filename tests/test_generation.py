@@ -312,3 +312,26 @@ def test_ensure_packaged_sweeps_work_dirs_of_killed_builds(tmp_path):
                                     progress=False)
     assert not stale.exists()
     assert sorted(p.name for p in cache.iterdir() if p.is_dir()) == [target.name]
+
+
+def test_tiny_answers_run_on_one_long_lived_thread(tiny):
+    # Each thread that runs the model keeps its own OpenMP team and scratch buffers
+    # (model_thread.py): answers asked from several threads, streamed or not, all run on
+    # the generator's thread, never on the caller's nor on a new one per answer.
+    ran: list[int] = []
+    handle = tiny._model.register_forward_hook(lambda *args: ran.append(threading.get_ident()))
+    callers: list[int] = []
+
+    def ask(stream: bool) -> None:
+        callers.append(threading.get_ident())
+        "".join(tiny.stream(P, 3)) if stream else tiny.generate(P, 3)
+
+    try:
+        threads = [threading.Thread(target=ask, args=(i % 2 == 0,)) for i in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    finally:
+        handle.remove()
+    assert len(set(ran)) == 1 and not set(ran) & set(callers)

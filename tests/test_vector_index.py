@@ -78,3 +78,69 @@ def test_extending_rebuilds_when_the_clusters_no_longer_fit_or_the_index_is_exac
     assert vector_index.is_exact(rebuilt) and rebuilt.ntotal == 3000
     flat = vector_index.build_index(x[:10], 16)
     assert vector_index.extend_index(flat, x[:20], 16).ntotal == 20
+
+
+def _store(x: np.ndarray, start: int = 0, base: ArticleStore | None = None) -> ArticleStore:
+    chunks = [Chunk(f"a{i}#0", f"a{i}", f"text {i}", 0, 6) for i in range(start, start + len(x))]
+    new = [(Article(c.article_id, c.article_id, c.text), str(i)) for i, c in enumerate(chunks)]
+    if base is None:
+        return ArticleStore("e", len(x[0]), Chunking(), dict((a.id, a) for a, _ in new), {}, chunks, x)
+    return base.with_chunks(new, chunks, x)
+
+
+def test_rows_added_after_training_are_found_as_exact_search_finds_them(monkeypatch):
+    # Articles added one by one go into the IVF's old clusters, which a query near them
+    # need not probe: they must still come back whenever brute force ranks them.
+    from rag.index.faiss_backend import FaissSnapshot
+
+    monkeypatch.setattr(vector_index, "EXACT_MAX", 100)
+    x = unit(3300, dim=32, seed=5)
+    store = _store(x[:3000])
+    assert not vector_index.is_exact(store.faiss) and store.trained == 3000
+    for i in range(3000, 3300, 30):  # ten adds
+        store = _store(x[i:i + 30], i, store)
+    assert store.trained == 3000 and store.faiss.nlist == vector_index.n_lists(3000)  # clusters kept
+    snap = FaissSnapshot(store)
+    rng = np.random.default_rng(6)
+    missed = 0
+    for i in range(3000, 3300):
+        q = x[i] + 0.8 * unit(1, dim=32, seed=1000 + i)[0] * rng.uniform(0.5, 1.0)
+        q /= np.linalg.norm(q)
+        exact = set(np.argsort(-(x @ q))[:10].tolist())
+        got = {int(cid[1:].split("#")[0]) for cid, _ in snap.vectors.search(q, 10)}
+        missed += len({r for r in exact if r >= 3000} - got)
+    assert missed == 0
+
+
+def test_search_merges_without_duplicates_best_first(monkeypatch):
+    monkeypatch.setattr(vector_index, "EXACT_MAX", 100)
+    x = unit(600, seed=7)
+    store = _store(x[100:], 400, _store(unit(400, seed=8)))
+    scores, rows = vector_index.search(store.faiss, store.vectors, store.trained, x[150], 5)
+    assert rows[0] == 400 + 50 and len(set(rows.tolist())) == len(rows) == 5
+    assert np.all(np.diff(scores) <= 0)
+    np.testing.assert_allclose(scores, store.vectors[rows] @ x[150], rtol=1e-5)
+
+
+def test_a_long_tail_trains_the_clusters_again(monkeypatch):
+    monkeypatch.setattr(vector_index, "EXACT_MAX", 100)
+    monkeypatch.setattr(vector_index, "TAIL_MAX", 50)
+    x = unit(700, seed=9)
+    store = _store(x[:600])
+    store = _store(x[600:640], 600, store)
+    assert store.trained == 600
+    store = _store(x[640:700], 640, store)  # 100 rows since training: past TAIL_MAX
+    assert store.trained == 700 and store.faiss.ntotal == 700
+
+
+def test_the_trained_row_count_is_saved_and_loaded(tmp_path, monkeypatch):
+    from rag.index.faiss_versions import load_store, save_version
+
+    monkeypatch.setattr(vector_index, "EXACT_MAX", 100)
+    x = unit(650, seed=10)
+    store = _store(x[600:], 600, _store(x[:600]))
+    save_version(store, tmp_path)
+    loaded = load_store(tmp_path, "e", Chunking())
+    assert loaded.trained == 600 and loaded.faiss.ntotal == 650
+    grown = _store(unit(5, seed=11), 650, loaded)
+    assert grown.trained == 600

@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import os
 import re
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from collections import OrderedDict
-from typing import Protocol, Sequence
+from contextlib import contextmanager
+from typing import Iterator, Protocol, Sequence
 
 import numpy as np
 
 from rag.errors import ModelUnavailable
 from rag.components import mean_pooling
 from rag.components.models import embedder_path
+from rag.components.model_thread import ENCODERS
+from rag.components.heap import limit_onednn_cache
 from rag.components.quantization import quantize_encoder
 
 
@@ -79,8 +83,19 @@ class SentenceTransformerEmbedder:
             raise ValueError(f"embedder dtype must be auto, float32 or bfloat16, not {dtype!r}")
         # int8 layers take float32 input; bf16 only where the CPU computes it natively
         # (AMX / AVX512-BF16): elsewhere bf16 would be emulated, slower than fp32.
-        self.dtype = "float32" if self.quantize or (dtype == "auto" and not has_native_bf16()) \
-            else ("bfloat16" if dtype == "auto" else dtype)
+        # "auto": float32, except bulk calls (over CACHED_BATCH texts) made inside
+        # ``large_job()`` (an ingest of thousands of chunks: Index._add), which run in
+        # bf16 where native, on a copy of the weights made then (+45 MB): 3x the
+        # chunks/s. In bf16 every new input shape left oneDNN buffers behind in a
+        # server; with both small models in float32, bench/bench_memory.py (636
+        # articles) gave 1,428 MB after 200 questions instead of 1,561 and 1,536 MB
+        # after 500 adds of 20 articles instead of 1,824; the seed set's answers were
+        # the same bar one wording, no slower.
+        native = not self.quantize and has_native_bf16()
+        self.dtype = "float32" if self.quantize or dtype == "auto" else dtype
+        self.bulk_dtype = "bfloat16" if native and dtype == "auto" else self.dtype
+        self._large_jobs = 0
+        self._bulk_model = None
         self.batch_size = batch_size
         self.threads = threads
         self.split_bulk = split_bulk  # bulk calls: one single-threaded model call per core
@@ -98,6 +113,11 @@ class SentenceTransformerEmbedder:
             if self._model is None:
                 os.environ.setdefault("HF_HUB_OFFLINE", "1")
                 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+                # oneDNN's primitive cache capped as the server does (heap.py), for every
+                # process that embeds (`rag ingest`, `rag rebuild`). Not the server's
+                # malloc settings: with them, indexing 200 RealTimeQA articles peaked at
+                # 1,103 MB instead of 1,260 but took 1.14x as long (bench_index.py).
+                limit_onednn_cache()
                 import torch
 
 
@@ -157,11 +177,42 @@ class SentenceTransformerEmbedder:
 
     def _encode(self, texts: list[str], show_progress: bool = False) -> np.ndarray:
         model = self.load()
+        if len(texts) > CACHED_BATCH and self._large_jobs:
+            model = self._bulk()
         workers = self._workers()
         if len(texts) < PARALLEL_MIN or workers < 2:
             # Normalised again in float32: a bf16 model's own normalisation leaves norms of 1 +- 0.4%.
-            return _normalise(self._raw(model, texts, show_progress))
-        return self._encode_parallel(texts, workers)
+            # On the encoders' thread, not the caller's (model_thread.py: memory per thread).
+            return _normalise(ENCODERS.run(self._raw, model, texts, show_progress))
+        return self._encode_parallel(texts, workers, model)
+
+    @contextmanager
+    def large_job(self) -> Iterator[None]:
+        """Bulk calls made meanwhile (from any thread) use ``bulk_dtype``."""
+        with self._lock:
+            self._large_jobs += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._large_jobs -= 1
+
+    def _bulk(self):
+        """The model bulk calls use: the loaded one, or its bf16 copy (``bulk_dtype``)."""
+        model = self.load()
+        if self.bulk_dtype == self.dtype:
+            return model
+        with self._lock:
+            if self._bulk_model is None:
+                import torch
+
+                if isinstance(model, mean_pooling.MeanPoolingEncoder):  # holds the torch module: no deepcopy
+                    twin = copy.copy(model)
+                    twin.model = copy.deepcopy(model.model).to(torch.bfloat16)
+                else:
+                    twin = copy.deepcopy(model).to(torch.bfloat16)
+                self._bulk_model = twin
+            return self._bulk_model
 
     def _raw(self, model, texts: list[str], show_progress: bool = False) -> np.ndarray:
         """The model's vectors as float32, not normalised."""
@@ -174,7 +225,7 @@ class SentenceTransformerEmbedder:
     def _workers(self) -> int:
         return (self.threads or os.cpu_count() or 1) if self.split_bulk else 1
 
-    def _encode_parallel(self, texts: list[str], workers: int) -> np.ndarray:
+    def _encode_parallel(self, texts: list[str], workers: int, model=None) -> np.ndarray:
         """Bulk embedding: one model call per core, each single-threaded, instead of one
         call whose every operation is split across the cores. The cores then wait for each
         other only at the end, not at every layer, and one thread's tokenising and Python
@@ -186,7 +237,7 @@ class SentenceTransformerEmbedder:
         parts = [order[w::workers] for w in range(workers)]
 
         def run(part: list[int]) -> np.ndarray:
-            return self._raw(self._model, [texts[i] for i in part])
+            return self._raw(model or self._model, [texts[i] for i in part])
 
         with self._bulk_lock:  # the thread count is process-wide: one bulk call at a time
             before = torch.get_num_threads()
@@ -215,6 +266,6 @@ def has_native_bf16() -> bool:
 
 def load_embedder(name: str, threads: int = 0, quantize: bool = False, dtype: str = "auto") -> Embedder:
     """``quantize`` (or a name ending in ``+int8``): the int8 variant. ``dtype`` "auto":
-    bfloat16 on CPUs with native bf16 (vectors within cosine 0.996 of float32, so an index
-    built in either precision serves the other), float32 elsewhere."""
+    float32, with bulk calls in bfloat16 on CPUs with native bf16 (vectors within cosine
+    0.996 of float32, so an index built in either precision serves the other)."""
     return SentenceTransformerEmbedder(name, threads=threads, quantize=quantize, dtype=dtype)

@@ -20,6 +20,7 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 from rag.errors import ModelUnavailable  # noqa: E402
 from rag.components.models import generator_path, set_offline  # noqa: E402
+from rag.components.model_thread import GENERATOR  # noqa: E402
 
 
 @dataclass(frozen=True)
@@ -315,7 +316,7 @@ class TransformersGenerator:
         self.load()
         inputs = self._inputs(prompt)
         stats = GenerationStats()
-        out = self._run(inputs, max_new_tokens, None, stats)
+        out = GENERATOR.run(self._run, inputs, max_new_tokens, None, stats)
         return Reply(self._tokenizer.decode(out[0, inputs["input_ids"].shape[1]:], skip_special_tokens=True),
                      stats)
 
@@ -323,7 +324,7 @@ class TransformersGenerator:
                stop: threading.Event | None = None) -> TokenStream:
         """Text pieces as they are decoded; the stream's stats are final when it ends.
 
-        Generation runs in a background thread. It ends promptly when ``stop``
+        Generation runs on the generator's thread (model_thread.py). It ends promptly when ``stop``
         is set or when the consumer abandons the stream (closing it, e.g. on
         client disconnect), so a gone client never keeps the model busy.
         """
@@ -348,8 +349,8 @@ class TransformersGenerator:
                 failure.append(exc)
                 streamer.end()
 
-        thread = threading.Thread(target=work, name="rag-generate", daemon=True)
-        thread.start()
+        # On the generator's long-lived thread, not a new one per answer (model_thread.py).
+        done = GENERATOR.submit(work)
         try:
             for piece in streamer:
                 if piece:
@@ -360,8 +361,8 @@ class TransformersGenerator:
             halt.own.set()
             # A running generation stops within one forward pass: wait so stats are final.
             # One still queued behind another request will skip itself; don't wait for that.
-            if started.is_set() or not thread.is_alive():
-                thread.join()
+            if started.is_set() or done.done():
+                done.result()
         if failure:
             raise failure[0]
 

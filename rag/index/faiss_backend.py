@@ -16,6 +16,7 @@ import numpy as np
 from rag.errors import Busy
 from rag.index.bm25 import Bm25Index
 from rag.index.faiss_snapshot import ArticleStore
+from rag.index.faiss_vectors import search as search_rows
 from rag.index.faiss_versions import (current_version, index_exists, load_articles, load_store,
                                       remove_leftovers, save_version)
 from rag.index.locks import writer_lock
@@ -30,8 +31,9 @@ class FaissVectors:
     ``matrix[i]``; ``positions`` maps ids to rows)."""
 
     def __init__(self, index: faiss.Index, ids: Sequence[str], matrix: np.ndarray,
-                 positions: Mapping[str, int]):
+                 positions: Mapping[str, int], trained: int | None = None):
         self._index, self._ids, self._matrix, self._pos = index, ids, matrix, positions
+        self._trained = index.ntotal if trained is None else trained
 
     def __len__(self) -> int:
         return self._index.ntotal
@@ -40,8 +42,8 @@ class FaissVectors:
         k = min(k, self._index.ntotal)
         if k <= 0:
             return []
-        scores, rows = self._index.search(np.asarray(query, dtype=np.float32)[None, :], k)
-        return [(self._ids[i], float(s)) for i, s in zip(rows[0], scores[0]) if i >= 0]
+        scores, rows = search_rows(self._index, self._matrix, self._trained, query, k)
+        return [(self._ids[i], float(s)) for i, s in zip(rows, scores)]
 
     def vectors(self, ids: Sequence[str]) -> np.ndarray:
         pos = self._pos
@@ -81,7 +83,7 @@ class FaissSnapshot:
         self.store = store
         self.layout = Layout(store.embedder_name, store.dim, store.chunking)
         ids = _ChunkIds(store.chunks)
-        self.vectors = FaissVectors(store.faiss, ids, store.vectors, store.positions)
+        self.vectors = FaissVectors(store.faiss, ids, store.vectors, store.positions, store.trained)
         self.lexical = Bm25Lexical(store.lexical, ids, store.positions)
 
     @property
@@ -131,11 +133,17 @@ class FaissWriter:
         self._load, self._store = load, None
         self.changed = False
         self._snapshot: FaissSnapshot | None = None
+        # Adds not yet in a store: a large ingest adds in steps (Index._add), which
+        # become one new store when it is next read, not one store per step.
+        self._pending: list[tuple[list, list, np.ndarray]] = []
 
     @property
     def store(self) -> ArticleStore:
         if self._store is None:
             self._store = self._load()
+        if self._pending:
+            pending, self._pending = self._pending, []
+            self._store = self._store.with_batches(pending)  # empties ``pending`` as it goes
         return self._store
 
     @store.setter
@@ -150,7 +158,7 @@ class FaissWriter:
 
     def add(self, articles: Sequence[tuple[Article, str]], chunks: Sequence[Chunk],
             vectors: np.ndarray) -> None:
-        self.store = self.store.with_chunks(list(articles), list(chunks), vectors)
+        self._pending.append((list(articles), list(chunks), np.asarray(vectors, dtype=np.float32)))
         self.changed = True
 
     def delete(self, article_ids: Iterable[str]) -> None:

@@ -19,7 +19,7 @@ from rag.components.embedding import Embedder
 from rag.index.bm25 import Bm25Index, lexical_texts
 from rag.index.embed import embed_chunks
 from rag.index.protocols import Chunking, Progress
-from rag.index.faiss_vectors import build_index, extend_index, is_exact
+from rag.index.faiss_vectors import build_index, can_extend, extend_index, is_exact
 from rag.types import Article, Chunk
 
 
@@ -40,17 +40,27 @@ class ArticleStore:
     extends: "ArticleStore | None" = field(default=None, repr=False)
     # An index already holding exactly ``vectors`` (read from disk by versions.py).
     loaded_index: object = field(default=None, repr=False)
+    # Rows before this one were there when the IVF's clusters were trained; the rest are
+    # also searched exactly (faiss_vectors.search). None: all of them.
+    trained: int | None = None
 
     def __post_init__(self) -> None:
         if self.vectors is None:
             self.vectors = np.zeros((0, self.dim), dtype=np.float32)
-        if self.loaded_index is not None and self.loaded_index.ntotal == len(self.vectors):
+        n = len(self.vectors)
+        if self.loaded_index is not None and self.loaded_index.ntotal == n:
             self.faiss, self.loaded_index = self.loaded_index, None
+            self.trained = n if self.trained is None else min(self.trained, n)
         elif self.extends is not None:
-            self.faiss = extend_index(self.extends.faiss, self.vectors, self.dim)
+            old = self.extends
+            self.trained = old.trained if can_extend(old.faiss, n, old.trained) else n
+            self.faiss = extend_index(old.faiss, self.vectors, self.dim, old.trained)
             self.extends = None  # do not keep the older snapshot alive
         else:
             self.faiss = build_index(self.vectors, self.dim)  # exact until too slow (vector_index.py)
+            self.trained = n
+        if is_exact(self.faiss):
+            self.trained = n
         if len(self.vectors) and is_exact(self.faiss):
             # FAISS holds its own copy: read vectors from it instead of keeping a second
             # one (300 MB at 200k chunks).
@@ -103,6 +113,40 @@ class ArticleStore:
         return ArticleStore(self.embedder_name, self.dim, self.chunking, articles, hashes,
                             chunks, np.vstack([base.vectors, np.asarray(vecs, dtype=np.float32)]),
                             lexical=lexical, extends=base)
+
+    def with_batches(self, batches: Sequence[tuple[Sequence[tuple[Article, str]], Sequence[Chunk], np.ndarray]]
+                     ) -> "ArticleStore":
+        """``with_chunks`` of each (articles, chunks, vectors) batch in turn, as one new
+        snapshot: one stack of the vectors and one FAISS index, and a BM25 segment per
+        batch, so no step tokenizes more than its own batch (bounded memory)."""
+        new = [p for b in batches for p in b[0]]
+        ids = [a.id for a, _ in new]
+        if len(batches) == 1 or len(set(ids)) < len(ids) or any(i in self.articles for i in ids):
+            out = self  # updates: one batch at a time, as with_chunks handles them
+            for arts, cs, vecs in batches:
+                out = out.with_chunks(arts, cs, vecs)
+            return out
+        articles, hashes = dict(self.articles), dict(self.hashes)
+        for a, h in new:
+            articles[a.id], hashes[a.id] = a, h
+        chunks = self.chunks + [c for b in batches for c in b[1]]
+        lazy = _LazyTexts(chunks, articles)
+        lexical = self.lexical
+        for _, cs, _ in batches:
+            lexical = lexical.extended([c.id for c in cs], lexical_texts(list(cs), articles), lazy)
+        # Each batch's vectors are dropped once copied (``batches`` is the writer's list
+        # of pending adds, emptied here): the whole corpus is held once, not twice.
+        vectors = np.empty((len(chunks), self.dim), dtype=np.float32)
+        vectors[:len(self.vectors)] = self.vectors
+        row = len(self.vectors)
+        for i, (arts, cs, v) in enumerate(batches):
+            vectors[row:row + len(cs)] = v
+            row += len(cs)
+            if isinstance(batches, list):
+                batches[i] = (arts, cs, None)
+        v = None  # noqa: F841 - nor the last batch while the index is built
+        return ArticleStore(self.embedder_name, self.dim, self.chunking, articles, hashes, chunks, vectors,
+                            lexical=lexical, extends=self)
 
     def without(self, article_ids: set[str]) -> "ArticleStore":
         keep = [i for i, c in enumerate(self.chunks) if c.article_id not in article_ids]

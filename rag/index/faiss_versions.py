@@ -84,6 +84,7 @@ def _manifest(store: ArticleStore) -> dict:
         "articles": len(store.articles),
         "chunks": len(store.chunks),
         "hashes": store.hashes,
+        "trained": store.trained,  # rows the IVF's clusters were trained with (faiss_vectors.search)
     }
 
 
@@ -168,6 +169,7 @@ def _load_version(data_dir: Path, version: str, embedder_name: str | None,
         raise IndexUnavailable(f"index in {data_dir} is unreadable ({exc}): run `rag rebuild`") from exc
     store = ArticleStore(manifest["embedder"], manifest["dim"], built, articles,
                          manifest.get("hashes", {}), chunks, vectors, loaded_index=index,
+                         trained=manifest.get("trained"),
                          lexical=_read_lexical(root, manifest, chunks))
     store.version = version
     return store

@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from typing import Iterable, Iterator
 
 from tqdm import tqdm
@@ -168,10 +168,20 @@ class Index:
                 bar.close()
 
     def _add(self, w: Writer, todo: list[tuple[Article, str]], progress: Progress | None) -> None:
+        """Chunk, embed and add ``todo`` in steps of about STEP_CHUNKS chunks, so a large
+        ingest or rebuild holds one step's vectors and keyword postings in the making,
+        not the whole corpus's (peak RSS: bench/bench_index.py)."""
         c = self.layout.chunking
-        chunks = [ch for a, _ in todo for ch in chunk_article(a, c.sentences, c.overlap, c.max_chars)]
-        vectors = embed_chunks(self.embedder, [ch.text for ch in chunks], self.layout.dim, progress)
-        w.add(todo, chunks, vectors)
+        per_article = [chunk_article(a, c.sentences, c.overlap, c.max_chars) for a, _ in todo]
+        total, done = sum(map(len, per_article)), 0
+        large = getattr(self.embedder, "large_job", None) if total >= LARGE_JOB else None
+        with large() if large else nullcontext():
+            for lo, hi in steps(per_article, STEP_CHUNKS):
+                chunks = [ch for cs in per_article[lo:hi] for ch in cs]
+                part = None if progress is None else (lambda d, _t, base=done: progress(base + d, total))
+                vectors = embed_chunks(self.embedder, [ch.text for ch in chunks], self.layout.dim, part)
+                w.add(todo[lo:hi], chunks, vectors)
+                done += len(chunks)
 
     def delete(self, article_id: str, timeout: float | None = None) -> IngestReport:
         report, missing = self.delete_many([article_id], timeout)
@@ -222,6 +232,29 @@ class Index:
     def close(self) -> None:
         self.backend.close()
 
+
+
+# Chunks embedded and added per step of a large ingest (Index._add); 196k chunks make
+# 6 steps, under bm25.MAX_SEGMENTS (no segment merge on the way). The whole corpus
+# at once (196k chunks) peaked at 3.2 GB: every vector twice over (the batches and
+# their stack) plus the BM25 tokens of every chunk as Python lists.
+STEP_CHUNKS = 32_768
+# From this many chunks an ingest is a large job for the embedder (its faster bulk
+# precision: SentenceTransformerEmbedder.large_job); a server's add of 20 articles
+# (~400 chunks) is not, and stays in float32 (less memory kept).
+LARGE_JOB = 4_096
+
+
+def steps(per_article: list[list], size: int) -> Iterator[tuple[int, int]]:
+    """(lo, hi) article ranges of about ``size`` chunks each (an article is never split)."""
+    lo, n = 0, 0
+    for i, cs in enumerate(per_article):
+        if n and n + len(cs) > size:
+            yield lo, i
+            lo, n = i, 0
+        n += len(cs)
+    if lo < len(per_article):
+        yield lo, len(per_article)
 
 
 def _bar(desc: str):

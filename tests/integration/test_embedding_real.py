@@ -35,7 +35,8 @@ def pair(real_embedder):
 def test_bf16_vectors_are_near_fp32_and_share_the_index(pair, tmp_path):
     fp32 = pair[0]
     bf16 = SentenceTransformerEmbedder(fp32.name, dtype="bfloat16")
-    assert SentenceTransformerEmbedder(fp32.name).dtype == "bfloat16"  # what "auto" picks here
+    auto = SentenceTransformerEmbedder(fp32.name)  # "auto" here: float32, bulk calls in bf16
+    assert (auto.dtype, auto.bulk_dtype) == ("float32", "bfloat16")
     a, b = fp32.embed(SENTENCES), bf16.embed(SENTENCES)
     assert b.dtype == np.float32
     np.testing.assert_allclose(np.linalg.norm(b, axis=1), 1.0, atol=1e-5)  # normalised in fp32
@@ -113,3 +114,20 @@ def test_default_model_runs_without_sentence_transformers_and_matches_it():
             "E('packaged:all-MiniLM-L6-v2').embed(['hi']); print('sentence_transformers' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip().splitlines()[-1] == "False"
+
+
+@pytest.mark.skipif(not has_native_bf16(), reason="this CPU has no native bf16: auto means float32")
+def test_auto_embeds_in_fp32_and_large_jobs_in_bf16(pair):
+    fp32 = pair[0]
+    auto = SentenceTransformerEmbedder(fp32.name)
+    bf16 = SentenceTransformerEmbedder(fp32.name, dtype="bfloat16")
+    np.testing.assert_array_equal(auto.embed(SENTENCES), fp32.embed(SENTENCES))  # questions: float32
+    bulk = [SENTENCES[i % len(SENTENCES)] + f" (copy {i})" for i in range(140)]  # > CACHED_BATCH: bulk
+    b, f = bf16.embed(bulk), fp32.embed(bulk)
+    np.testing.assert_array_equal(auto.embed(bulk), f)  # a server's small add: float32
+    with auto.large_job():
+        a = auto.embed(bulk)
+    np.testing.assert_allclose(a, b, atol=1e-6)  # indexing a corpus: bf16, as before
+    assert np.sum(a * f, axis=1).min() > 0.99 and not np.allclose(a, f, atol=1e-6)
+    assert next(auto.load().model.parameters()).dtype.is_floating_point  # the float32 model stays
+    assert str(next(auto.load().model.parameters()).dtype) == "torch.float32"
