@@ -79,7 +79,7 @@ function chip(r, n, open) {
 function abstention(r, open) {
   const box = h("div", { class: "callout abstain", "data-testid": "abstain" }, icon("search"),
     h("div", {}, h("strong", {}, "The articles don't say."), " ",
-      r.reason === "names_not_found" && r.answer ? r.answer.replace(/^The articles don't say:\s*/, "")
+      r.reason === "names_not_found" && r.answer ? sentence(r.answer.replace(/^The articles don't say:\s*/, ""))
         : REASONS[r.reason] || "No supported answer was found.",
       r.reason === "no_recent_articles" ? staleNote(r) : null));
   const wrap = h("div", {}, box);
@@ -92,6 +92,11 @@ function abstention(r, open) {
           h("span", { class: "passage-snippet" }, shorten(p.text, 180)))))));
   }
   return wrap;
+}
+
+// The rest of a sentence, as a sentence of its own ("none of ..." -> "None of ...").
+function sentence(text) {
+  return text.charAt(0).toUpperCase() + text.slice(1);
 }
 
 // Stale is not an answer: when the newest article on the question is from.
