@@ -13,6 +13,7 @@ nothing changes.
 from __future__ import annotations
 
 import calendar
+import functools
 import re
 import unicodedata
 
@@ -30,10 +31,14 @@ def terms(question: str) -> set[str]:
     out = set()
     for i, w in enumerate(words):
         w = w.strip("’'-")
-        key = re.sub(r"['’]s$", "", w).lower()
         if any(ch.isdigit() for ch in w) or (i > 0 and w[:1].isupper() and len(w) > 1):
-            out.add(key)
+            out.add(_bare(w).lower())
     return out
+
+
+def _bare(word: str) -> str:
+    """Without a possessive: "Sharif's" is "Sharif"."""
+    return re.sub(r"['’]s$", "", word)
 
 
 def _found(term: str, hay: str, words: set[str]) -> bool:
@@ -76,17 +81,14 @@ def unnamed(question: str, articles: list[Article]) -> str | None:
     words = [w.strip("’'-") for w in _WORD.findall(_plain(question))]
     if not articles:
         return None
-    held = set()
-    for a in articles:
-        text = _plain(f"{a.title}\n{a.text}").replace("’", "'")
-        held |= {w.strip("'-") for w in _WORD.findall(text.lower())} | _acronyms(text)
+    held = frozenset().union(*(_vocabulary(a.title, a.text) for a in articles))
     missing, run = [], []
     for i, w in enumerate(words):
-        key = re.sub(r"['’]s$", "", w).lower()
+        key = _bare(w).lower()
         name = (i > 0 and w[:1].isupper() and len(key) > 1 and key not in _CALENDAR) or (
             any(ch.isdigit() for ch in w) and any(ch.isalpha() for ch in w))
         if name and not _held(key, held):
-            run.append(re.sub(r"['’]s$", "", w))
+            run.append(_bare(w))
             continue
         if run:
             missing.append(" ".join(run))
@@ -101,7 +103,16 @@ def _plain(text: str) -> str:
     return "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
 
 
-def _held(key: str, held: set[str]) -> bool:
+@functools.lru_cache(maxsize=64)
+def _vocabulary(title: str, text: str) -> frozenset[str]:
+    """An article's words, without accents and lower-cased, with the initials of its runs
+    of capitalised words. Cached: the same articles come back question after question, and
+    reading a long one takes milliseconds."""
+    plain = _plain(f"{title}\n{text}").replace("’", "'")
+    return frozenset({w.strip("'-") for w in _WORD.findall(plain.lower())} | _acronyms(plain))
+
+
+def _held(key: str, held: frozenset[str]) -> bool:
     if key in held:
         return True
     stem = key[:max(5, len(key) - 2)]
