@@ -34,9 +34,16 @@ _PHRASE = 5
 NOT_SAID = "{part} The articles don't say."
 
 
-def _is_function(word: str) -> bool:
+def is_function(word: str) -> bool:
+    """A function word (the stop list) other than "and" and the auxiliaries: a question word
+    where a question word stands."""
     w = word.lower()
     return w in _FUNCTION and w != AND and not auxiliary(w)
+
+
+def tokens(text: str) -> list[str]:
+    """The words of `text`, as the rules here read them."""
+    return _WORD.findall(text)
 
 
 def split(question: str) -> list[str]:
@@ -45,14 +52,14 @@ def split(question: str) -> list[str]:
     q = question.strip().rstrip("?").strip()
     words = list(_WORD.finditer(q))
     text = [w.group().lower() for w in words]
-    if len(words) < 3 or not _is_function(text[0]):
+    if len(words) < 3 or not is_function(text[0]):
         return [question]
     # "When and where was the summit held?"
-    if len(words) > 3 and text[1] == AND and _is_function(text[2]):
+    if len(words) > 3 and text[1] == AND and is_function(text[2]):
         rest = q[words[2].end():]
         return [_ask(words[0].group() + rest), _ask(words[2].group() + rest)]
     for i in range(1, len(words) - 1):
-        if text[i] != AND or not _is_function(text[i + 1]):
+        if text[i] != AND or not is_function(text[i + 1]):
             continue
         first = q[:words[i].start()].rstrip(" ,;")
         if i + 1 == len(words) - 1 and q[words[i + 1].end():].strip() == "":
@@ -60,7 +67,7 @@ def split(question: str) -> list[str]:
             return [_ask(first), _ask(f"{words[i + 1].group()} {clause(first)}")]
         # "Who won, and what did they get?", "... and how many people were hurt?"
         head = next((j for j in range(i + 2, min(i + 2 + _PHRASE - 2, len(words))) if auxiliary(text[j])), None)
-        if head is not None and not any(_is_function(t) for t in text[i + 2:head]):
+        if head is not None and not any(is_function(t) for t in text[i + 2:head]):
             return [_ask(first), _ask(q[words[i + 1].start():])]
     return [question]
 
@@ -151,4 +158,4 @@ def word_before(text: str, start: int) -> str:
     """The function word the article puts right before an answer ("in" before "Tianjin"),
     or ""."""
     m = re.search(r"([\w’'-]+)\s+$", text[max(0, start - 40):start])
-    return m.group(1) if m and _is_function(m.group(1)) else ""
+    return m.group(1) if m and is_function(m.group(1)) else ""
