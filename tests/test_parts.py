@@ -84,3 +84,15 @@ def test_the_pipeline_reads_each_part_without_the_model(settings):
     assert not some.abstained and some.answer.endswith("What did the storms cost? The articles don't say.")
     none = p.ask("What did the hurricane cost Sharif, and why did the mayor resign?")  # neither
     assert none.abstained and none.reason == "not_answered" and p.generator.prompts == []
+
+
+def test_a_short_answer_does_not_name_whom_the_part_asks_about():
+    text = "As the summit ends, the meeting between Shehbaz Sharif and Vladimir Putin stands out."
+    art = Article("a", "Summit", text)
+    start = text.index("Shehbaz")
+    c = Citation(1, "a", "a#0", "Summit", None, None, text, 0, len(text), 0.9)
+    g = Grounded("", [Claim(text, (1,), True, 0.9, "quoted")], [c], True,
+                 ShortAnswer("Shehbaz Sharif and Vladimir Putin", "a", start, start + 33, 1, 0.9))
+    out = combine(["Who did Sharif meet?", "Where did Sharif meet?"], [g, None], {"a": art})
+    assert out.answer.startswith(f"Vladimir Putin: “{text}” [1]")
+    assert text[out.short.start:out.short.end] == out.short.text == "Vladimir Putin"

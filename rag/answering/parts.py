@@ -24,7 +24,8 @@ from bm25s.stopwords import STOPWORDS_EN_PLUS
 
 from rag.answering.grounding import Grounded, Grounder, Ranked, best_answers
 from rag.answering.question_types import auxiliary
-from rag.types import Article, Citation, Claim, Hit
+from rag.answering.subject import terms
+from rag.types import Article, Citation, Claim, Hit, ShortAnswer
 
 AND = "and"
 _FUNCTION = frozenset(STOPWORDS_EN_PLUS)
@@ -130,6 +131,8 @@ def combine(parts: list[str], answers: list[Grounded | None], articles: dict[str
         if same is None:
             same = replace(c, n=len(cites) + 1)
             cites.append(same)
+        if g.short:
+            g = replace(g, short=_not_asked(g.short, part))
         lead = g.short.text if g.short else ""
         if g.short and (g.short.article_id, g.short.start, g.short.end) in spans:
             lead = ""  # one span read for two parts: said once
@@ -152,6 +155,24 @@ def combine(parts: list[str], answers: list[Grounded | None], articles: dict[str
         pieces.append(f"{head}: “{c.quote}” [{c.n}]" if head else f"“{c.quote}” [{c.n}]")
     claims = [Claim(c.quote, (c.n,), True, c.score, "quoted") for c in cites]
     return Grounded(" ".join(pieces), claims, cites, grounded=True, short=short)
+
+
+def _not_asked(short: ShortAnswer, part: str) -> ShortAnswer:
+    """Without a conjunct naming whom the part itself names (subject.terms): "Shehbaz Sharif
+    and Vladimir Putin", read for "Who did Sharif meet?", is "Vladimir Putin"."""
+    joins = [m for m in _WORD.finditer(short.text) if m.group().lower() == AND]
+    named = terms(part)
+    if len(joins) != 1 or not named:
+        return short
+    m = joins[0]
+    first = (0, len(short.text[:m.start()].rstrip(" ,")))
+    second = (m.end() + len(short.text[m.end():]) - len(short.text[m.end():].lstrip()), len(short.text))
+    for asked, other in ((first, second), (second, first)):
+        said = {w.lower() for w in _WORD.findall(short.text[asked[0]:asked[1]])}
+        if said & named and not {w.lower() for w in _WORD.findall(short.text[other[0]:other[1]])} & named:
+            return replace(short, text=short.text[other[0]:other[1]], start=short.start + other[0],
+                           end=short.start + other[1])
+    return short
 
 
 def word_before(text: str, start: int) -> str:
