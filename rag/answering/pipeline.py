@@ -22,7 +22,7 @@ from rag.errors import BadInput, TooLarge
 from rag.components.generation import Generator, Prompt
 from rag.answering.dated import as_of_lead, fresh_order, no_recent_text
 from rag.answering.followup import Turn, standalone_query
-from rag.answering import yesno
+from rag.answering import lists, parts, yesno
 from rag.answering.grounding import Grounded, Grounder, Ranked, best_answers, best_passage, quoted_answer
 from rag.answering.lede import lead_hits, lede
 from rag.answering.question_types import QuestionType, classify, topicless
@@ -212,6 +212,16 @@ class Pipeline:
         if kind is QuestionType.YESNO:
             yield from self._yes_or_no(query, shown, ranked, hits, articles, timings, t0, best, day, scope)
             return
+        if len(asked := parts.split(query)) > 1:
+            # Two things asked at once ("Who did Sharif meet and where?"): each part read on its own.
+            tv = time.perf_counter()
+            g, hits, best = parts.read(asked, lambda q: self._rerank(q, candidates, k), self.grounder,
+                                       articles, self.settings.answer_mode == "read", k, best)
+            timings["verify"] += _ms(tv)
+            if g is not None:
+                yield from self._finish(shown, g, hits, timings, t0, best, day, scope, articles)
+                return
+            ranked = []  # no part answered: not answered (below)
         if not self.grounder.answerable(query, ranked):
             # About the question, but no sentence answers it: the model would only be
             # tempted to invent, so it is not asked.
@@ -220,6 +230,10 @@ class Pipeline:
                                 timings, t0, day, scope, timed.newest)
             ans.answerability = best
             yield "done", ans
+            return
+        if lists.several(query) and (g := lists.listed(ranked, hits, articles, self.grounder)):
+            # Several things asked for ("Which regions ..."): the sentences that answer, quoted.
+            yield from self._finish(shown, g, hits, timings, t0, best, day, scope, articles)
             return
         if self.settings.answer_mode == "read" and (g := self.grounder.read_passage(ranked, hits, articles)):
             # The passage reader found the answer: its span and sentence, no model call.

@@ -43,6 +43,12 @@ def classify(question: str) -> QuestionType:
     return QuestionType.OPEN
 
 
+def auxiliary(word: str) -> bool:
+    """One of the auxiliaries a yes/no question opens with ("did", "was", "isn't"): in an
+    open question, where its clause begins ("Who | did Sharif meet?")."""
+    return bool(_YESNO.fullmatch(word.strip()))
+
+
 def topicless(question: str) -> bool:
     """A summary request that names no topic ("Give me the gist", "What's the story
     here?", "Summarize the article"): no word of five letters or more besides the request
