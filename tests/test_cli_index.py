@@ -6,7 +6,7 @@ from rag.cli.main import main
 from rag.config import PACKAGED_EMBEDDER
 from rag.documents import make_article
 from rag.components.embedding import FakeEmbedder
-from rag.index.faiss_versions import load_store
+from rag.index.faiss.versions import load_store
 
 from .conftest import SUMMIT, WEATHER, make_pipeline
 

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from rag.components import models
+from rag.components.runtime import model_files as models
 from rag.config import PACKAGED_EMBEDDER, PACKAGED_GENERATOR, PACKAGED_GENERATOR_LARGE, Settings
 from rag.errors import ModelUnavailable
 from rag.assemble import load_generator

@@ -12,9 +12,9 @@ import pytest
 torch = pytest.importorskip("torch")
 transformers = pytest.importorskip("transformers")
 
-from rag.components import generator_cache  # noqa: E402
+from rag.components.runtime import generator_cache  # noqa: E402
 from rag.components.generation import Prompt, TransformersGenerator  # noqa: E402
-from rag.components.model_memory import HalfEmbedding  # noqa: E402
+from rag.components.runtime.model_memory import HalfEmbedding  # noqa: E402
 
 IDS = torch.tensor([[3, 7, 11, 19, 23, 5, 8]])
 

@@ -249,7 +249,7 @@ def test_a_claim_that_hands_the_question_back_is_no_answer():
 
 
 def test_a_passage_the_null_option_span_head_reads_as_answering_makes_the_question_answerable():
-    from rag.components.span_reading import Span
+    from rag.components.runtime.span_reading import Span
 
     class Reader(_Table):
         span_null = True

@@ -8,7 +8,7 @@ import numpy as np
 
 from rag.documents import make_article
 from rag.index import bm25, handle
-from rag.index.faiss_backend import FaissSnapshot
+from rag.index.faiss.snapshot import FaissSnapshot
 
 from .conftest import make_pipeline
 

@@ -2,7 +2,7 @@ from rag.documents import content_hash, make_article
 from rag.components.embedding import FakeEmbedder
 from rag.index.bm25 import MAX_SEGMENTS, Bm25Index
 from rag.index.protocols import Chunking
-from rag.index.faiss_snapshot import empty_store
+from rag.index.faiss.article_store import empty_store
 
 
 def ids_of(index, query, positions, k=5):

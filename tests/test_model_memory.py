@@ -17,8 +17,8 @@ import pytest
 torch = pytest.importorskip("torch")
 transformers = pytest.importorskip("transformers")
 
-from rag.components.heap import Trimmer  # noqa: E402
-from rag.components.model_memory import HalfEmbedding, half_input_embeddings  # noqa: E402
+from rag.components.runtime.heap import Trimmer  # noqa: E402
+from rag.components.runtime.model_memory import HalfEmbedding, half_input_embeddings  # noqa: E402
 
 IDS = [[1, 5, 7, 9, 42, 3]]
 
@@ -73,7 +73,7 @@ def _run(script: str, *args: str) -> subprocess.CompletedProcess:
 _RELEASE = """
 import ctypes, sys
 from pathlib import Path
-from rag.components.model_memory import release_freed_memory
+from rag.components.runtime.model_memory import release_freed_memory
 libc = ctypes.CDLL(None)
 libc.malloc.restype = ctypes.c_void_p
 def rss():
@@ -102,7 +102,7 @@ def test_release_freed_memory_hands_freed_heap_pages_back():
 
 
 def test_limit_malloc_arenas_leaves_an_explicit_setting_alone(monkeypatch):
-    from rag.components.heap import limit_malloc_arenas
+    from rag.components.runtime.heap import limit_malloc_arenas
 
     monkeypatch.setenv("MALLOC_ARENA_MAX", "4")
     assert limit_malloc_arenas(2) is False
@@ -110,7 +110,7 @@ def test_limit_malloc_arenas_leaves_an_explicit_setting_alone(monkeypatch):
 
 _ARENAS = """
 import ctypes, sys, threading
-from rag.components.heap import limit_malloc_arenas
+from rag.components.runtime.heap import limit_malloc_arenas
 if sys.argv[1] == "limited":
     assert limit_malloc_arenas(1) is True
 libc = ctypes.CDLL(None)
@@ -140,7 +140,7 @@ def test_limit_malloc_arenas_makes_new_threads_share_the_heaps():
 _REUSE = """
 import ctypes, sys
 from pathlib import Path
-from rag.components.heap import map_large_blocks
+from rag.components.runtime.heap import map_large_blocks
 if sys.argv[1] == "fixed":
     assert map_large_blocks()
 libc = ctypes.CDLL(None)

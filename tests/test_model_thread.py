@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from rag.components.embedding import SentenceTransformerEmbedder
-from rag.components.model_thread import ENCODERS, ModelThread
+from rag.components.runtime.model_thread import ENCODERS, ModelThread
 from rag.components.verifier import CrossEncoderVerifier
 from rag.config import PACKAGED_EMBEDDER
 

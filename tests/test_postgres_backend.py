@@ -16,8 +16,8 @@ import pytest
 from rag.errors import Busy, IndexMismatch, IndexUnavailable
 from rag.index import postgres
 from rag.index.bm25 import Bm25Index, lexical_texts
-from rag.index.postgres import PostgresBackend
-from rag.index.postgres_schema import MIGRATIONS
+from rag.index.postgres.backend import PostgresBackend
+from rag.index.postgres.schema import MIGRATIONS
 from rag.index.protocols import Chunking, Layout
 from rag.types import Article, Chunk
 from tests.pg_server import pg_server, start_postgres  # noqa: F401  (the fixture)

@@ -8,11 +8,11 @@ import pytest
 from rag.documents import content_hash, make_article
 from rag.components.embedding import FakeEmbedder
 from rag.errors import IndexMismatch, IndexUnavailable
-from rag.index.faiss_snapshot import empty_store
-from rag.index.faiss_versions import (current_version, index_exists, is_newer, load_articles, load_store,
+from rag.index.faiss.article_store import empty_store
+from rag.index.faiss.versions import (current_version, index_exists, is_newer, load_articles, load_store,
                                       save_version)
 from rag.config import Settings
-from rag.index.faiss_backend import FaissBackend
+from rag.index.faiss.backend import FaissBackend
 from rag.index.protocols import Chunking, Layout
 
 from .conftest import SUMMIT, WEATHER
@@ -166,8 +166,8 @@ def test_embedder_with_wrong_dimension_is_refused(tmp_path):
 def test_adding_articles_extends_the_vector_index_instead_of_rebuilding(monkeypatch):
     """Above the exact-search size an added article's vectors go into a copy of the
     existing IVF index (same clusters); its chunks are found; the old snapshot is untouched."""
-    import rag.index.faiss_snapshot as store_mod
-    from rag.index import faiss_vectors as vector_index
+    import rag.index.faiss.article_store as store_mod
+    from rag.index.faiss import vector_index
 
     monkeypatch.setattr(vector_index, "EXACT_MAX", 50)
     e = FakeEmbedder()
@@ -210,8 +210,8 @@ def test_chunks_saved_as_columns_and_older_row_files_still_load(tmp_path):
 
 def test_loading_uses_the_saved_vector_index_as_it_is(tmp_path, monkeypatch):
     """No k-means again at start-up: the IVF index read from disk is the one searched."""
-    from rag.index import faiss_vectors as vector_index
-    import rag.index.faiss_snapshot as store_mod
+    from rag.index.faiss import vector_index
+    import rag.index.faiss.article_store as store_mod
 
     monkeypatch.setattr(vector_index, "EXACT_MAX", 50)
     e = FakeEmbedder()
@@ -228,7 +228,7 @@ def test_loading_uses_the_saved_vector_index_as_it_is(tmp_path, monkeypatch):
 
 
 def test_bm25_segments_are_saved_reused_by_hard_link_and_rebuilt_when_damaged(tmp_path, monkeypatch):
-    import rag.index.faiss_versions as store_mod
+    import rag.index.faiss.versions as store_mod
     from rag.index.bm25 import Bm25Index
 
     store, e = build(tmp_path)

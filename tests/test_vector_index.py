@@ -5,8 +5,8 @@ from __future__ import annotations
 import faiss
 import numpy as np
 
-from rag.index import faiss_vectors as vector_index
-from rag.index.faiss_snapshot import ArticleStore
+from rag.index.faiss import vector_index
+from rag.index.faiss.article_store import ArticleStore
 from rag.index.protocols import Chunking
 from rag.types import Article, Chunk
 
@@ -48,7 +48,7 @@ def test_ivf_is_deterministic():
 
 
 def test_store_above_the_threshold_keeps_its_own_vectors(monkeypatch):
-    monkeypatch.setattr("rag.index.faiss_snapshot.build_index", lambda v, d: vector_index.build_index(v, d, exact_max=100))
+    monkeypatch.setattr("rag.index.faiss.article_store.build_index", lambda v, d: vector_index.build_index(v, d, exact_max=100))
     x = unit(300)
     chunks = [Chunk(f"a{i}#0", f"a{i}", f"text {i}", 0, 6) for i in range(300)]
     articles = {c.article_id: Article(c.article_id, c.article_id, c.text) for c in chunks}
@@ -91,7 +91,7 @@ def _store(x: np.ndarray, start: int = 0, base: ArticleStore | None = None) -> A
 def test_rows_added_after_training_are_found_as_exact_search_finds_them(monkeypatch):
     # Articles added one by one go into the IVF's old clusters, which a query near them
     # need not probe: they must still come back whenever brute force ranks them.
-    from rag.index.faiss_backend import FaissSnapshot
+    from rag.index.faiss.snapshot import FaissSnapshot
 
     monkeypatch.setattr(vector_index, "EXACT_MAX", 100)
     x = unit(3300, dim=32, seed=5)
@@ -134,7 +134,7 @@ def test_a_long_tail_trains_the_clusters_again(monkeypatch):
 
 
 def test_the_trained_row_count_is_saved_and_loaded(tmp_path, monkeypatch):
-    from rag.index.faiss_versions import load_store, save_version
+    from rag.index.faiss.versions import load_store, save_version
 
     monkeypatch.setattr(vector_index, "EXACT_MAX", 100)
     x = unit(650, seed=10)

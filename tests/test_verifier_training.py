@@ -13,7 +13,7 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from rag.components.span_reading import best_span  # noqa: E402
+from rag.components.runtime.span_reading import best_span  # noqa: E402
 from rag.components.verifier import FakeVerifier  # noqa: E402
 from rag.train import passage_pairs as pp  # noqa: E402
 from rag.train import role_swaps as rs  # noqa: E402

@@ -15,11 +15,11 @@ from typing import Iterator, Protocol, Sequence
 import numpy as np
 
 from rag.errors import ModelUnavailable
-from rag.components import mean_pooling
-from rag.components.models import embedder_path
-from rag.components.model_thread import ENCODERS
-from rag.components.heap import limit_onednn_cache
-from rag.components.quantization import quantize_encoder
+from rag.components.runtime import mean_pooling
+from rag.components.runtime.model_files import embedder_path
+from rag.components.runtime.model_thread import ENCODERS
+from rag.components.runtime.heap import limit_onednn_cache
+from rag.components.runtime.quantization import quantize_encoder
 
 
 class Embedder(Protocol):

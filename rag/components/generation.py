@@ -19,8 +19,8 @@ from typing import Any, Protocol, runtime_checkable
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 from rag.errors import ModelUnavailable  # noqa: E402
-from rag.components.models import generator_path, set_offline  # noqa: E402
-from rag.components.model_thread import GENERATOR  # noqa: E402
+from rag.components.runtime.model_files import generator_path, set_offline  # noqa: E402
+from rag.components.runtime.model_thread import GENERATOR  # noqa: E402
 
 
 @dataclass(frozen=True)
@@ -213,7 +213,7 @@ class TransformersGenerator:
         path = Path(self._resolve())
         if not path.is_dir():  # a hub name: its files are not ours to key on
             return None
-        from rag.components.generator_cache import cache_key, cache_path  # imports torch
+        from rag.components.runtime.generator_cache import cache_key, cache_path  # imports torch
 
         key = cache_key(path, self.name)
         return cache_path(self._cache_dir, self.name, key), key
@@ -222,7 +222,7 @@ class TransformersGenerator:
         where = self._int8_cache()
         if where is None:
             return None
-        from rag.components.generator_cache import load_cached  # imports torch
+        from rag.components.runtime.generator_cache import load_cached  # imports torch
 
         model = load_cached(self._resolve(), where[0], where[1], threads=self.threads)
         if model is not None:
@@ -234,8 +234,8 @@ class TransformersGenerator:
         import torch
         from transformers import AutoModelForCausalLM
 
-        from rag.components.generator_cache import save_cached  # these two import torch
-        from rag.components.model_memory import half_input_embeddings, release_freed_memory
+        from rag.components.runtime.generator_cache import save_cached  # these two import torch
+        from rag.components.runtime.model_memory import half_input_embeddings, release_freed_memory
         try:
             model = AutoModelForCausalLM.from_pretrained(self._resolve(), dtype=torch.float32,
                                                          local_files_only=True)

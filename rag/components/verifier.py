@@ -26,9 +26,9 @@ from typing import Protocol, Sequence
 import numpy as np
 
 from rag.errors import ModelUnavailable
-from rag.components.models import embedder_path
-from rag.components.model_thread import ENCODERS
-from rag.components.span_reading import Span, best_span
+from rag.components.runtime.model_files import embedder_path
+from rag.components.runtime.model_thread import ENCODERS
+from rag.components.runtime.span_reading import Span, best_span
 
 ENTAILED, NEUTRAL, CONTRADICTED = 0, 1, 2
 WEIGHTS = "model.safetensors"

@@ -15,7 +15,7 @@ from psycopg_pool import ConnectionPool
 
 from rag.errors import IndexMismatch, IndexUnavailable
 from rag.index.bm25 import B, K1, query_tokens
-from rag.index.postgres_schema import table
+from rag.index.postgres.schema import table
 from rag.index.protocols import Chunking, Layout
 from rag.types import Article, Chunk
 

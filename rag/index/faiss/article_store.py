@@ -1,7 +1,7 @@
 """The index in memory: articles, chunks, FAISS vectors and BM25 as one snapshot.
 
 An ArticleStore is immutable. Changes build a new snapshot (only new articles are
-embedded); faiss_versions.save_version publishes it as a new version on disk, so a reader,
+embedded); versions.save_version publishes it as a new version on disk, so a reader,
 or a process killed at any moment, sees either the old index or the new one.
 """
 
@@ -19,7 +19,7 @@ from rag.components.embedding import Embedder
 from rag.index.bm25 import Bm25Index, lexical_texts
 from rag.index.embed import embed_chunks
 from rag.index.protocols import Chunking, Progress
-from rag.index.faiss_vectors import build_index, can_extend, extend_index, is_exact
+from rag.index.faiss.vector_index import build_index, can_extend, extend_index, is_exact
 from rag.types import Article, Chunk
 
 
@@ -41,7 +41,7 @@ class ArticleStore:
     # An index already holding exactly ``vectors`` (read from disk by versions.py).
     loaded_index: object = field(default=None, repr=False)
     # Rows before this one were there when the IVF's clusters were trained; the rest are
-    # also searched exactly (faiss_vectors.search). None: all of them.
+    # also searched exactly (vector_index.search). None: all of them.
     trained: int | None = None
 
     def __post_init__(self) -> None:

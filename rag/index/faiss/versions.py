@@ -25,7 +25,7 @@ import orjson
 from rag.documents import content_hash
 from rag.errors import IndexMismatch, IndexUnavailable
 from rag.index.bm25 import Bm25Index
-from rag.index.faiss_snapshot import ArticleStore
+from rag.index.faiss.article_store import ArticleStore
 from rag.index.protocols import Chunking, version_order
 from rag.types import Article, Chunk
 
@@ -84,7 +84,7 @@ def _manifest(store: ArticleStore) -> dict:
         "articles": len(store.articles),
         "chunks": len(store.chunks),
         "hashes": store.hashes,
-        "trained": store.trained,  # rows the IVF's clusters were trained with (faiss_vectors.search)
+        "trained": store.trained,  # rows the IVF's clusters were trained with (vector_index.search)
     }
 
 

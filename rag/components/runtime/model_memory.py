@@ -5,7 +5,7 @@ leaves the process at 3.6 GB resident although the model needs ~1.5 GB. The fp32
 weights that quantization replaced are freed, but glibc keeps the freed pages;
 ``malloc_trim`` hands them back (3.0 -> 1.56 GB). The input embeddings (136M
 parameters, not a Linear layer, so not quantized) stay fp32: 545 MB. The cached
-checkpoint is fp16 (models.py), so keeping them in fp16 and widening the looked-up
+checkpoint is fp16 (model_files.py), so keeping them in fp16 and widening the looked-up
 rows loses nothing: 272 MB less, outputs bit-identical.
 
 After the first load the quantized model is cached (generator_cache.py), which keeps
@@ -20,7 +20,7 @@ from typing import Any
 
 import torch
 
-from rag.components.heap import release_freed_memory  # noqa: F401 - re-exported: the loader calls it from here
+from rag.components.runtime.heap import release_freed_memory  # noqa: F401 - re-exported: the loader calls it from here
 
 
 def half_input_embeddings(model: Any) -> bool:

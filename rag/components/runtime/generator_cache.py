@@ -41,7 +41,7 @@ from typing import Any
 
 import torch
 
-from rag.components.model_memory import HalfEmbedding
+from rag.components.runtime.model_memory import HalfEmbedding
 
 log = logging.getLogger("rag")
 

@@ -4,7 +4,7 @@ Measured with bench/bench_retrieval.py (2 shared cores, 384 dims, one query, loa
 exact IndexFlatIP takes 0.36 ms at 10k chunks and 6.5 ms at 100k, where it reads
 150 MB per query; so above EXACT_MAX chunks an inverted file (IVF) scans only the
 NPROBE clusters nearest the query: 0.36 ms at 100k, recall@50 0.99 against exact.
-IVF over HNSW because a snapshot is rebuilt on every change (store.py): IVF trains
+IVF over HNSW because a snapshot is rebuilt on every change (article_store.py): IVF trains
 and fills in ~0.4 s at 100k chunks, HNSW took 75 s to build its graph there, and
 its recall was lower (0.94).
 

@@ -1,11 +1,11 @@
 """The index in PostgreSQL: articles, chunks, pgvector vectors (HNSW, inner product)
 and BM25 keyword postings (tokenised as the FAISS backend's bm25s index) in one database.
 
-Tables are per *generation* (postgres_schema.py); `index_state` names the published
+Tables are per *generation* (schema.py); `index_state` names the published
 one and counts versions. A write is one transaction under an advisory lock; a rebuild
 fills a new generation beside the live one (`staging`) and a writer flips
 `index_state` to it (`swap_in`); the old generation's tables are dropped a minute later.
-Readers (postgres_read.py) run each query on a pooled autocommit connection.
+Readers (snapshot.py) run each query on a pooled autocommit connection.
 """
 
 from __future__ import annotations
@@ -23,10 +23,10 @@ from psycopg_pool import ConnectionPool
 
 from rag.errors import Busy, IndexMismatch, IndexUnavailable
 from rag.types import Article, Chunk
-from rag.index.postgres_schema import (LEXICAL_FORMAT, STAGING_LOCK, WRITE_LOCK, create_generation, create_hnsw,
+from rag.index.postgres.schema import (LEXICAL_FORMAT, STAGING_LOCK, WRITE_LOCK, create_generation, create_hnsw,
                               drop_generation, migrate, table)
 from rag.index.bm25 import lexical_texts, text_tokens
-from rag.index.postgres_read import (ARTICLE_COLS, Db, PgSnapshot, layout_from,
+from rag.index.postgres.snapshot import (ARTICLE_COLS, Db, PgSnapshot, layout_from,
                                      database_errors)
 from rag.index.protocols import Layout
 
