@@ -12,7 +12,7 @@ from rag.documents import make_article
 from rag.components.embedding import FakeEmbedder
 from rag.components.generation import FakeGenerator
 
-from .conftest import SUMMIT, WEATHER, make_pipeline
+from ..conftest import SUMMIT, WEATHER, make_pipeline
 
 @pytest.fixture
 def settings(any_settings):

@@ -15,7 +15,7 @@ from rag.server.app import create_app
 from rag.config import Settings
 from rag.documents import make_article
 
-from .conftest import SEEDS, SUMMIT, WEATHER, make_pipeline
+from ..conftest import SEEDS, SUMMIT, WEATHER, make_pipeline
 
 
 _TMP = tempfile.TemporaryDirectory(prefix="rag-fuzz-")  # removed when the session ends

@@ -18,8 +18,8 @@ from rag.text_checks import NOT_BLANK, is_blank
 from rag.errors import BadInput
 from rag.server.app import create_app
 
-from .conftest import SUMMIT, make_pipeline
-from .servers import ThreadServer
+from ..conftest import SUMMIT, make_pipeline
+from ..servers import ThreadServer
 
 TOKEN = "a-long-enough-admin-token"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}

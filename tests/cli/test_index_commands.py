@@ -1,3 +1,6 @@
+"""The `rag articles` commands (rag/cli/index_commands.py) and the CLI's one-line errors
+with exit code 2 for input that is not valid text (`rag ingest`, `rag ask`)."""
+
 import json
 
 import pytest
@@ -8,7 +11,7 @@ from rag.documents import make_article
 from rag.components.embedding import FakeEmbedder
 from rag.index.faiss.versions import load_store
 
-from .conftest import SUMMIT, WEATHER, make_pipeline
+from ..conftest import SUMMIT, WEATHER, make_pipeline
 
 
 @pytest.fixture

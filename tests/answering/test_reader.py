@@ -4,7 +4,7 @@ from rag.answering.subject import coverage, keep_matching, terms, unnamed
 from rag.documents import make_article
 from rag.types import Article, Chunk, Hit
 
-from .conftest import SUMMIT, make_pipeline
+from ..conftest import SUMMIT, make_pipeline
 
 
 def test_yes_is_the_sentence_that_entails_the_question(fake_pipeline):
@@ -108,7 +108,7 @@ def test_the_passage_reader_answers_with_its_span_and_sentence(settings):
 
 def test_a_yes_needs_every_name_of_the_question_in_its_sentence_or_title(settings):
     # "Lisbon" is in the sentence before and in the title; "Tuesday" only in the sentence before.
-    from .conftest import WEATHER
+    from ..conftest import WEATHER
     p = make_pipeline(settings, ("never asked",))
     p.index.ingest([make_article(WEATHER, title="Lisbon floods", id="w")])
     assert p.ask("Did the Lisbon city council close 12 schools?").answer.startswith("Yes: “The city council")

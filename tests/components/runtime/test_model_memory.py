@@ -65,7 +65,7 @@ def _run(script: str, *args: str) -> subprocess.CompletedProcess:
     """``script`` in a fresh interpreter (its own heap), without MALLOC_* tunables."""
     out = subprocess.run([sys.executable, "-c", script, *args], capture_output=True, text=True,
                          env={k: v for k, v in os.environ.items() if not k.startswith("MALLOC_")},
-                         cwd=Path(__file__).resolve().parent.parent, timeout=60)
+                         cwd=Path(__file__).resolve().parents[3], timeout=60)  # the repository
     assert out.returncode == 0, out.stderr
     return out
 
@@ -161,7 +161,7 @@ def test_a_large_freed_block_goes_back_to_the_os_every_time():
     def kept_kb(mode: str) -> int:
         out = subprocess.run([sys.executable, "-c", _REUSE, mode], capture_output=True, text=True,
                              env={k: v for k, v in os.environ.items() if not k.startswith("MALLOC_")},
-                             cwd=Path(__file__).resolve().parent.parent, timeout=60)
+                             cwd=Path(__file__).resolve().parents[3], timeout=60)  # the repository
         assert out.returncode == 0, out.stderr
         return int(out.stdout.strip())
     assert kept_kb("dynamic") > 20_000  # glibc's default keeps the 24 MB in its heap

@@ -11,7 +11,7 @@ from rag.errors import ArticleNotFound, BadInput, Busy, IndexMismatch
 from rag.index.planning import plan
 from rag.index.locks import writer_lock
 
-from .conftest import SUMMIT, WEATHER, make_pipeline
+from ..conftest import SUMMIT, WEATHER, make_pipeline
 
 PORTO = "A new bridge opened in Porto on Monday. Traffic was heavy all day. The mayor cut the ribbon."
 

@@ -1,3 +1,6 @@
+"""The HTTP API of rag/server/app.py on the fake pipeline: /ask (plain and streamed),
+/health, GET /articles, the OpenAPI docs, and the 4xx answers to bad requests."""
+
 import json
 import re
 
@@ -65,7 +68,7 @@ def test_health_and_articles(client):
 
 
 def test_health_is_503_before_index(settings):
-    from .conftest import make_pipeline
+    from ..conftest import make_pipeline
     with TestClient(create_app(make_pipeline(settings))) as c:
         assert c.get("/health").status_code == 503
         r = c.post("/ask", json={"question": "hi?"})

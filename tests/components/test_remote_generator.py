@@ -22,8 +22,8 @@ from rag.components.generation import FakeGenerator, Generator, Prompt
 from rag.components.remote_generator import OpenAIGenerator, parse
 from rag.components.verifier import FakeVerifier
 
-from .conftest import TUNING, Rig
-from .servers import ThreadServer, free_port, sse_events
+from ..conftest import TUNING, Rig
+from ..servers import ThreadServer, free_port, sse_events
 
 ANSWER = "The summit was held in Tianjin [1]."
 P = Prompt(system="Be brief.", user="Where was the summit held?")

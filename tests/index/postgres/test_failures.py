@@ -9,8 +9,8 @@ from fastapi.testclient import TestClient
 from rag.documents import make_article
 from rag.server.app import create_app
 
-from .conftest import SUMMIT, WEATHER, fresh_database, make_pipeline
-from .pg_server import start_postgres
+from ...conftest import SUMMIT, WEATHER, fresh_database, make_pipeline
+from ...pg_server import start_postgres
 
 READ_ONLY = "?options=-c%20default_transaction_read_only%3Don"  # as a hot standby behaves
 Q = "Where was the summit held?"

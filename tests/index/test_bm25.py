@@ -1,3 +1,6 @@
+"""The bm25s keyword segments (rag/index/bm25.py): extended, merged, deleted from, and
+scored exactly as after a full rebuild."""
+
 from rag.documents import content_hash, make_article
 from rag.components.embedding import FakeEmbedder
 from rag.index.bm25 import MAX_SEGMENTS, Bm25Index

@@ -15,8 +15,8 @@ from rag.answering.followup import Turn
 from rag.server.openai_api import conversation
 from rag.server.openai_schema import RAG_MODEL
 
-from .conftest import make_pipeline
-from .servers import ThreadServer, chunks, sse_events
+from ..conftest import make_pipeline
+from ..servers import ThreadServer, chunks, sse_events
 
 Q = "Where was the summit held?"
 ANSWER = "The summit was held in Tianjin [1]."
@@ -84,7 +84,7 @@ def test_stream_sends_draft_then_checked_answer_then_references(client):
 def test_abstention_is_an_assistant_message_with_a_flag(settings):
     p = make_pipeline(settings)  # nothing indexed but an unrelated article
     from rag.documents import make_article
-    from .conftest import WEATHER
+    from ..conftest import WEATHER
     p.index.ingest([make_article(WEATHER, id="weather")])
     with TestClient(create_app(p)) as c:
         msg = c.post("/v1/chat/completions", json={"messages": [user("Who won the chess final?")]}).json()
@@ -155,7 +155,7 @@ def test_broken_json_unknown_routes_and_methods_get_openai_errors(client):
 
 
 def test_reads_protected_with_a_token(settings):
-    from .conftest import make_pipeline as mk
+    from ..conftest import make_pipeline as mk
     p = mk(settings.model_copy(update={"admin_token": "t0k-t0k-t0k-t0k-t0k", "protect_reads": True}), replies=(ANSWER,))
     with TestClient(create_app(p)) as c:
         r = c.post("/v1/chat/completions", json={"messages": [user(Q)]})

@@ -1,3 +1,6 @@
+"""The answering Pipeline (rag/answering/pipeline.py) on fakes: cited answers, abstentions
+before the model, fall-backs to the quote, follow-up rewriting, streaming, summaries."""
+
 import pytest
 
 from rag.answering import followup
@@ -5,7 +8,7 @@ from rag.answering.pipeline import Turn
 from rag.components.generation import FakeGenerator
 from rag.errors import BadInput, IndexUnavailable, TooLarge
 
-from .conftest import make_pipeline
+from ..conftest import make_pipeline
 
 
 def test_answer_is_cited_with_exact_quote(fake_pipeline):
@@ -31,7 +34,7 @@ def test_irrelevant_question_abstains_without_calling_the_model(fake_pipeline):
 def _ingest_summit(p):
     from rag.documents import make_article
 
-    from .conftest import SUMMIT
+    from ..conftest import SUMMIT
     p.index.ingest([make_article(SUMMIT, id="s")])
 
 
@@ -90,7 +93,7 @@ def test_supported_answer_to_another_question_is_not_shown(settings):
 
 def test_the_verifier_re_ranks_the_passages(settings):
     from rag.documents import make_article
-    from .conftest import SUMMIT, WEATHER
+    from ..conftest import SUMMIT, WEATHER
     p = make_pipeline(settings, ("Sharif will visit Russia in November [1].",))
     p.index.ingest([make_article(WEATHER, id="w"), make_article(SUMMIT, id="s")])
     a = p.ask("When will Sharif visit Russia?", top_k=1)
@@ -101,7 +104,7 @@ def test_the_verifier_re_ranks_the_passages(settings):
 def test_markers_pointing_nowhere_are_dropped(settings):
     from rag.documents import make_article
 
-    from .conftest import SUMMIT
+    from ..conftest import SUMMIT
     p = make_pipeline(settings, replies=("The summit was held in Tianjin [7].",))
     p.index.ingest([make_article(SUMMIT, id="s")])
     a = p.ask("Where was the summit held?", top_k=1)
@@ -217,7 +220,7 @@ def test_an_answer_its_own_source_answers_otherwise_is_replaced_by_the_quote(set
 def test_a_summary_rests_on_the_opening_of_the_best_matching_article(settings):
     from rag.documents import make_article
 
-    from .conftest import SUMMIT
+    from ..conftest import SUMMIT
     later = ("Later that week the ministers met again. They discussed rail links and energy. "
              "No agreement was signed. Officials said talks would continue. The next round is in Moscow.")
     p = make_pipeline(settings, ("Sharif met Putin at the summit in Tianjin [1].",))

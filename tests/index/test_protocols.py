@@ -9,8 +9,8 @@ from rag.components.embedding import FakeEmbedder
 from rag.documents import make_article
 from rag.types import Chunk
 
-from .conftest import SUMMIT, WEATHER, make_pipeline
-from .index_fakes import ExactKeywords, ExactVectors, FakeSnapshot
+from ..conftest import SUMMIT, WEATHER, make_pipeline
+from .fakes import ExactKeywords, ExactVectors, FakeSnapshot
 
 
 class FixedEmbedder(FakeEmbedder):

@@ -14,7 +14,7 @@ from rag.errors import BadInput
 from rag.server.app import create_app
 from rag.types import Article, Chunk, Citation, Hit
 
-from .conftest import make_pipeline
+from ..conftest import make_pipeline
 
 OLD = ("The mayor of Porto opened the new Douro bridge in a ceremony on the river. "
        "The bridge cost 40 million euros and took three years to build.")

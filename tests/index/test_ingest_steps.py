@@ -10,7 +10,7 @@ from rag.documents import make_article
 from rag.index import bm25, handle
 from rag.index.faiss.snapshot import FaissSnapshot
 
-from .conftest import make_pipeline
+from ..conftest import make_pipeline
 
 TOPICS = ["flood", "summit", "budget", "match", "vaccine", "court", "rocket", "harvest"]
 

@@ -1,3 +1,7 @@
+"""The FAISS backend's ArticleStore (rag/index/faiss/article_store.py): built, changed
+without re-embedding what it holds, and saved and loaded as versions on disk
+(rag/index/faiss/versions.py): atomic saves, leftovers of a killed writer, damaged versions."""
+
 import json
 import os
 import shutil
@@ -15,7 +19,7 @@ from rag.config import Settings
 from rag.index.faiss.backend import FaissBackend
 from rag.index.protocols import Chunking, Layout
 
-from .conftest import SUMMIT, WEATHER
+from ...conftest import SUMMIT, WEATHER
 
 
 def build(tmp_path, chunking=Chunking(2, 0, 500)):
