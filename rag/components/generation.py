@@ -251,7 +251,7 @@ class TransformersGenerator:
             # inplace: a copy of the fp32 model would double peak memory and load time
             model = torch.ao.quantization.quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8,
                                                            inplace=True)
-        # 3.6 -> 1.3 GB resident, outputs unchanged (see model_memory.py).
+        # 3.6 -> 1.3 GB resident, outputs unchanged (see runtime/model_memory.py).
         half_input_embeddings(model)
         release_freed_memory()
         where = self._int8_cache()
@@ -324,7 +324,7 @@ class TransformersGenerator:
                stop: threading.Event | None = None) -> TokenStream:
         """Text pieces as they are decoded; the stream's stats are final when it ends.
 
-        Generation runs on the generator's thread (model_thread.py). It ends promptly when ``stop``
+        Generation runs on the generator's thread (runtime/model_thread.py). It ends promptly when ``stop``
         is set or when the consumer abandons the stream (closing it, e.g. on
         client disconnect), so a gone client never keeps the model busy.
         """
@@ -349,7 +349,7 @@ class TransformersGenerator:
                 failure.append(exc)
                 streamer.end()
 
-        # On the generator's long-lived thread, not a new one per answer (model_thread.py).
+        # On the generator's long-lived thread, not a new one per answer (runtime/model_thread.py).
         done = GENERATOR.submit(work)
         try:
             for piece in streamer:

@@ -188,7 +188,7 @@ class CrossEncoderVerifier:
 
     def _run(self, a: Sequence[str], b: Sequence[str],
              want_spans: bool = False) -> tuple[np.ndarray, np.ndarray, list[Span | None]]:
-        # On the encoders' thread, not the caller's (model_thread.py: memory per thread).
+        # On the encoders' thread, not the caller's (runtime/model_thread.py: memory per thread).
         return ENCODERS.run(self._score, a, b, want_spans)
 
     def _score(self, a: Sequence[str], b: Sequence[str],

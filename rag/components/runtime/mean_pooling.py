@@ -6,7 +6,7 @@ scikit-learn and scipy for similarity helpers we never call), a quarter of the t
 to ready. The computation is the same as sentence-transformers' for these models:
 strip, tokenize with truncation to ``max_seq_length``, mean of the token vectors
 under the attention mask (vectors match to cosine > 0.99999, tests/integration).
-Any other model shape is loaded by sentence-transformers itself (embedding.py).
+Any other model shape is loaded by sentence-transformers itself (rag/components/embedding.py).
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ def supports(path: str | Path) -> bool:
 
 
 class MeanPoolingEncoder:
-    """Offers the part of SentenceTransformer's interface embedding.py uses."""
+    """Offers the part of SentenceTransformer's interface rag/components/embedding.py uses."""
 
     def __init__(self, path: str | Path):
         import torch
@@ -50,7 +50,7 @@ class MeanPoolingEncoder:
         self.model = AutoModel.from_pretrained(str(root), local_files_only=True).eval()
         self._torch = torch
 
-    # -- the SentenceTransformer surface used by embedding.py -------------------
+    # -- the SentenceTransformer surface used by rag/components/embedding.py --
     def get_sentence_embedding_dimension(self) -> int:
         return int(self.model.config.hidden_size)
 
