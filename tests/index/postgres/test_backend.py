@@ -14,7 +14,7 @@ import psycopg
 import pytest
 
 from rag.errors import Busy, IndexMismatch, IndexUnavailable
-from rag.index import postgres
+from rag.index.postgres import backend as postgres
 from rag.index.bm25 import Bm25Index, lexical_texts
 from rag.index.postgres.backend import PostgresBackend
 from rag.index.postgres.schema import MIGRATIONS
