@@ -40,7 +40,7 @@ test: install-test
 
 # Fuzzes the API with new random inputs (the suite's fuzzing repeats the same draws).
 fuzz: install-test
-	HYPOTHESIS_PROFILE=explore $(PY) -m pytest -q tests/test_fuzz_api.py
+	HYPOTHESIS_PROFILE=explore $(PY) -m pytest -q tests/server/test_fuzz_api.py
 
 unit: install-test
 	$(PY) -m pytest -q -m "not integration and not browser"

@@ -109,8 +109,8 @@ def main() -> int:
     from rag.documents import make_article
     from rag.components.embedding import load_embedder
     from rag.assemble import offline, open_index
-    from rag.index.faiss_backend import FaissSnapshot
-    from rag.index.faiss_snapshot import ArticleStore
+    from rag.index.faiss.snapshot import FaissSnapshot
+    from rag.index.faiss.article_store import ArticleStore
 
     offline()
     settings = Settings(data_dir=Path(args.data_dir))

@@ -141,7 +141,7 @@ def main() -> None:
         variants += [("int8 batch 64", cores, int8_b64.embed),
                      ("fp32 b64 unsorted", cores, unsorted_batches(fp32)),
                      ("int8 b16, 1 thread", 1, int8.embed)]
-    from rag.components.models import embedder_path
+    from rag.components.runtime.model_files import embedder_path
     onnx, why_not = onnx_variant(embedder_path(fp32.model_name))
     if onnx is not None:
         variants.append(("onnx (fp32)", cores, onnx))

@@ -23,7 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from rag.config import Settings  # noqa: E402
 from rag.components.generation import Prompt, TransformersGenerator  # noqa: E402
-from rag.components.models import generator_path  # noqa: E402
+from rag.components.runtime.model_files import generator_path  # noqa: E402
 
 SENTENCES = [
     "The summit of the Shanghai Cooperation Organisation was held in Tianjin on Monday.",

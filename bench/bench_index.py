@@ -60,7 +60,7 @@ def one_corpus(path: str, limit: int | None, stand_in: bool, keep: str | None = 
     from rag.documents import load_paths, make_article
     from rag.components.embedding import FakeEmbedder, load_embedder
     from rag.assemble import offline, open_index
-    from rag.index.faiss_versions import current_version, load_store
+    from rag.index.faiss.versions import current_version, load_store
 
     offline()
     data = Path(keep) if keep else Path(tempfile.mkdtemp(prefix="bench-index-"))

@@ -25,7 +25,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from rag.index import faiss_vectors as vector_index  # noqa: E402
+from rag.index.faiss import vector_index  # noqa: E402
 
 DIM = 384
 
@@ -66,7 +66,7 @@ def p(xs: list[float], q: float) -> float:
 def hybrid_p50(x: np.ndarray, qs: np.ndarray, rng: np.random.Generator, n_queries: int) -> tuple[float, str]:
     """Retriever.search over a store of synthetic texts, with the index vector_index picks."""
     from rag.answering.retrieval import Retriever
-    from rag.index.faiss_snapshot import ArticleStore
+    from rag.index.faiss.article_store import ArticleStore
     from rag.index.protocols import Chunking
     from rag.types import Article, Chunk
 
@@ -76,7 +76,7 @@ def hybrid_p50(x: np.ndarray, qs: np.ndarray, rng: np.random.Generator, n_querie
     chunks = [Chunk(f"a{i}#0", f"a{i}", t, 0, len(t)) for i, t in enumerate(texts)]
     articles = {c.article_id: Article(c.article_id, c.article_id, c.text) for c in chunks}
     store = ArticleStore("synthetic", DIM, Chunking(), articles, {}, chunks, x)
-    store.faiss = vector_index.build_index(x, DIM)  # what store.py builds at this size
+    store.faiss = vector_index.build_index(x, DIM)  # what article_store.py builds at this size
     words = [" ".join(texts[i].split()[:6]) for i in rng.integers(0, len(x), n_queries)]
 
     class Cached:  # the query vector is known, as for a repeated question

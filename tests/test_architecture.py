@@ -1,8 +1,10 @@
 """The shape of the package, checked on every run: no import cycles between the
 project's modules; layers that point one way (server/cli -> answering ->
-index/components -> types, no arrow back up), with three rules named apart (answering
-imports no index handle and no server; components import nothing from answering; the
-server imports no index backend); and no imports hidden inside functions except of
+index/components -> types, no arrow back up), with rules named apart (answering
+imports no index handle, no server and no model runtime; components import nothing from
+answering; the components' runtime imports no adapter; the server imports no index
+backend; only backends.py picks a backend, and the backends do not import each other);
+and no imports hidden inside functions except of
 optional or heavy third-party libraries (model runtimes, the HTML extractor, the HTTP
 server) and the CLI's entry points into them (so that `rag --help` does not load torch).
 
@@ -26,7 +28,7 @@ LAZY_THIRD_PARTY = {"torch", "transformers", "sentence_transformers", "safetenso
 LAZY_PROJECT = {"rag.cli.main": {"rag.assemble", "rag.server.app", "rag.eval"},
                 "rag.cli.index_commands": {"rag.assemble"},
                 "rag.train.cli": {"rag.train.verifier_train"},  # imports torch
-                "rag.components.generation": {"rag.components.generator_cache", "rag.components.model_memory"}}
+                "rag.components.generation": {"rag.components.runtime.generator_cache", "rag.components.runtime.model_memory"}}
 
 
 # The layers, top first: a module may import from its own layer's package and from
@@ -44,18 +46,30 @@ LAYERS = [
     {"rag.config", "rag.errors"},
 ]
 
-# (who, may not import, except) - each a rule ARCHITECTURE.md states; "except" lists
-# the modules of a forbidden package that are allowed.
+# (who, may not import, except[, apart]) - each a rule ARCHITECTURE.md states; "except"
+# lists the modules of a forbidden package that are allowed, "apart" the modules of
+# ``who`` the rule does not cover.
+_BACKENDS = ("rag.index.faiss", "rag.index.postgres")
 RULES = {
     # The read side sees the index only through the read-only Snapshot protocol.
     "answering imports no index handle and no server": (
         "rag.answering", ("rag.index", "rag.server", "rag.cli", "rag.assemble", "rag.eval"),
         ("rag.index.protocols",)),
+    # Answering calls the adapters behind their Protocols, never what they run on.
+    "answering imports no model runtime": ("rag.answering", ("rag.components.runtime",), ()),
     "components import nothing from answering": (
         "rag.components", ("rag.answering", "rag.index", "rag.server", "rag.cli", "rag.assemble"), ()),
+    # The runtime (model files, threads, memory, quantization) is below the adapters.
+    "the components' runtime imports no adapter": (
+        "rag.components.runtime", ("rag.components",), ("rag.components.runtime",)),
     # The server holds the Index handle; which backend serves it is assemble's choice.
     "the server imports no index backend": (
         "rag.server", ("rag.index",), ("rag.index.handle", "rag.index.protocols", "rag.index.jobs")),
+    # backends.py maps the `store` setting to a backend: nothing else names one ...
+    "only backends.py picks an index backend": ("rag", _BACKENDS, (), ("rag.index.backends",) + _BACKENDS),
+    # ... and a backend is one package, sharing only rag/index's common parts.
+    "the FAISS backend imports nothing of PostgreSQL's": ("rag.index.faiss", ("rag.index.postgres",), ()),
+    "the PostgreSQL backend imports nothing of FAISS's": ("rag.index.postgres", ("rag.index.faiss",), ()),
 }
 
 
@@ -67,11 +81,13 @@ def _imports(graph) -> list[tuple[str, str]]:
     return sorted((m, i) for m in graph.modules for i in graph.find_modules_directly_imported_by(m))
 
 
-def broken_rule(graph, who: str, forbidden: tuple[str, ...], allowed: tuple[str, ...]) -> list[str]:
-    """The imports in ``graph`` by modules of ``who`` of modules in ``forbidden`` (but
-    not in ``allowed``)."""
+def broken_rule(graph, who: str, forbidden: tuple[str, ...], allowed: tuple[str, ...],
+                apart: tuple[str, ...] = ()) -> list[str]:
+    """The imports in ``graph`` by modules of ``who`` (but not of ``apart``) of modules
+    in ``forbidden`` (but not in ``allowed``)."""
     return [f"{m} -> {i}" for m, i in _imports(graph)
-            if _within(m, who) and any(_within(i, f) for f in forbidden)
+            if _within(m, who) and not any(_within(m, a) for a in apart)
+            and any(_within(i, f) for f in forbidden)
             and not any(_within(i, a) for a in allowed)]
 
 
@@ -116,9 +132,19 @@ def test_layer_rule(rule):
 VIOLATIONS = {
     "answering imports no index handle and no server": [("rag.answering.retrieval", "rag.index.handle"),
                                                          ("rag.answering.pipeline", "rag.server.app")],
+    "answering imports no model runtime": [("rag.answering.grounding", "rag.components.runtime.span_reading")],
     "components import nothing from answering": [("rag.components.verifier", "rag.answering.grounding")],
-    "the server imports no index backend": [("rag.server.app", "rag.index.faiss_backend"),
-                                            ("rag.server.routes_articles", "rag.index.postgres")],
+    "the components' runtime imports no adapter": [("rag.components.runtime.model_thread",
+                                                    "rag.components.embedding"),
+                                                   ("rag.components.runtime.heap", "rag.components.verifier")],
+    "the server imports no index backend": [("rag.server.app", "rag.index.faiss.backend"),
+                                            ("rag.server.routes_articles", "rag.index.postgres.backend")],
+    "only backends.py picks an index backend": [("rag.index.handle", "rag.index.faiss.versions"),
+                                                ("rag.assemble", "rag.index.postgres.backend"),
+                                                ("rag.cli.index_commands", "rag.index.faiss.backend")],
+    "the FAISS backend imports nothing of PostgreSQL's": [("rag.index.faiss.snapshot",
+                                                           "rag.index.postgres.snapshot")],
+    "the PostgreSQL backend imports nothing of FAISS's": [("rag.index.postgres.backend", "rag.index.faiss.versions")],
 }
 
 
@@ -143,7 +169,7 @@ def test_the_layer_check_catches_arrows_up_and_sideways():
 
 
 def test_no_import_cycles():
-    graph = grimp.build_graph("rag")
+    graph = grimp.build_graph("rag", cache_dir=None)
     cycles = set()
     for module in graph.modules:
         for imported in graph.find_modules_directly_imported_by(module):

@@ -24,8 +24,7 @@ from rag.answering.question_types import QuestionType, classify
 from rag.answering.wording import restates, self_referent, without_repeats
 from rag.chunking import split_sentences
 from rag.types import Article, Citation, Claim, Hit, ShortAnswer
-from rag.components.span_reading import Span
-from rag.components.verifier import CONTRADICTED, ENTAILED, NEUTRAL, Calibration, Verifier
+from rag.components.verifier import CONTRADICTED, ENTAILED, NEUTRAL, Calibration, Span, Verifier
 
 _MARKER = re.compile(r"\s*\[(\d+(?:\s*[,;]\s*\d+)*)\]")
 _WORD = re.compile(r"[\w’'-]+")

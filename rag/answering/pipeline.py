@@ -173,7 +173,8 @@ class Pipeline:
                               and not (kind is QuestionType.SUMMARY and topicless(query))):
             stale = scope.bound and timed.newest is not None
             ans = self._abstain(shown, candidates[:k], "no_recent_articles" if stale else "no_relevant_passages",
-                                timings, t0, day, scope, timed.newest)
+                                no_recent_text(scope, timed.newest) if stale else NO_PASSAGES,
+                                timings, t0, day, timed.newest)
             yield "done", ans
             return
         # Only the articles that hold the question's names and figures (a lookalike
@@ -186,8 +187,8 @@ class Pipeline:
         absent = kind is not QuestionType.YESNO and unnamed(
             query, [articles[a] for a in dict.fromkeys(h.chunk.article_id for h in candidates)])
         if absent:
-            ans = self._abstain(shown, candidates[:k], "names_not_found", timings, t0, day, scope)
-            ans.answer = NOT_NAMED.format(names=absent)
+            ans = self._abstain(shown, candidates[:k], "names_not_found", NOT_NAMED.format(names=absent),
+                                timings, t0, day)
             yield "done", ans
             return
         tv = time.perf_counter()
@@ -200,8 +201,8 @@ class Pipeline:
         top = candidates[0] if kind is QuestionType.SUMMARY else (hits[ranked[0].source.hit] if ranked else None)
         if top is not None and stale_answer(scope, articles.get(top.chunk.article_id), timed.newest, day,
                                             self.settings.recent_days, self.settings.stale_days):
-            ans = self._abstain(shown, hits, "no_recent_articles", timings, t0, day, scope, timed.newest)
-            ans.answerability = best
+            ans = self._abstain(shown, hits, "no_recent_articles", no_recent_text(scope, timed.newest),
+                                timings, t0, day, timed.newest, answerability=best)
             yield "done", ans
             return
         if kind is QuestionType.SUMMARY:
@@ -227,8 +228,8 @@ class Pipeline:
             # tempted to invent, so it is not asked.
             stale = stale_window(scope, timed.newest)
             ans = self._abstain(shown, hits, "no_recent_articles" if stale else "not_answered",
-                                timings, t0, day, scope, timed.newest)
-            ans.answerability = best
+                                no_recent_text(scope, timed.newest) if stale else NOT_ANSWERED,
+                                timings, t0, day, timed.newest, answerability=best)
             yield "done", ans
             return
         if lists.several(query) and (g := lists.listed(ranked, hits, articles, self.grounder)):
@@ -291,8 +292,8 @@ class Pipeline:
     def _finish(self, query: str, g: Grounded | None, hits: list[Hit], timings: dict, t0: float,
                 best: float, day: dt.date, scope: TimeScope, articles: dict) -> Iterator[tuple[str, object]]:
         if g is None or not g.grounded:
-            ans = self._abstain(query, hits, "unsupported_answer", timings, t0, day)
-            ans.claims, ans.answerability = (g.claims if g else []), best
+            ans = self._abstain(query, hits, "unsupported_answer", UNSUPPORTED, timings, t0, day,
+                                claims=g.claims if g else [], answerability=best)
             yield "done", ans
             return
         yield "citations", g.citations
@@ -324,10 +325,8 @@ class Pipeline:
                          lambda r: articles[hits[r.source.hit].chunk.article_id].title)
         timings["verify"] = timings.get("verify", 0.0) + _ms(tv)
         if v is None or v.answer is None:
-            ans = self._abstain(shown, hits, "not_answered", timings, t0, day)
-            if v is not None:
-                ans.answer = NEITHER.format(quote=v.evidence.source.quoted().text)
-            ans.answerability = best
+            text = NOT_ANSWERED if v is None else NEITHER.format(quote=v.evidence.source.quoted().text)
+            ans = self._abstain(shown, hits, "not_answered", text, timings, t0, day, answerability=best)
             yield "done", ans
             return
         src = v.evidence.source.quoted()
@@ -335,14 +334,13 @@ class Pipeline:
         g = quoted_answer(cite, v.answer)
         yield from self._finish(shown, g, hits, timings, t0, best, day, scope, articles)
 
-    def _abstain(self, query: str, hits: list[Hit], reason: str, timings: dict, t0: float,
-                 day: dt.date, scope: TimeScope | None = None, newest: str | None = None) -> Answer:
+    def _abstain(self, query: str, hits: list[Hit], reason: str, text: str, timings: dict, t0: float,
+                 day: dt.date, newest: str | None = None, **more) -> Answer:
+        """No answer, for ``reason``, saying ``text``; ``more``: other fields of the Answer
+        (the answerability, the claims that were checked)."""
         timings["total"] = _ms(t0)
-        text = {"no_relevant_passages": NO_PASSAGES, "not_answered": NOT_ANSWERED}.get(reason, UNSUPPORTED)
-        if reason == "no_recent_articles":
-            text = no_recent_text(scope, newest)
         return Answer(answer=text, abstained=True, reason=reason, query=query, passages=hits,
-                      timings_ms=timings, as_of=day.isoformat(), newest=newest)
+                      timings_ms=timings, as_of=day.isoformat(), newest=newest, **more)
 
 
 def _calibration(settings: AnswerSettings, verifier: Verifier) -> Calibration | None:

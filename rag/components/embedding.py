@@ -15,11 +15,11 @@ from typing import Iterator, Protocol, Sequence
 import numpy as np
 
 from rag.errors import ModelUnavailable
-from rag.components import mean_pooling
-from rag.components.models import embedder_path
-from rag.components.model_thread import ENCODERS
-from rag.components.heap import limit_onednn_cache
-from rag.components.quantization import quantize_encoder
+from rag.components.runtime import mean_pooling
+from rag.components.runtime.model_files import embedder_path
+from rag.components.runtime.model_thread import ENCODERS
+from rag.components.runtime.heap import limit_onednn_cache
+from rag.components.runtime.quantization import quantize_encoder
 
 
 class Embedder(Protocol):
@@ -67,7 +67,7 @@ class SentenceTransformerEmbedder:
     retrieved passages, which grounding embeds for every answer and which recur
     across questions about the same articles (~0.1-0.3 s saved per answer).
 
-    ``quantize``: int8 dynamic quantization (quantization.py), ~1.7x the chunks/s of
+    ``quantize``: int8 dynamic quantization (runtime/quantization.py), ~1.7x the chunks/s of
     fp32 on CPU. Vectors move slightly (cosine to fp32 >= 0.99), so the name gets
     ``+int8``: the index manifest records it and an index built by the other variant
     is refused.
@@ -113,7 +113,7 @@ class SentenceTransformerEmbedder:
             if self._model is None:
                 os.environ.setdefault("HF_HUB_OFFLINE", "1")
                 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-                # oneDNN's primitive cache capped as the server does (heap.py), for every
+                # oneDNN's primitive cache capped as the server does (runtime/heap.py), for every
                 # process that embeds (`rag ingest`, `rag rebuild`). Not the server's
                 # malloc settings: with them, indexing 200 RealTimeQA articles peaked at
                 # 1,103 MB instead of 1,260 but took 1.14x as long (bench_index.py).
@@ -182,7 +182,7 @@ class SentenceTransformerEmbedder:
         workers = self._workers()
         if len(texts) < PARALLEL_MIN or workers < 2:
             # Normalised again in float32: a bf16 model's own normalisation leaves norms of 1 +- 0.4%.
-            # On the encoders' thread, not the caller's (model_thread.py: memory per thread).
+            # On the encoders' thread, not the caller's (runtime/model_thread.py: memory per thread).
             return _normalise(ENCODERS.run(self._raw, model, texts, show_progress))
         return self._encode_parallel(texts, workers, model)
 

@@ -19,8 +19,8 @@ from typing import Any, Protocol, runtime_checkable
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 from rag.errors import ModelUnavailable  # noqa: E402
-from rag.components.models import generator_path, set_offline  # noqa: E402
-from rag.components.model_thread import GENERATOR  # noqa: E402
+from rag.components.runtime.model_files import generator_path, set_offline  # noqa: E402
+from rag.components.runtime.model_thread import GENERATOR  # noqa: E402
 
 
 @dataclass(frozen=True)
@@ -213,7 +213,7 @@ class TransformersGenerator:
         path = Path(self._resolve())
         if not path.is_dir():  # a hub name: its files are not ours to key on
             return None
-        from rag.components.generator_cache import cache_key, cache_path  # imports torch
+        from rag.components.runtime.generator_cache import cache_key, cache_path  # imports torch
 
         key = cache_key(path, self.name)
         return cache_path(self._cache_dir, self.name, key), key
@@ -222,7 +222,7 @@ class TransformersGenerator:
         where = self._int8_cache()
         if where is None:
             return None
-        from rag.components.generator_cache import load_cached  # imports torch
+        from rag.components.runtime.generator_cache import load_cached  # imports torch
 
         model = load_cached(self._resolve(), where[0], where[1], threads=self.threads)
         if model is not None:
@@ -234,8 +234,8 @@ class TransformersGenerator:
         import torch
         from transformers import AutoModelForCausalLM
 
-        from rag.components.generator_cache import save_cached  # these two import torch
-        from rag.components.model_memory import half_input_embeddings, release_freed_memory
+        from rag.components.runtime.generator_cache import save_cached  # these two import torch
+        from rag.components.runtime.model_memory import half_input_embeddings, release_freed_memory
         try:
             model = AutoModelForCausalLM.from_pretrained(self._resolve(), dtype=torch.float32,
                                                          local_files_only=True)
@@ -251,7 +251,7 @@ class TransformersGenerator:
             # inplace: a copy of the fp32 model would double peak memory and load time
             model = torch.ao.quantization.quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8,
                                                            inplace=True)
-        # 3.6 -> 1.3 GB resident, outputs unchanged (see model_memory.py).
+        # 3.6 -> 1.3 GB resident, outputs unchanged (see runtime/model_memory.py).
         half_input_embeddings(model)
         release_freed_memory()
         where = self._int8_cache()
@@ -324,7 +324,7 @@ class TransformersGenerator:
                stop: threading.Event | None = None) -> TokenStream:
         """Text pieces as they are decoded; the stream's stats are final when it ends.
 
-        Generation runs on the generator's thread (model_thread.py). It ends promptly when ``stop``
+        Generation runs on the generator's thread (runtime/model_thread.py). It ends promptly when ``stop``
         is set or when the consumer abandons the stream (closing it, e.g. on
         client disconnect), so a gone client never keeps the model busy.
         """
@@ -349,7 +349,7 @@ class TransformersGenerator:
                 failure.append(exc)
                 streamer.end()
 
-        # On the generator's long-lived thread, not a new one per answer (model_thread.py).
+        # On the generator's long-lived thread, not a new one per answer (runtime/model_thread.py).
         done = GENERATOR.submit(work)
         try:
             for piece in streamer:

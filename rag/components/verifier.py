@@ -26,9 +26,9 @@ from typing import Protocol, Sequence
 import numpy as np
 
 from rag.errors import ModelUnavailable
-from rag.components.models import embedder_path
-from rag.components.model_thread import ENCODERS
-from rag.components.span_reading import Span, best_span
+from rag.components.runtime.model_files import embedder_path
+from rag.components.runtime.model_thread import ENCODERS
+from rag.components.runtime.span_reading import Span, best_span
 
 ENTAILED, NEUTRAL, CONTRADICTED = 0, 1, 2
 WEIGHTS = "model.safetensors"
@@ -188,7 +188,7 @@ class CrossEncoderVerifier:
 
     def _run(self, a: Sequence[str], b: Sequence[str],
              want_spans: bool = False) -> tuple[np.ndarray, np.ndarray, list[Span | None]]:
-        # On the encoders' thread, not the caller's (model_thread.py: memory per thread).
+        # On the encoders' thread, not the caller's (runtime/model_thread.py: memory per thread).
         return ENCODERS.run(self._score, a, b, want_spans)
 
     def _score(self, a: Sequence[str], b: Sequence[str],

@@ -12,7 +12,7 @@ from typing import Callable
 
 from rag.config import Settings
 from rag.errors import BadInput
-from rag.index.faiss_backend import FaissBackend
+from rag.index.faiss.backend import FaissBackend
 from rag.index.protocols import Backend, Layout
 
 
@@ -22,7 +22,7 @@ def _faiss(settings: Settings, layout: Layout) -> Backend:
 
 def _postgres(settings: Settings, layout: Layout) -> Backend:
     try:
-        module = importlib.import_module("rag.index.postgres")
+        module = importlib.import_module("rag.index.postgres.backend")
     except ImportError as exc:  # pragma: no cover - psycopg and pgvector are dependencies
         raise BadInput(f"RAG_STORE={_redact(settings.store)} needs psycopg and pgvector: "
                        f"pip install 'psycopg[binary]' psycopg-pool pgvector ({exc})") from None

@@ -22,7 +22,7 @@ from rag.answering.pipeline import Pipeline, Turn
 from rag.config import Settings
 from rag.errors import GeneratorUnavailable, IndexUnavailable, RagError
 from rag.assemble import Parts, build
-from rag.components.heap import Trimmer, limit_malloc_arenas, limit_onednn_cache, map_large_blocks
+from rag.components.runtime.heap import Trimmer, limit_malloc_arenas, limit_onednn_cache, map_large_blocks
 from rag.server.ask_schema import SSE_EVENT, HistoryTurn, ask_request, invalid_response
 from rag.server.auth import check_admin_token, install_read_guard
 from rag.server.limits import ChunkedBodyLimit

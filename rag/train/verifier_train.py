@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from rag.components.embedding import has_native_bf16
-from rag.components.models import embedder_path
+from rag.components.runtime.model_files import embedder_path
 from rag.components.verifier import CONFIG, FROZEN, WEIGHTS, CrossEncoderVerifier, build_model, sha256
 from rag.train import verifier_mix as vm
 from rag.train.verifier_eval import evaluate

@@ -19,7 +19,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from rag.index import embed as embed_mod  # noqa: E402
-from rag.index import faiss_versions as store_mod  # noqa: E402
+from rag.index.faiss import versions as store_mod  # noqa: E402
 from rag.config import Settings  # noqa: E402
 from rag.documents import load_paths  # noqa: E402
 from rag.assemble import build_index  # noqa: E402

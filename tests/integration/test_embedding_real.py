@@ -9,8 +9,8 @@ from rag.documents import make_article
 from rag.components.embedding import SentenceTransformerEmbedder, has_native_bf16
 from rag.errors import IndexMismatch
 from rag.index.protocols import Chunking
-from rag.index.faiss_snapshot import build_store
-from rag.index.faiss_versions import load_store, save_version
+from rag.index.faiss.article_store import build_store
+from rag.index.faiss.versions import load_store, save_version
 
 SENTENCES = [
     "Pakistan's Prime Minister Shehbaz Sharif met Russian President Vladimir Putin in Tianjin.",
@@ -100,8 +100,8 @@ def test_default_model_runs_without_sentence_transformers_and_matches_it():
 
     from sentence_transformers import SentenceTransformer
 
-    from rag.components.mean_pooling import MeanPoolingEncoder, supports
-    from rag.components.models import embedder_path
+    from rag.components.runtime.mean_pooling import MeanPoolingEncoder, supports
+    from rag.components.runtime.model_files import embedder_path
 
     path = embedder_path("packaged:all-MiniLM-L6-v2")
     assert supports(path)

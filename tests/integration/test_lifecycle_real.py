@@ -21,7 +21,7 @@ from rag.documents import make_article
 from rag.errors import IndexMismatch
 from rag.index.handle import layout_of
 from rag.assemble import build
-from rag.index.faiss_versions import current_version, load_store
+from rag.index.faiss.versions import current_version, load_store
 
 from ..conftest import Rig
 

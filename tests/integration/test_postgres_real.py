@@ -12,7 +12,7 @@ from pathlib import Path
 import httpx
 
 from rag.index.handle import layout_of
-from rag.index.postgres import PostgresBackend
+from rag.index.postgres.backend import PostgresBackend
 
 from ..conftest import SEEDS, fresh_database
 from ..servers import free_port, wait_healthy

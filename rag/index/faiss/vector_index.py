@@ -1,0 +1,133 @@
+"""Which FAISS index holds the chunk vectors: exact search while it is fast enough.
+
+Measured with bench/bench_retrieval.py (2 shared cores, 384 dims, one query, load 4.5):
+exact IndexFlatIP takes 0.36 ms at 10k chunks and 6.5 ms at 100k, where it reads
+150 MB per query; so above EXACT_MAX chunks an inverted file (IVF) scans only the
+NPROBE clusters nearest the query: 0.36 ms at 100k, recall@50 0.99 against exact.
+IVF over HNSW because a snapshot is rebuilt on every change (article_store.py): IVF trains
+and fills in ~0.4 s at 100k chunks, HNSW took 75 s to build its graph there, and
+its recall was lower (0.94).
+
+FAISS runs single-threaded: a query scans too little to pay for waking a second
+thread, and when other processes hold the cores the OpenMP hand-off is ruinous
+(10k chunks: 64 ms with 2 threads against 0.5 ms with 1, measured at load 10).
+
+Either index reconstructs its vectors exactly (versions.py reads them back on load).
+"""
+
+from __future__ import annotations
+
+import math
+
+import faiss
+import numpy as np
+
+EXACT_MAX = 20_000  # chunks; above this, IVF
+NPROBE = 8  # clusters scanned per query (of sqrt(n)/2)
+# Rows added to an IVF after its clusters were trained, searched exactly too (search);
+# past this many, the next change trains the clusters again (~0.4 s at 100k chunks).
+TAIL_MAX = 20_000
+TRAIN_PER_LIST = 40  # k-means sample per cluster: enough for stable centroids, ~0.05 s at 100k
+
+
+faiss.omp_set_num_threads(1)
+
+
+def n_lists(n: int) -> int:
+    # sqrt(n)/2: half the usual count halves the build (every vector is compared
+    # with every centroid) for a recall@50 of ~0.99 instead of 1.0 at 100k.
+    return max(1, int(math.sqrt(n)) // 2)
+
+
+def build_index(vectors: np.ndarray, dim: int, exact_max: int | None = None) -> faiss.Index:
+    """An inner-product index holding ``vectors`` (n, dim) float32, ids = row positions."""
+    exact_max = EXACT_MAX if exact_max is None else exact_max
+    vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+    n = len(vectors)
+    if n <= exact_max:
+        index = faiss.IndexFlatIP(dim)
+        if n:
+            index.add(vectors)
+        return index
+    return build_ivf(vectors, dim)
+
+
+def build_ivf(vectors: np.ndarray, dim: int, nprobe: int = NPROBE) -> faiss.IndexIVFFlat:
+    n = len(vectors)
+    centroids = _trained(vectors, dim)
+    quantizer = faiss.IndexFlatIP(dim)
+    quantizer.add(centroids)
+    index = faiss.IndexIVFFlat(quantizer, dim, len(centroids), faiss.METRIC_INNER_PRODUCT)
+    index.is_trained = True
+    index.own_fields = True
+    quantizer.this.disown()  # the index frees it
+    index.nprobe = min(nprobe, len(centroids))
+    index.add(vectors)
+    index.make_direct_map()  # reconstruct() by position, for versions.py
+    assert index.ntotal == n
+    return index
+
+
+def _trained(vectors: np.ndarray, dim: int) -> np.ndarray:
+    n = len(vectors)
+    k = n_lists(n)
+    rng = np.random.default_rng(0)  # same vectors, same centroids
+    sample = vectors[rng.choice(n, min(n, k * TRAIN_PER_LIST), replace=False)]
+    km = faiss.Kmeans(dim, k, niter=10, spherical=True, seed=1, max_points_per_centroid=TRAIN_PER_LIST,
+                      min_points_per_centroid=1, verbose=False)
+    km.train(sample)
+    return np.ascontiguousarray(km.centroids, dtype=np.float32)
+
+
+def can_extend(index: faiss.Index, n: int, trained: int | None = None) -> bool:
+    """Whether an index for ``n`` rows may be ``index`` plus the rows after its own: an
+    IVF whose clusters still fit the size, and whose rows added since its clusters were
+    trained (from row ``trained`` on, searched exactly: ``search``) stay few."""
+    trained = index.ntotal if trained is None else trained
+    return (not is_exact(index) and index.ntotal <= n and n_lists(n) <= 2 * index.nlist
+            and n - trained <= TAIL_MAX)
+
+
+def extend_index(index: faiss.Index, vectors: np.ndarray, dim: int, trained: int | None = None) -> faiss.Index:
+    """The index for ``vectors`` when its first ``index.ntotal`` rows are what ``index``
+    already holds (articles appended): an IVF copy gets only the new rows, as long as
+    ``can_extend``. Otherwise, as ``build_index``. ``index`` is unchanged."""
+    n = len(vectors)
+    if not can_extend(index, n, trained):
+        return build_index(vectors, dim)
+    out = faiss.clone_index(index)  # memcpy: ~10x cheaper than assigning every vector again
+    out.nprobe = index.nprobe
+    out.add(np.ascontiguousarray(vectors[index.ntotal:], dtype=np.float32))
+    out.make_direct_map()
+    return out
+
+
+def is_exact(index: faiss.Index) -> bool:
+    return isinstance(index, faiss.IndexFlat)
+
+
+def search(index: faiss.Index, vectors: np.ndarray, trained: int, query: np.ndarray,
+           k: int) -> tuple[np.ndarray, np.ndarray]:
+    """(scores, rows) of the ``k`` best rows for one query, best first.
+
+    An IVF scans only the clusters nearest the query, and the rows added after its
+    clusters were trained (``vectors[trained:]``: articles added one by one) were put
+    in the cluster nearest each of them, which is not always one the query reaches:
+    47/50 articles were in the top 4 right after their add, 49/50 after a rebuild
+    (bench/bench_add_one.py). Those rows are also scored exactly here (at most
+    TAIL_MAX of them: ~0.5 ms) and merged with the IVF's answer, so what was just
+    added is found as a brute-force search would find it."""
+    q = np.ascontiguousarray(query, dtype=np.float32).reshape(1, -1)
+    scores, rows = index.search(q, k)
+    scores, rows = scores[0], rows[0]
+    n = index.ntotal
+    if is_exact(index) or trained >= n:
+        keep = rows >= 0
+        return scores[keep], rows[keep]
+    tail = vectors[trained:n] @ q[0]
+    m = min(k, len(tail))
+    top = np.argpartition(-tail, m - 1)[:m]
+    best = {int(r): float(sc) for sc, r in zip(scores, rows) if r >= 0}
+    best.update((int(trained + i), float(tail[i])) for i in top)  # the same score either way (IVFFlat is exact within a list)
+    order = sorted(best, key=lambda r: (-best[r], r))[:k]
+    return np.array([best[r] for r in order], dtype=np.float32), np.array(order, dtype=np.int64)
