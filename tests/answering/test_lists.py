@@ -5,7 +5,7 @@ import pytest
 from rag.answering.lists import several
 from rag.documents import make_article
 
-from .conftest import make_pipeline
+from ..conftest import make_pipeline
 
 
 @pytest.mark.parametrize("question, many", [

@@ -7,7 +7,7 @@ from rag.answering.parts import combine, split
 from rag.documents import make_article
 from rag.types import Article, Citation, Claim, ShortAnswer
 
-from .conftest import SUMMIT, WEATHER, make_pipeline
+from ..conftest import SUMMIT, WEATHER, make_pipeline
 
 
 @pytest.mark.parametrize("question, parts", [
