@@ -112,6 +112,9 @@ class Recorder:
     def __init__(self, inner):
         self.inner, self.name, self.last = inner, inner.name, None
 
+    def check(self):
+        return self.inner.check()
+
     def generate(self, prompt, max_new_tokens):
         return self.inner.generate(prompt, max_new_tokens)
 

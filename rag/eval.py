@@ -256,6 +256,9 @@ class RecordedGenerator:
                     rec = json.loads(line)
                     self._cache[rec["key"]] = rec
 
+    def check(self) -> str | None:
+        return self.inner.check()
+
     @staticmethod
     def key(prompt, max_new_tokens: int) -> str:
         return hashlib.sha256(f"{prompt.system}\x00{prompt.user}\x00{max_new_tokens}".encode()).hexdigest()
@@ -299,4 +302,4 @@ class RecordedGenerator:
             if stop is None or not stop.is_set():
                 self._store(prompt, max_new_tokens, "".join(got), inner.stats)
 
-        return TokenStream(pieces(), getattr(inner, "stats", None) or GenerationStats())
+        return TokenStream(pieces(), inner.stats)

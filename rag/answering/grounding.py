@@ -205,7 +205,7 @@ class Grounder:
     @property
     def calibration(self) -> Calibration:
         """Given, or the verifier's own (calibrated with its weights)."""
-        return self._calibration or getattr(self.verifier, "calibration", None) or Calibration()
+        return self._calibration or self.verifier.calibration
 
     # -- before the model --------------------------------------------------------
     def rank(self, question: str, hits: list[Hit]) -> list[Ranked]:
@@ -364,11 +364,8 @@ class Grounder:
                      citations: list[Citation]) -> ShortAnswer | None:
         """The span the verifier reads as the answer in the best sentence, at its exact
         offsets in the article, when one of `citations` quotes it."""
-        read = getattr(self.verifier, "spans", None)
-        if read is None:
-            return None
         src = best.source
-        span = read(question, [src.window])[0]
+        span = self.verifier.spans(question, [src.window])[0]
         if span is None or span.score < self.calibration.span:
             return None
         offset = len(src.context) + 1 if src.context else 0

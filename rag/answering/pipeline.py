@@ -352,8 +352,7 @@ def _calibration(settings: AnswerSettings, verifier: Verifier) -> Calibration | 
                               ("has_answer", settings.verifier_has_answer)) if v is not None}
     if not over:
         return None
-    base = getattr(verifier, "calibration", None) or Calibration()
-    return replace(base, **over)
+    return replace(verifier.calibration, **over)
 
 
 def _ms(t: float) -> float:

@@ -9,8 +9,8 @@ import re
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from collections import OrderedDict
-from contextlib import contextmanager
-from typing import Iterator, Protocol, Sequence
+from contextlib import contextmanager, nullcontext
+from typing import ContextManager, Iterator, Protocol, Sequence
 
 import numpy as np
 
@@ -28,6 +28,11 @@ class Embedder(Protocol):
 
     def embed(self, texts: Sequence[str]) -> np.ndarray: ...
 
+    def large_job(self) -> ContextManager[None]:
+        """Held around a bulk ingest (thousands of chunks): the embedder may then trade
+        precision for speed (SentenceTransformerEmbedder's bulk_dtype), or do nothing."""
+        ...
+
 
 def _normalise(vectors: np.ndarray) -> np.ndarray:
     vectors = np.asarray(vectors, dtype=np.float32)
@@ -43,6 +48,9 @@ class FakeEmbedder:
         self.dim = dim
         self.name = name
         self.calls = 0
+
+    def large_job(self) -> ContextManager[None]:
+        return nullcontext()
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         self.calls += 1

@@ -83,9 +83,14 @@ class Reply:
 @runtime_checkable
 class Generator(Protocol):
     """What the pipeline calls. Per-call facts (timings, token counts) come back with
-    each call, never on a shared attribute: two requests may generate at once."""
+    each call, never on a shared attribute: two requests may generate at once.
+    ``name``: the model it runs (what /health and /v1/models show); ``check()``: None
+    when it can answer, else what is wrong (a remote that cannot be reached; a local
+    model is checked when it loads, so its check is always None)."""
 
     name: str
+
+    def check(self) -> str | None: ...
 
     def generate(self, prompt: Prompt, max_new_tokens: int) -> Reply: ...
 
@@ -105,6 +110,9 @@ class FakeGenerator:
         self.prompts: list[Prompt] = []
         self._replies = replies
         self._lock = threading.Lock()
+
+    def check(self) -> str | None:
+        return None
 
     def _reply(self, prompt: Prompt) -> str:
         with self._lock:
@@ -169,6 +177,10 @@ class TransformersGenerator:
         self._path: str | None = None
         self._load_lock = threading.RLock()
         self._gen_lock = threading.Lock()
+
+    def check(self) -> str | None:
+        """None: a local model's problems surface when it loads (ModelUnavailable)."""
+        return None
 
     # -- loading -------------------------------------------------------------
 

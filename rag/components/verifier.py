@@ -41,8 +41,15 @@ def default_dir() -> Path:
 
 
 class Verifier(Protocol):
-    # The span head has a null option: every Span read carries has_answer (v4 on).
-    span_null: bool
+    """What the answering code reads. Every verifier offers all of it: its calibrated
+    thresholds (``Calibration()``'s defaults for one without any) and whether its span
+    head has a null option (then every Span read carries has_answer; v4 on)."""
+
+    @property
+    def calibration(self) -> "Calibration": ...
+
+    @property
+    def span_null(self) -> bool: ...
 
     def answers(self, question: str, sentences: Sequence[str]) -> np.ndarray: ...
 

@@ -174,8 +174,7 @@ class Index:
         c = self.layout.chunking
         per_article = [chunk_article(a, c.sentences, c.overlap, c.max_chars) for a, _ in todo]
         total, done = sum(map(len, per_article)), 0
-        large = getattr(self.embedder, "large_job", None) if total >= LARGE_JOB else None
-        with large() if large else nullcontext():
+        with self.embedder.large_job() if total >= LARGE_JOB else nullcontext():
             for lo, hi in steps(per_article, STEP_CHUNKS):
                 chunks = [ch for cs in per_article[lo:hi] for ch in cs]
                 part = None if progress is None else (lambda d, _t, base=done: progress(base + d, total))

@@ -178,11 +178,10 @@ def create_app(parts: Parts | None = None, settings: Settings | None = None) -> 
                                  "detail": problem or "loading models and index"}, status_code=503)
         snap = index.snapshot()
         body = {"status": "ok", "embedder": p.embedder.name,
-                "generator": getattr(p.generator, "name", "?"),
+                "generator": p.generator.name,
                 "articles": snap.article_count, "chunks": snap.chunk_count,
                 "index_version": snap.version}
-        probe = getattr(p.generator, "check", None)  # a remote generator: is it reachable?
-        problem = probe() if callable(probe) else None
+        problem = p.generator.check()  # a remote generator: is it reachable?
         if problem:
             return JSONResponse({**body, "status": "generator_unreachable", "detail": problem},
                                 status_code=503)

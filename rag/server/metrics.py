@@ -11,6 +11,7 @@ from typing import Any, Callable
 
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
+from rag.components.generation import GenerationStats
 from rag.types import Answer
 from fastapi import Request
 from fastapi.responses import Response
@@ -54,14 +55,14 @@ class Metrics:
         snap = index.snapshot()
         return float(snap.article_count if what == "articles" else snap.chunk_count)
 
-    def observe_answer(self, answer: Answer, generated: Any = None) -> None:
+    def observe_answer(self, answer: Answer, generated: GenerationStats | None = None) -> None:
         """Record one answer's stage timings, and the tokens the model wrote for it
         (``generated``: that call's GenerationStats, None when no model was called)."""
         self.answers.labels("abstained" if answer.abstained else "answered").inc()
         for stage, ms in answer.timings_ms.items():
             self.stage_seconds.labels(stage).observe(ms / 1000.0)
         decode_ms = answer.timings_ms.get("decode")
-        new = getattr(generated, "new_tokens", None)
+        new = generated.new_tokens if generated is not None else None
         if decode_ms is None or not new:
             return
         self.tokens.inc(new)

@@ -14,10 +14,11 @@ import asyncio
 import logging
 import threading
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator
-from typing import Any, Protocol
+from typing import Protocol
 
 from fastapi import Request
 
+from rag.components.generation import GenerationStats
 from rag.errors import RagError
 from rag.types import Answer
 
@@ -29,7 +30,7 @@ Produce = Callable[[threading.Event], Iterator[tuple[str, object]]]
 class AnswerObserver(Protocol):
     """Told about each answer once it is given (rag/server/metrics.py's Metrics)."""
 
-    def observe_answer(self, answer: Answer, generated: Any = None) -> None: ...
+    def observe_answer(self, answer: Answer, generated: GenerationStats | None = None) -> None: ...
 
     def observe_first_token(self, seconds: float) -> None: ...
 

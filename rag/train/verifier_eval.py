@@ -93,7 +93,7 @@ def passage_figures(verifier, passages: list[dict]) -> dict:
     out = {"passage_answerable": len(ans_pos), "passage_unanswerable": len(ans_neg),
            "passage_answer_head_auc": _r(auc(ans_pos, ans_neg)),
            "passage_span_exact": _r(np.mean(exact)), "passage_span_f1": _r(np.mean(f1))}
-    if getattr(verifier, "span_null", False):
+    if verifier.span_null:
         out["passage_no_answer_auc"] = _r(auc(has_pos, has_neg))
         out["passage_has_answer_accuracy_at_0.5"] = _r(
             (sum(h >= 0.5 for h in has_pos) + sum(h < 0.5 for h in has_neg)) / max(1, len(has_pos) + len(has_neg)))
@@ -122,6 +122,6 @@ def support_figures(verifier, support: dict[str, list[vd.Pair]]) -> dict:
 
 def evaluate(verifier, splits) -> dict:
     out = sentence_figures(verifier, splits.heldout_questions)
-    out.update(passage_figures(verifier, getattr(splits, "heldout_passages", [])))
+    out.update(passage_figures(verifier, splits.heldout_passages))
     out.update(support_figures(verifier, splits.heldout_support))
     return out

@@ -203,6 +203,7 @@ class _Table:
     """A verifier whose answer probabilities are a table by text."""
 
     span_null = False
+    calibration = Calibration()
 
     def __init__(self, table):
         self.table = table

@@ -9,6 +9,7 @@ from fastapi.testclient import TestClient
 
 from rag.text_checks import is_blank
 from rag.server.app import create_app
+from rag.components.generation import FakeGenerator
 
 
 @pytest.fixture
@@ -171,3 +172,17 @@ def test_articles_filtered_by_publication_date(client):
                             ("until=2025-02-30", "until must be")):
         r = client.get(f"/articles?{query}")
         assert r.status_code == 422 and fragment in r.json()["detail"]
+
+
+class Unreachable(FakeGenerator):
+    def check(self) -> str | None:
+        return "the generator at http://gpu-box is unavailable"
+
+
+@pytest.mark.parametrize("generator,status", [(FakeGenerator(), 200), (Unreachable(), 503)])
+def test_health_reports_what_the_generator_check_says(fake_pipeline, generator, status):
+    with TestClient(create_app(fake_pipeline.with_generator(generator))) as c:
+        r = c.get("/health")
+    assert r.status_code == status and r.json()["generator"] == generator.name
+    if status == 503:
+        assert r.json()["status"] == "generator_unreachable" and "gpu-box" in r.json()["detail"]
