@@ -26,14 +26,24 @@ from typing import Protocol, Sequence
 import numpy as np
 
 from rag.errors import ModelUnavailable
+from rag.components.embedding import has_native_bf16
 from rag.components.models import embedder_path
 from rag.components.model_thread import ENCODERS
+from rag.components.quantization import quantize_encoder
 from rag.components.span_reading import Span, best_span
 
 ENTAILED, NEUTRAL, CONTRADICTED = 0, 1, 2
 WEIGHTS = "model.safetensors"
 CONFIG = "config.json"
 FROZEN = "embeddings.word_embeddings.weight"  # not saved: taken from the base model
+
+DTYPES = ("auto", "float32", "bfloat16", "int8")
+# What "auto" computes in (bench/bench_verifier.py; see load()).
+AUTO_DTYPE = "float32"
+# Inputs padded to a few fixed shapes (tokens to a multiple of PAD_TOKENS, rows to a power
+# of two): oneDNN builds and caches a primitive per input shape.
+PAD_SHAPES = False
+PAD_TOKENS = 32
 
 
 def default_dir() -> Path:
@@ -108,11 +118,15 @@ class CrossEncoderVerifier:
     """The trained verifier on CPU, loaded lazily; thread-safe, batched."""
 
     def __init__(self, model_dir: Path | None = None, base_dir: str | None = None,
-                 threads: int = 0, dtype: str = "auto", batch_size: int = 32):
+                 threads: int = 0, dtype: str = "auto", batch_size: int = 32,
+                 pad_shapes: bool | None = None):
+        if dtype not in DTYPES:
+            raise ValueError(f"verifier dtype must be one of {', '.join(DTYPES)}, not {dtype!r}")
         self.model_dir = Path(model_dir) if model_dir else default_dir()
         self._base_dir = base_dir
         self.threads = threads
         self.dtype = dtype
+        self.pad_shapes = PAD_SHAPES if pad_shapes is None else pad_shapes
         self.batch_size = batch_size
         self._model = None
         self._tok = None
@@ -151,6 +165,15 @@ class CrossEncoderVerifier:
         return bool(self.config.get("span_null", False))
 
     @property
+    def resolved_dtype(self) -> str:
+        """float32, bfloat16 or int8: "auto" is AUTO_DTYPE, and bfloat16 only where the
+        CPU multiplies it natively (elsewhere emulated: slower than float32)."""
+        dtype = AUTO_DTYPE if self.dtype == "auto" else self.dtype
+        if dtype == "bfloat16" and self.dtype == "auto" and not has_native_bf16():
+            return "float32"
+        return dtype
+
+    @property
     def calibration(self) -> Calibration:
         cal = self.config.get("calibration", {})
         return Calibration(**{k: float(v) for k, v in cal.items() if k in Calibration.__dataclass_fields__})
@@ -177,11 +200,11 @@ class CrossEncoderVerifier:
                 raise RuntimeError(f"verifier weights do not fit the model: missing {missing}, "
                                    f"unexpected {unexpected}")
             model.eval()
-            # "auto": float32. In bf16 (3x faster per call where native) every new input
-            # shape left oneDNN buffers behind in a server (embedding.py, "auto").
-            use_bf16 = self.dtype == "bfloat16"
-            if use_bf16:
+            dtype = self.resolved_dtype
+            if dtype == "bfloat16":
                 model = model.to(torch.bfloat16)
+            elif dtype == "int8":  # the encoder's Linear layers; the three small heads stay fp32
+                model.encoder = quantize_encoder(model.encoder)
             self._tok = AutoTokenizer.from_pretrained(base)
             self._model = model
             return model
@@ -208,9 +231,12 @@ class CrossEncoderVerifier:
                 idx = order[s:s + self.batch_size]
                 enc = self._tok([a[i] for i in idx], [b[i] for i in idx], truncation="longest_first",
                                 max_length=self.max_length, padding=True, return_tensors="pt",
-                                return_offsets_mapping=want_spans)
-                logit, logits3, span_logits = model(enc["input_ids"], enc["attention_mask"],
-                                                    enc["token_type_ids"])
+                                return_offsets_mapping=want_spans,
+                                pad_to_multiple_of=PAD_TOKENS if self.pad_shapes else None)
+                inputs = [enc["input_ids"], enc["attention_mask"], enc["token_type_ids"]]
+                if self.pad_shapes:
+                    inputs = [padded_rows(t) for t in inputs]
+                logit, logits3, span_logits = (t[:len(idx)] for t in model(*inputs))
                 ans[idx] = torch.sigmoid(logit.float()).numpy()
                 sup[idx] = torch.softmax(logits3.float(), -1).numpy()
                 if want_spans and self._has_spans:
@@ -233,6 +259,15 @@ class CrossEncoderVerifier:
         answers the question at all (passage-level answerability)."""
         ans, _, spans = self._run([question] * len(sentences), list(sentences), want_spans=True)
         return ans, spans
+
+
+def padded_rows(t):
+    """``t`` with its last row repeated up to a power of two rows (the extra rows' results
+    are not read)."""
+    import torch
+
+    n = 1 << (len(t) - 1).bit_length()
+    return t if n == len(t) else torch.cat([t, t[-1:].expand(n - len(t), *t.shape[1:])])
 
 
 _TOKEN = re.compile(r"[a-z0-9]+")
