@@ -166,8 +166,8 @@ def agreement(ref: list[list[dict]], out: list[list[dict]], cal) -> dict:
     return {"max_diff": diff, "flips": flips}
 
 
-def compare(path: Path, candidates: list[str]) -> None:
-    groups = json.loads(path.read_text())
+def compare(path: Path, candidates: list[str], every: int = 1) -> None:
+    groups = json.loads(path.read_text())[::every]
     models = {c: verifier(c) for c in candidates}
     cal = models[candidates[0]].calibration
     for v in models.values():  # warm-up
@@ -243,19 +243,27 @@ def memory_child(candidate: str, n: int) -> None:
         v.read(q, [text(8, 60) for _ in range(rng.randint(1, 4))])  # short answers
         v.support([(text(5, 30), text(10, 60)) for _ in range(rng.randint(2, 12))])  # claims
         trim_heap()
-        if i % 50 == 0 or i == n:
+        if i % 25 == 0 or i == n:
             marks.append(f"{i}: {rss()}")
+            print(f"{candidate}: after load {start}, after {marks[-1]} MB", file=sys.stderr, flush=True)
     ms = (time.perf_counter() - t0) * 1000 / n
     print(json.dumps({"candidate": candidate, "after_load": start, "marks": marks, "end": rss(),
                       "ms_per_question": round(ms, 1)}))
 
 
-def memory(candidates: list[str], n: int) -> None:
+def memory(candidates: list[str], n: int, parallel: bool = False) -> None:
     print(f"RSS (MB) over {n} distinct questions; a fresh process per candidate")
+    procs = []
     for c in candidates:
-        out = subprocess.run([sys.executable, __file__, "memory-child", "--candidates", c, "--questions", str(n)],
-                             check=True, capture_output=True, text=True).stdout.strip().splitlines()[-1]
-        r = json.loads(out)
+        procs.append(subprocess.Popen([sys.executable, __file__, "memory-child", "--candidates", c,
+                                       "--questions", str(n)], stdout=subprocess.PIPE, text=True))
+        if not parallel:
+            procs[-1].wait()
+    for c, proc in zip(candidates, procs):
+        out, _ = proc.communicate()
+        if proc.returncode:
+            raise SystemExit(f"{c}: the child failed ({proc.returncode})")
+        r = json.loads(out.strip().splitlines()[-1])
         print(f"{c:<14} after load {r['after_load']:>5}  end {r['end']:>5}  growth {r['end'] - r['after_load']:>+5}"
               f"  ({', '.join(r['marks'])})  {r['ms_per_question']} ms/question", flush=True)
 
@@ -266,6 +274,9 @@ def main() -> None:
     ap.add_argument("--calls", type=Path, default=CALLS)
     ap.add_argument("--candidates", default=",".join(CANDIDATES))
     ap.add_argument("--questions", type=int, default=300)
+    ap.add_argument("--every", type=int, default=1, help="compare: every Nth recorded question only")
+    ap.add_argument("--parallel", action="store_true", help="memory: the candidates' processes at once "
+                    "(RSS is per process; their speeds are then not comparable)")
     args = ap.parse_args()
     for k, v in {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}.items():
         os.environ.setdefault(k, v)
@@ -273,9 +284,9 @@ def main() -> None:
     if args.step == "capture":
         capture(args.calls)
     elif args.step == "compare":
-        compare(args.calls, candidates)
+        compare(args.calls, candidates, args.every)
     elif args.step == "memory":
-        memory(candidates, args.questions)
+        memory(candidates, args.questions, args.parallel)
     else:
         memory_child(candidates[0], args.questions)
 

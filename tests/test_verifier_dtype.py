@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 import torch
 
-from rag.components import verifier as verifier_mod
-from rag.components.verifier import DTYPES, CrossEncoderVerifier, padded_rows
+from rag.components import verifier_precision as precision
+from rag.components.verifier import CrossEncoderVerifier
+from rag.components.verifier_precision import DTYPES, PAD_TOKENS, padded_rows
 
 
 def test_an_unknown_dtype_is_refused():
@@ -22,16 +23,19 @@ def test_an_unknown_dtype_is_refused():
     ("int8", False, "int8"),
 ])
 def test_auto_resolves_to_the_default_and_bf16_only_where_native(monkeypatch, auto, native, expected):
-    monkeypatch.setattr(verifier_mod, "AUTO_DTYPE", auto)
-    monkeypatch.setattr(verifier_mod, "has_native_bf16", lambda: native)
-    assert CrossEncoderVerifier().resolved_dtype == expected
+    monkeypatch.setattr(precision, "AUTO_DTYPE", auto)
+    monkeypatch.setattr(precision, "has_native_bf16", lambda: native)
+    v = CrossEncoderVerifier()
+    assert v.resolved_dtype == expected
+    assert v.pad_shapes is (expected == "bfloat16")  # only bf16 goes through per-shape primitives
     # asked for by name, a dtype is used as asked
     assert CrossEncoderVerifier(dtype="bfloat16").resolved_dtype == "bfloat16"
+    assert CrossEncoderVerifier(dtype="bfloat16", pad_shapes=False).pad_shapes is False
 
 
 def test_the_shipped_default_is_the_measured_one():
-    assert verifier_mod.AUTO_DTYPE in DTYPES[1:]
-    assert CrossEncoderVerifier().pad_shapes is verifier_mod.PAD_SHAPES
+    # bench/bench_verifier.py: bf16 with padded shapes (verifier_precision.py)
+    assert (precision.AUTO_DTYPE, precision.PAD_SHAPES) == ("bfloat16", True)
 
 
 def test_padded_rows_repeat_the_last_row_up_to_a_power_of_two():
@@ -78,6 +82,6 @@ def test_padded_shapes_give_the_same_scores_from_a_few_shapes(pad):
     rows = [r for r, _ in v._model.shapes]
     if pad:
         assert all(r & (r - 1) == 0 for r in rows)  # 8 and 4 (3 texts padded to 4)
-        assert all(n % verifier_mod.PAD_TOKENS == 0 for _, n in v._model.shapes)
+        assert all(n % PAD_TOKENS == 0 for _, n in v._model.shapes)
     else:
         assert rows == [8, 3]

@@ -26,7 +26,7 @@ from typing import Protocol, Sequence
 import numpy as np
 
 from rag.errors import ModelUnavailable
-from rag.components.embedding import has_native_bf16
+from rag.components.verifier_precision import DTYPES, PAD_SHAPES, PAD_TOKENS, padded_rows, resolve
 from rag.components.models import embedder_path
 from rag.components.model_thread import ENCODERS
 from rag.components.quantization import quantize_encoder
@@ -37,13 +37,6 @@ WEIGHTS = "model.safetensors"
 CONFIG = "config.json"
 FROZEN = "embeddings.word_embeddings.weight"  # not saved: taken from the base model
 
-DTYPES = ("auto", "float32", "bfloat16", "int8")
-# What "auto" computes in (bench/bench_verifier.py; see load()).
-AUTO_DTYPE = "float32"
-# Inputs padded to a few fixed shapes (tokens to a multiple of PAD_TOKENS, rows to a power
-# of two): oneDNN builds and caches a primitive per input shape.
-PAD_SHAPES = False
-PAD_TOKENS = 32
 
 
 def default_dir() -> Path:
@@ -126,7 +119,7 @@ class CrossEncoderVerifier:
         self._base_dir = base_dir
         self.threads = threads
         self.dtype = dtype
-        self.pad_shapes = PAD_SHAPES if pad_shapes is None else pad_shapes
+        self._pad_shapes = pad_shapes
         self.batch_size = batch_size
         self._model = None
         self._tok = None
@@ -141,6 +134,7 @@ class CrossEncoderVerifier:
         """A model in memory (one being trained) behind the same interface."""
         v = cls(batch_size=batch_size)
         v._model, v._tok, v._autocast = model, tokenizer, autocast
+        v._pad_shapes = False
         v._config = {"max_length": max_length, "span_null": span_null}
         return v
 
@@ -165,13 +159,15 @@ class CrossEncoderVerifier:
         return bool(self.config.get("span_null", False))
 
     @property
+    def pad_shapes(self) -> bool:
+        """Whether inputs are padded to fixed shapes: as asked, else bf16 per PAD_SHAPES."""
+        if self._pad_shapes is None:
+            self._pad_shapes = PAD_SHAPES and self.resolved_dtype == "bfloat16"
+        return self._pad_shapes
+
+    @property
     def resolved_dtype(self) -> str:
-        """float32, bfloat16 or int8: "auto" is AUTO_DTYPE, and bfloat16 only where the
-        CPU multiplies it natively (elsewhere emulated: slower than float32)."""
-        dtype = AUTO_DTYPE if self.dtype == "auto" else self.dtype
-        if dtype == "bfloat16" and self.dtype == "auto" and not has_native_bf16():
-            return "float32"
-        return dtype
+        return resolve(self.dtype)
 
     @property
     def calibration(self) -> Calibration:
@@ -259,15 +255,6 @@ class CrossEncoderVerifier:
         answers the question at all (passage-level answerability)."""
         ans, _, spans = self._run([question] * len(sentences), list(sentences), want_spans=True)
         return ans, spans
-
-
-def padded_rows(t):
-    """``t`` with its last row repeated up to a power of two rows (the extra rows' results
-    are not read)."""
-    import torch
-
-    n = 1 << (len(t) - 1).bit_length()
-    return t if n == len(t) else torch.cat([t, t[-1:].expand(n - len(t), *t.shape[1:])])
 
 
 _TOKEN = re.compile(r"[a-z0-9]+")
