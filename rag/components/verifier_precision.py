@@ -11,12 +11,17 @@ from rag.components.embedding import has_native_bf16
 
 DTYPES = ("auto", "float32", "bfloat16", "int8")
 # What "auto" computes in: bfloat16 where the CPU has it natively (else float32), its
-# inputs padded to a few fixed shapes (PAD_SHAPES). bench/bench_verifier.py, seed and
-# reader-set dev questions' verifier calls replayed, interleaved, and 150 distinct
-# questions per candidate in fresh processes (figures in its commit and issue #21):
-# bf16 unpadded grew ~2.6 MB a question (oneDNN builds buffers per input shape);
-# padded it stays near float32's flat line at float32's scores within the tolerance
-# tests/integration/test_verifier_real.py checks.
+# inputs padded to a few fixed shapes (PAD_SHAPES). bench/bench_verifier.py (26 seed and
+# reader-set dev questions' calls replayed, candidates interleaved; RSS over distinct
+# questions in fresh processes set up as the server), against float32:
+#   candidate      rank call  question  max|d| answer  top sentence  RSS growth
+#   float32        1.00x      1.00x     0              0/26          +46 MB at 50, flat after 25
+#   bfloat16       1.54x      1.50x     0.014          2/26          +83, +149, +199 at 25/50/75: grows
+#   int8           1.52x      1.45x     0.119          8/26          +44 at 50, flat
+#   float32+pad    0.81x      0.78x     0              0/26          (not measured)
+#   bfloat16+pad   1.52x      1.32x     0.015          2/26          +24, +25, +25 at 25/50/75: flat
+# int8 moves scores too much (11/1042 answer gates flip); unpadded bf16 leaves oneDNN
+# buffers behind for every new input shape.
 AUTO_DTYPE = "bfloat16"
 # bf16 inputs padded to fixed shapes: tokens to a multiple of PAD_TOKENS, rows to a
 # power of two (at most 5 x 6 shapes at max_length 160, batch 32). float32 is not padded:

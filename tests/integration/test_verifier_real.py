@@ -213,9 +213,10 @@ def test_a_question_the_article_does_not_answer_has_no_answer_in_its_passages(v4
 
 
 # Largest |score difference| from float32 that the default precision may show on these
-# texts: bench/bench_verifier.py measured MAX_DIFF_MEASURED over the seed and reader-set
+# texts: bench/bench_verifier.py measured 0.0151 (answers), 0.0158 (has_answer), 0.0131
+# (support) over the seed and reader-set
 # dev questions' calls; the bound leaves room for the thread count.
-MAX_DIFF_MEASURED = 0.03
+MAX_DIFF_MEASURED = 0.016
 BOUND = 2 * MAX_DIFF_MEASURED
 
 
