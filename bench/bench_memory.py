@@ -12,7 +12,10 @@
    RSS once /health answers: "after start".
 3. --questions POST /ask: the 85 RealTimeQA dev questions, then 2023 questions
    (../shared/data/realtimeqa/qa_2023_out_of_corpus.jsonl), whose answers are mostly
-   not in the 2022 articles (abstentions, as real users get too).
+   not in the 2022 articles (abstentions, as real users get too). Each is asked as of
+   its own question_date (the /ask `as_of` field): asked as of today, most were refused
+   as stale before the verifier read them. The answered / abstained counts, by reason,
+   are printed.
 4. --adds BBC articles (../shared/data/bbc_news/articles.jsonl) through POST /articles,
    --batch per request (each request saves and publishes an index version).
 
@@ -93,10 +96,10 @@ def pick_articles(n: int) -> list[dict]:
     return docs[:n]
 
 
-def questions(n: int) -> list[str]:
-    qs = [json.loads(line)["question"] for line in DEV.open()]
-    qs += [json.loads(line)["question"] for line in LATER.open()]
-    return qs[:n]
+def questions(n: int) -> list[tuple[str, str]]:
+    """(question, the day it was asked on as YYYY-MM-DD)."""
+    rows = [json.loads(line) for path in (DEV, LATER) for line in path.open()]
+    return [(r["question"], r["question_date"].replace("/", "-")) for r in rows][:n]
 
 
 def main() -> int:
@@ -139,14 +142,18 @@ def main() -> int:
             time.sleep(0.5)
         print(f"serving {h.json()['articles']} articles, {h.json()['chunks']} chunks")
         report("after start", t0)
-        abstained = 0
-        for i, q in enumerate(questions(args.questions), 1):
-            r = c.post("/ask", json={"question": q})
+        outcomes: Counter = Counter()
+        verified = 0  # questions the verifier read passages for
+        for i, (q, day) in enumerate(questions(args.questions), 1):
+            r = c.post("/ask", json={"question": q, "as_of": day})
             assert r.status_code == 200, r.text
-            abstained += r.json()["abstained"]
+            body = r.json()
+            outcomes[f"abstained: {body.get('reason') or 'no reason given'}" if body["abstained"] else "answered"] += 1
+            verified += "verify" in (body.get("timings_ms") or {})
             if i % 50 == 0 or i == args.questions:
                 report(f"after {i} questions", t0)
-        print(f"({abstained} of {args.questions} abstained)")
+        print(f"({sum(outcomes.values())} questions: " + ", ".join(f"{k} {v}" for k, v in outcomes.most_common())
+              + f"; {verified} reached the verifier)")
         bbc = [json.loads(line) for line in BBC.open()][:args.adds]
         for i in range(0, len(bbc), args.batch):
             batch = [{"id": d["doc_id"], "title": d["title"], "text": d["body"]} for d in bbc[i:i + args.batch]]

@@ -28,12 +28,15 @@ import numpy as np
 from rag.errors import ModelUnavailable
 from rag.components.runtime.model_files import embedder_path
 from rag.components.runtime.model_thread import ENCODERS
+from rag.components.runtime.quantization import quantize_encoder
 from rag.components.runtime.span_reading import Span, best_span
+from rag.components.verifier_precision import DTYPES, PAD_SHAPES, PAD_TOKENS, padded_rows, resolve
 
 ENTAILED, NEUTRAL, CONTRADICTED = 0, 1, 2
 WEIGHTS = "model.safetensors"
 CONFIG = "config.json"
 FROZEN = "embeddings.word_embeddings.weight"  # not saved: taken from the base model
+
 
 
 def default_dir() -> Path:
@@ -115,11 +118,15 @@ class CrossEncoderVerifier:
     """The trained verifier on CPU, loaded lazily; thread-safe, batched."""
 
     def __init__(self, model_dir: Path | None = None, base_dir: str | None = None,
-                 threads: int = 0, dtype: str = "auto", batch_size: int = 32):
+                 threads: int = 0, dtype: str = "auto", batch_size: int = 32,
+                 pad_shapes: bool | None = None):
+        if dtype not in DTYPES:
+            raise ValueError(f"verifier dtype must be one of {', '.join(DTYPES)}, not {dtype!r}")
         self.model_dir = Path(model_dir) if model_dir else default_dir()
         self._base_dir = base_dir
         self.threads = threads
         self.dtype = dtype
+        self._pad_shapes = pad_shapes
         self.batch_size = batch_size
         self._model = None
         self._tok = None
@@ -134,6 +141,7 @@ class CrossEncoderVerifier:
         """A model in memory (one being trained) behind the same interface."""
         v = cls(batch_size=batch_size)
         v._model, v._tok, v._autocast = model, tokenizer, autocast
+        v._pad_shapes = False
         v._config = {"max_length": max_length, "span_null": span_null}
         return v
 
@@ -156,6 +164,17 @@ class CrossEncoderVerifier:
         """Whether the span head was trained with a null option ([CLS] = no answer; v4 on):
         then every Span carries has_answer."""
         return bool(self.config.get("span_null", False))
+
+    @property
+    def pad_shapes(self) -> bool:
+        """Whether inputs are padded to fixed shapes: as asked, else bf16 per PAD_SHAPES."""
+        if self._pad_shapes is None:
+            self._pad_shapes = PAD_SHAPES and self.resolved_dtype == "bfloat16"
+        return self._pad_shapes
+
+    @property
+    def resolved_dtype(self) -> str:
+        return resolve(self.dtype)
 
     @property
     def calibration(self) -> Calibration:
@@ -184,11 +203,11 @@ class CrossEncoderVerifier:
                 raise RuntimeError(f"verifier weights do not fit the model: missing {missing}, "
                                    f"unexpected {unexpected}")
             model.eval()
-            # "auto": float32. In bf16 (3x faster per call where native) every new input
-            # shape left oneDNN buffers behind in a server (embedding.py, "auto").
-            use_bf16 = self.dtype == "bfloat16"
-            if use_bf16:
+            dtype = self.resolved_dtype
+            if dtype == "bfloat16":
                 model = model.to(torch.bfloat16)
+            elif dtype == "int8":  # the encoder's Linear layers; the three small heads stay fp32
+                model.encoder = quantize_encoder(model.encoder)
             self._tok = AutoTokenizer.from_pretrained(base)
             self._model = model
             return model
@@ -215,9 +234,12 @@ class CrossEncoderVerifier:
                 idx = order[s:s + self.batch_size]
                 enc = self._tok([a[i] for i in idx], [b[i] for i in idx], truncation="longest_first",
                                 max_length=self.max_length, padding=True, return_tensors="pt",
-                                return_offsets_mapping=want_spans)
-                logit, logits3, span_logits = model(enc["input_ids"], enc["attention_mask"],
-                                                    enc["token_type_ids"])
+                                return_offsets_mapping=want_spans,
+                                pad_to_multiple_of=PAD_TOKENS if self.pad_shapes else None)
+                inputs = [enc["input_ids"], enc["attention_mask"], enc["token_type_ids"]]
+                if self.pad_shapes:
+                    inputs = [padded_rows(t) for t in inputs]
+                logit, logits3, span_logits = (t[:len(idx)] for t in model(*inputs))
                 ans[idx] = torch.sigmoid(logit.float()).numpy()
                 sup[idx] = torch.softmax(logits3.float(), -1).numpy()
                 if want_spans and self._has_spans:
