@@ -35,7 +35,7 @@ from rag.assemble import offline  # noqa: E402
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "realtimeqa"  # ../shared/data/realtimeqa
 
 
-def sample(corpus: Path, questions: Path, n_chunks: int, settings: Settings):
+def sample(corpus: Path, questions: Path, n_chunks: int):
     """The first ``n_chunks`` chunks (gold articles first), the questions about them, and
     how many chunks the whole corpus makes."""
     qa = [json.loads(line) for line in questions.open()] if questions.exists() else []
@@ -44,7 +44,7 @@ def sample(corpus: Path, questions: Path, n_chunks: int, settings: Settings):
     articles.sort(key=lambda a: (a.id not in gold, a.id))  # gold articles first, then a stable order
     chunks, total = [], 0
     for a in articles:
-        got = chunk_article(a, settings.chunk_sentences, settings.chunk_overlap, settings.chunk_max_chars)
+        got = chunk_article(a)  # the project's chunking (rag/chunking.py)
         total += len(got)
         if len(chunks) < n_chunks:
             chunks += got
@@ -116,7 +116,7 @@ def main() -> None:
 
     settings = Settings()
     cores = os.cpu_count() or 1
-    chunks, qa, corpus_chunks, corpus_articles = sample(args.corpus, args.questions, args.chunks, settings)
+    chunks, qa, corpus_chunks, corpus_articles = sample(args.corpus, args.questions, args.chunks)
     texts = [c.text for c in chunks]
     questions = [q["question"] for q in qa]
     print(f"{len(texts)} chunks (mean {statistics.mean(map(len, texts)):.0f} chars), "

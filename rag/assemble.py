@@ -18,6 +18,7 @@ from rag.components.verifier import CrossEncoderVerifier, Verifier
 from rag.config import Settings
 from rag.index.backends import open_backend
 from rag.index.handle import Index, layout_of
+from rag.index.protocols import Chunking
 
 log = logging.getLogger("rag")
 
@@ -40,9 +41,10 @@ def offline() -> None:
     hf_logging.set_verbosity_error()
 
 
-def open_index(settings: Settings, embedder: Embedder) -> Index:
-    """The Index handle over the configured backend (nothing loaded yet)."""
-    return Index(settings, embedder, open_backend(settings, layout_of(settings, embedder)))
+def open_index(settings: Settings, embedder: Embedder, chunking: Chunking = Chunking()) -> Index:
+    """The Index handle over the configured backend (nothing loaded yet). ``chunking``:
+    another than the project's (tests of a layout change)."""
+    return Index(settings, embedder, open_backend(settings, layout_of(embedder, chunking)), chunking)
 
 
 class Parts(NamedTuple):
@@ -53,19 +55,21 @@ class Parts(NamedTuple):
     pipeline: Pipeline
 
 
-def build_index(settings: Settings, embedder: Embedder | None = None, with_index: bool = True) -> Index:
+def build_index(settings: Settings, embedder: Embedder | None = None, with_index: bool = True,
+                chunking: Chunking = Chunking()) -> Index:
     """The Index the settings describe, without the models that answer (ingest, rebuild,
     delete). With ``with_index``, the published index is loaded if there is one."""
     offline()
     index = open_index(settings, embedder or load_embedder(settings.embedder, threads=settings.threads,
-                                                           dtype=EMBEDDER_DTYPE))
+                                                           dtype=EMBEDDER_DTYPE), chunking)
     if with_index:
         index.open(seed=False)
     return index
 
 
 def build(settings: Settings, embedder: Embedder | None = None, generator: Generator | None = None,
-          verifier: Verifier | None = None, with_index: bool = True, tuning: Tuning | None = None) -> Parts:
+          verifier: Verifier | None = None, with_index: bool = True, tuning: Tuning | None = None,
+          chunking: Chunking = Chunking()) -> Parts:
     """The Index and the Pipeline the settings describe, side by side. With
     ``with_index``, the published index is loaded if there is one (the CLI); the server
     opens it itself, in the background. ``tuning``: other internal knobs (`rag eval --tune`)."""
@@ -74,7 +78,7 @@ def build(settings: Settings, embedder: Embedder | None = None, generator: Gener
     embedder = embedder or load_embedder(settings.embedder, threads=settings.threads, dtype=EMBEDDER_DTYPE)
     generator = generator or load_generator(settings, tuning)
     verifier = verifier or load_verifier(settings)
-    index = build_index(settings, embedder, with_index)
+    index = build_index(settings, embedder, with_index, chunking)
     return Parts(index, Pipeline.build(AnswerSettings.of(settings, tuning), index.snapshot, embedder,
                                        generator, verifier))
 

@@ -7,6 +7,14 @@ from dataclasses import dataclass
 
 from rag.types import Article, Chunk
 
+# The chunking every index is built with: windows of 3 sentences, 1 shared with the
+# previous window, closed early at 1,000 characters. An index records them in its
+# manifest (rag.index.protocols.Chunking); an index built with other values is refused
+# until `rag rebuild`. Internal constants, not settings (issue #22).
+CHUNK_SENTENCES = 3
+CHUNK_OVERLAP = 1
+CHUNK_MAX_CHARS = 1000
+
 # Tokens that end with a period but rarely end a sentence.
 _ABBREVIATIONS = {
     "mr", "mrs", "ms", "dr", "prof", "sr", "jr", "st", "gen", "gov", "sen", "rep",
@@ -80,8 +88,8 @@ def _split_long(span: Span, max_chars: int, text: str) -> list[Span]:
     return out
 
 
-def chunk_article(article: Article, sentences: int = 3, overlap: int = 1,
-                  max_chars: int = 1000) -> list[Chunk]:
+def chunk_article(article: Article, sentences: int = CHUNK_SENTENCES, overlap: int = CHUNK_OVERLAP,
+                  max_chars: int = CHUNK_MAX_CHARS) -> list[Chunk]:
     """Windows of `sentences` sentences, `overlap` shared with the previous window,
     closed early so a chunk stays under `max_chars`. Chunks never cross paragraphs
     they do not need to: a window is a run of whole sentences."""

@@ -1,7 +1,7 @@
 """Settings from RAG_* environment variables: what a user or an operator chooses; every
 default works offline. The answering path's internal knobs (fusion constant, relevance
 floor, prompt sizes, verifier overrides, ...) are rag/answering/tuning.py's, overridable
-by `rag eval --tune` only."""
+by `rag eval --tune` only; the chunk sizes are rag/chunking.py's constants."""
 
 from __future__ import annotations
 
@@ -22,6 +22,10 @@ PACKAGED_GENERATOR_LARGE = "packaged:qwen2.5-coder-1.5b-instruct"
 PREFIX = "RAG_"
 # RAG_* variables that are not settings: read by the test suite's helpers.
 NOT_SETTINGS = {"RAG_PG_BIN", "RAG_TEST_CHROMIUM"}
+# Former settings, now constants beside the code that uses them: named in the warning
+# instead of a close setting's name (RAG_CHUNK_MAX_CHARS is close to RAG_MAX_ARTICLE_CHARS).
+MOVED = {f"RAG_CHUNK_{n}": "the chunk sizes are constants in rag/chunking.py"
+         for n in ("SENTENCES", "OVERLAP", "MAX_CHARS")}
 
 log = logging.getLogger("rag.config")
 _warned: set[str] = set()  # each unknown variable is named once per process
@@ -65,11 +69,6 @@ class Settings(BaseSettings):
     quantize: bool = True  # dynamic int8 on the generator's Linear layers (CPU)
     threads: int = Field(0, ge=0)  # 0: one per core
 
-    # Chunking (part of the index manifest: changing it requires a rebuild)
-    chunk_sentences: int = Field(3, ge=1, le=50)
-    chunk_overlap: int = Field(1, ge=0, le=49)
-    chunk_max_chars: int = Field(1000, ge=100, le=20000)
-
     # Retrieval
     top_k: int = Field(4, ge=1, le=50)
     max_top_k: int = Field(20, ge=1, le=200)
@@ -104,8 +103,8 @@ class Settings(BaseSettings):
         for name, close in unknown_variables(os.environ).items():
             if name not in _warned:
                 _warned.add(name)
-                log.warning("ignoring %s: no setting has that name%s", name,
-                            f" (did you mean {close}?)" if close else "")
+                hint = MOVED.get(name.upper()) or (f"did you mean {close}?" if close else None)
+                log.warning("ignoring %s: no setting has that name%s", name, f" ({hint})" if hint else "")
 
 
 def unknown_variables(environ) -> dict[str, str | None]:

@@ -31,6 +31,7 @@ from rag.components.generation import FakeGenerator  # noqa: E402
 from rag.components.verifier import FakeVerifier  # noqa: E402
 from rag.documents import make_article  # noqa: E402
 from rag.assemble import Parts, open_index  # noqa: E402
+from rag.index.protocols import Chunking  # noqa: E402
 
 from .pg_server import pg_server  # noqa: E402,F401 - the session's PostgreSQL server fixture
 
@@ -97,10 +98,11 @@ class Rig(Parts):
         return Rig(self.index, self.pipeline.with_generator(generator))
 
 
-def make_pipeline(settings: Settings, replies=("...",), verifier=None, embedder=None) -> Rig:
+def make_pipeline(settings: Settings, replies=("...",), verifier=None, embedder=None,
+                  chunking: Chunking = Chunking()) -> Rig:
     """A pipeline of fakes over the index the settings name (FAISS unless RAG_STORE says)."""
     embedder = embedder or FakeEmbedder()
-    index = open_index(settings, embedder)
+    index = open_index(settings, embedder, chunking)
     _OPENED.append(index)
     try:
         index.open(seed=False)  # the published index, if there is one

@@ -35,6 +35,18 @@ def test_settings_warn_once_about_a_variable_they_ignore(monkeypatch, caplog):
         "ignoring RAG_ANSWER_MOD: no setting has that name (did you mean RAG_ANSWER_MODE?)"]
 
 
+@pytest.mark.parametrize("name", ["RAG_CHUNK_SENTENCES", "RAG_CHUNK_OVERLAP", "RAG_CHUNK_MAX_CHARS"])
+def test_the_chunk_sizes_are_no_longer_settings(monkeypatch, caplog, name):
+    """They are rag/chunking.py's constants now: a user who still sets one is told it is
+    ignored and where they went (not pointed at a setting with a close name)."""
+    monkeypatch.setattr(config, "_warned", set())
+    monkeypatch.setenv(name, "2")
+    with caplog.at_level(logging.WARNING, logger="rag.config"):
+        Settings()
+    assert [r.getMessage() for r in caplog.records] == [
+        f"ignoring {name}: no setting has that name (the chunk sizes are constants in rag/chunking.py)"]
+
+
 @pytest.mark.parametrize("name", sorted(config.NOT_SETTINGS))
 def test_the_test_helpers_variables_are_not_reported(name):
     assert unknown_variables({name: "x"}) == {}

@@ -32,15 +32,17 @@ log = logging.getLogger("rag")
 REFRESH_QUIET_S = 5.0  # after the backend could not say its version
 
 
-def layout_of(settings: Settings, embedder: Embedder) -> Layout:
-    return Layout(embedder.name, embedder.dim,
-                  Chunking(settings.chunk_sentences, settings.chunk_overlap, settings.chunk_max_chars))
+def layout_of(embedder: Embedder, chunking: Chunking = Chunking()) -> Layout:
+    """The layout an index built now would have: the embedder's, and the project's
+    chunking (rag/chunking.py's constants) unless told otherwise."""
+    return Layout(embedder.name, embedder.dim, chunking)
 
 
 class Index:
-    def __init__(self, settings: Settings, embedder: Embedder, backend: Backend):
+    def __init__(self, settings: Settings, embedder: Embedder, backend: Backend,
+                 chunking: Chunking = Chunking()):
         self.settings, self.embedder, self.backend = settings, embedder, backend
-        self.layout = layout_of(settings, embedder)
+        self.layout = layout_of(embedder, chunking)
         self._snapshot: Snapshot | None = None
         # Why no snapshot is served (an index built with other settings, unreadable).
         self.error: str | None = None

@@ -17,6 +17,7 @@ from typing import Callable, Iterable, Protocol, Sequence
 
 import numpy as np
 
+from rag.chunking import CHUNK_MAX_CHARS, CHUNK_OVERLAP, CHUNK_SENTENCES
 from rag.types import Article, Chunk
 
 Progress = Callable[[int, int], None]  # (chunks embedded so far, chunks to embed)
@@ -24,9 +25,11 @@ Progress = Callable[[int, int], None]  # (chunks embedded so far, chunks to embe
 
 @dataclass(frozen=True)
 class Chunking:
-    sentences: int = 3
-    overlap: int = 1
-    max_chars: int = 1000
+    """How articles are cut into chunks (rag/chunking.py); the default is the one
+    the project builds every index with."""
+    sentences: int = CHUNK_SENTENCES
+    overlap: int = CHUNK_OVERLAP
+    max_chars: int = CHUNK_MAX_CHARS
 
     def to_dict(self) -> dict:
         return {"sentences": self.sentences, "overlap": self.overlap, "max_chars": self.max_chars}

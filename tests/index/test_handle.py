@@ -8,7 +8,9 @@ import pytest
 from rag.documents import content_hash, make_article
 from rag.components.embedding import FakeEmbedder
 from rag.errors import ArticleNotFound, BadInput, Busy, IndexMismatch
+from rag.index.handle import layout_of
 from rag.index.planning import plan
+from rag.index.protocols import Chunking
 from rag.index.locks import writer_lock
 
 from ..conftest import SUMMIT, WEATHER, make_pipeline
@@ -33,13 +35,13 @@ class CountingEmbedder(FakeEmbedder):
         return super().embed(texts)
 
 
-def _pipeline(settings, embedder=None):
-    return make_pipeline(settings, embedder=embedder)
+def _pipeline(settings, embedder=None, chunking=Chunking()):
+    return make_pipeline(settings, embedder=embedder, chunking=chunking)
 
 
-def published(settings, embedder=None):
+def published(settings, embedder=None, chunking=Chunking()):
     """The index as another process opening it now sees it."""
-    return make_pipeline(settings, embedder=embedder).index.snapshot()
+    return make_pipeline(settings, embedder=embedder, chunking=chunking).index.snapshot()
 
 
 def version(p) -> str | None:
@@ -161,9 +163,9 @@ def test_writer_lock_times_out_with_busy(tmp_path):
 
 def test_rebuild_with_new_chunking_and_embedder(fake_pipeline, settings):
     old_chunks = fake_pipeline.index.snapshot().chunk_count
-    new_settings = settings.model_copy(update={"chunk_sentences": 1, "chunk_overlap": 0})
+    new_chunking = Chunking(sentences=1, overlap=0)
     e = FakeEmbedder(dim=32, name="other-embedder")
-    p = _pipeline(new_settings, e)
+    p = _pipeline(settings, e, new_chunking)
     assert not p.index.loaded and "rag rebuild" in p.index.error
     with pytest.raises(IndexMismatch, match="rag rebuild"):
         p.index.open()
@@ -171,7 +173,7 @@ def test_rebuild_with_new_chunking_and_embedder(fake_pipeline, settings):
     snap = p.index.rebuild(progress=lambda d, t: ticks.append((d, t)))
     assert ids(snap) == {"summit", "weather"} and snap.chunk_count > old_chunks
     assert ticks[-1] == (snap.chunk_count, snap.chunk_count)
-    loaded = published(new_settings, e)
+    loaded = published(settings, e, new_chunking)
     assert loaded.layout.dim == 32 and loaded.layout.chunking.sentences == 1
     assert p.index.snapshot().version == loaded.version
     assert loaded.hashes() == {"summit": content_hash(SUMMIT), "weather": content_hash(WEATHER)}
@@ -179,8 +181,8 @@ def test_rebuild_with_new_chunking_and_embedder(fake_pipeline, settings):
 
 
 def test_rebuild_carries_over_changes_made_meanwhile(fake_pipeline, settings):
-    new_settings = settings.model_copy(update={"chunk_sentences": 2})
-    rebuilder = _pipeline(new_settings)
+    new_chunking = Chunking(sentences=2)
+    rebuilder = _pipeline(settings, chunking=new_chunking)
     writer = fake_pipeline  # still on the old settings, like a running server
 
     def change_once(done, total):
@@ -193,7 +195,7 @@ def test_rebuild_carries_over_changes_made_meanwhile(fake_pipeline, settings):
     assert ids(snap) == {"summit", "porto"}
     assert {a.id for a, n in snap.all_articles() if n} == {"summit", "porto"}
     assert snap.chunk_count == sum(len(snap.article_chunks(i)) for i in ("summit", "porto"))
-    assert published(new_settings).layout.chunking.sentences == 2
+    assert published(settings, chunking=new_chunking).layout.chunking.sentences == 2
 
 
 def test_only_one_rebuild_at_a_time(fake_pipeline, settings):
@@ -223,3 +225,11 @@ def test_article_without_word_tokens_is_indexed_by_vectors(settings):
                    make_article("a b c d e f g h i j k l m n o p q r s t u", id="letters")])
     assert r.count("added") == 2 and p.index.snapshot().lexical.search("the", 3) == []
     assert p.retriever.search(p.index.snapshot(), "the and of", 2)
+
+
+def test_the_default_layout_is_the_one_existing_indexes_record():
+    """The chunk sizes moved from Settings to rag/chunking.py's constants with the same
+    values: a manifest written before (chunking {3, 1, 1000}) still matches, no rebuild."""
+    manifest = {"sentences": 3, "overlap": 1, "max_chars": 1000}
+    assert layout_of(FakeEmbedder()).chunking == Chunking(**manifest)
+    assert Chunking().to_dict() == manifest

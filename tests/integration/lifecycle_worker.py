@@ -6,7 +6,9 @@ embedder and reports each step on stdout, so the test can kill it at a chosen po
 
 Lines printed: `progress DONE/TOTAL`, `fsync NAME` (the worker then pauses briefly,
 giving the test time to kill it inside the save), `acked ID ID ...` once an ingest
-call returned (its articles are on disk), `done`. Settings come from RAG_* variables.
+call returned (its articles are on disk), `done`. Settings come from RAG_* variables;
+LIFECYCLE_CHUNKING="SENTENCES,OVERLAP,MAX_CHARS" builds with another chunking than the
+project's (rag/chunking.py).
 """
 
 from __future__ import annotations
@@ -23,8 +25,11 @@ from rag.index.faiss import versions as store_mod  # noqa: E402
 from rag.config import Settings  # noqa: E402
 from rag.documents import load_paths  # noqa: E402
 from rag.assemble import build_index  # noqa: E402
+from rag.index.protocols import Chunking  # noqa: E402
 
 PAUSE_S = float(os.environ.get("LIFECYCLE_PAUSE_S", "0.5"))
+CHUNKING = (Chunking(*map(int, os.environ["LIFECYCLE_CHUNKING"].split(",")))
+            if os.environ.get("LIFECYCLE_CHUNKING") else Chunking())
 
 
 def say(line: str) -> None:
@@ -45,7 +50,7 @@ def main(op: str, data_dir: str, *paths: str) -> None:
     embed_mod.EMBED_BATCH = 32
     settings = Settings(data_dir=Path(data_dir))
     # The language model is not needed to write the index.
-    index = build_index(settings, with_index=op == "ingest")
+    index = build_index(settings, with_index=op == "ingest", chunking=CHUNKING)
     progress = lambda done, total: say(f"progress {done}/{total}")  # noqa: E731
     say("ready")
     if op == "ingest":

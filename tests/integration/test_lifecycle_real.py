@@ -4,6 +4,7 @@ writers and readers at once lose nothing; the article routes work end to end."""
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import signal
@@ -19,7 +20,8 @@ from fastapi.testclient import TestClient
 from rag.server.app import create_app
 from rag.documents import make_article
 from rag.errors import IndexMismatch
-from rag.index.handle import layout_of
+from rag.index.protocols import Chunking
+from rag import assemble
 from rag.assemble import build
 from rag.index.faiss.versions import current_version, load_store
 
@@ -104,13 +106,11 @@ def mid_way(line: str) -> bool:
     return 0 < done < total
 
 
-def chunking_of(settings):
-    return layout_of(settings, type("E", (), {"name": "", "dim": 0})()).chunking
-
-
-def pipeline_on(data: Path, real_settings, real_embedder, real_generator, with_index=True, **update):
+def pipeline_on(data: Path, real_settings, real_embedder, real_generator, with_index=True,
+                chunking=Chunking(), **update):
     settings = real_settings.model_copy(update={"data_dir": data, **update})
-    return Rig(*build(settings, embedder=real_embedder, generator=real_generator, with_index=with_index))
+    return Rig(*build(settings, embedder=real_embedder, generator=real_generator, with_index=with_index,
+                      chunking=chunking))
 
 
 def cited(answer, article_id: str) -> bool:
@@ -156,26 +156,27 @@ def test_sigkill_mid_rebuild_keeps_last_good_index(tmp_path, real_settings, real
     data = tmp_path / "data"
     p = pipeline_on(data, real_settings, real_embedder, real_generator)
     p.index.ingest([make_article(**r) for r in FACTS + filler(20)])
-    old = load_store(data, real_embedder.name, chunking_of(p.settings))
-    new_chunking = {"RAG_CHUNK_SENTENCES": "2", "RAG_CHUNK_OVERLAP": "0"}
+    old = load_store(data, real_embedder.name, Chunking())
+    new_chunking = Chunking(sentences=2, overlap=0)
+    worker_chunking = {"LIFECYCLE_CHUNKING": "2,0,1000"}
 
     # Killed while re-embedding, then killed after the new version was renamed into
     # place but before the `index` link was swapped to it.
     mid_embedding = lambda line: line.startswith("progress ") and not line.startswith("progress 0/")  # noqa: E731
-    assert mid_way(run_until(["rebuild", str(data)], mid_embedding, new_chunking)[-1])
-    run_until(["rebuild", str(data)], lambda line: line == "fsync versions", new_chunking)
-    for_old = load_store(data, real_embedder.name, chunking_of(p.settings))
+    assert mid_way(run_until(["rebuild", str(data)], mid_embedding, worker_chunking)[-1])
+    run_until(["rebuild", str(data)], lambda line: line == "fsync versions", worker_chunking)
+    for_old = load_store(data, real_embedder.name, Chunking())
     assert for_old.version == old.version and len(for_old.articles) == 24
     assert len(for_old.chunks) == len(old.chunks)
 
     # Restart with the new settings: reported as a mismatch, fixed by a rebuild.
     q = pipeline_on(data, real_settings, real_embedder, real_generator, with_index=False,
-                    chunk_sentences=2, chunk_overlap=0)
+                    chunking=new_chunking)
     with pytest.raises(IndexMismatch, match="rag rebuild"):
         q.index.open()
     snap = q.index.rebuild()
     assert snap.article_count == 24 and snap.chunk_count != len(old.chunks)
-    assert load_store(data, real_embedder.name, chunking_of(q.settings)).version == snap.version
+    assert load_store(data, real_embedder.name, new_chunking).version == snap.version
     answer = q.ask("Who won the regional chess championship in Bremford?")
     assert not answer.abstained and "Varga" in answer.answer and cited(answer, "chess")
 
@@ -263,8 +264,10 @@ def test_cli_ingest_mismatch_rebuild(tmp_path, real_embedder, monkeypatch, capsy
     data, a = str(tmp_path / "data"), str(write_jsonl(tmp_path / "a.jsonl", FACTS))
     assert main(["--data-dir", data, "ingest", a]) == 0
     assert "4 added" in capsys.readouterr().out
-    monkeypatch.setenv("RAG_CHUNK_SENTENCES", "1")
-    monkeypatch.setenv("RAG_CHUNK_OVERLAP", "0")
+    # Another chunking than the one the index was built with (the CLI's commands all
+    # build their Index through assemble.build_index).
+    monkeypatch.setattr("rag.assemble.build_index",
+                        functools.partial(assemble.build_index, chunking=Chunking(sentences=1, overlap=0)))
     assert main(["--data-dir", data, "ingest", a]) == 1
     assert "run `rag rebuild`" in capsys.readouterr().err
     assert main(["--data-dir", data, "rebuild"]) == 0

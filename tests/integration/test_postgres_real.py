@@ -103,7 +103,7 @@ def test_sigkill_mid_ingest_keeps_every_acknowledged_article(pg_server, tmp_path
     env = {"RAG_STORE": db}
     lines = run_until(["ingest", str(tmp_path / "data"), str(a), str(b)], after_ack_then_progress, env)
     assert mid_way(lines[-1]) and sorted(acked) == sorted(f["id"] for f in FACTS)
-    backend = PostgresBackend(db, layout_of(real_settings, real_embedder))
+    backend = PostgresBackend(db, layout_of(real_embedder))
     try:
         stored, _ = backend.stored_articles()
         assert sorted(a.id for a, _ in stored) == sorted(acked)  # all acked, nothing half-written

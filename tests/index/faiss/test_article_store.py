@@ -299,7 +299,7 @@ def test_the_server_and_cli_clean_up_when_they_start(tmp_path, monkeypatch):
     store, e = build(tmp_path)
     calls = []
     monkeypatch.setattr(FaissBackend, "clean_up", lambda self: calls.append(self.data_dir) or [])
-    s = Settings(data_dir=tmp_path, chunk_sentences=2, chunk_overlap=0, chunk_max_chars=500)
-    index = Index(s, e, FaissBackend(tmp_path, Layout(e.name, e.dim, Chunking(2, 0, 500))))
+    chunking = Chunking(2, 0, 500)
+    index = Index(Settings(data_dir=tmp_path), e, FaissBackend(tmp_path, Layout(e.name, e.dim, chunking)), chunking)
     index.open()
     assert calls == [tmp_path] and index.snapshot().version == store.version
