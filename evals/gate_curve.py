@@ -3,8 +3,9 @@
 Reads `rag eval --json` reports of runs made with the gate open (`rag eval --tune verifier_answerable=0`,
 so every question the gate would have stopped is answered and scored) and replays the
 gate "answer when the best sentence reaches A or the best passage reaches H" over a grid.
-The gate only decides whether an answer is shown, never what it says, so the replay is
-exact. Cost, as the product counts it: a refused answerable question is as bad as a wrong
+The replay is NOT exact (evals/README.md, round 10): the same threshold also decides
+whether a generated claim answers the question and which sentences a list quotes, so use
+the curve to rank thresholds and report figures from gated runs. Cost, as the product counts it: a refused answerable question is as bad as a wrong
 answer (to an answerable question, or any answer to an unanswerable one).
 
     python evals/gate_curve.py dev1.json [dev2.json ...] [--pick]
