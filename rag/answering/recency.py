@@ -6,7 +6,7 @@ recency prior:
 
 where ``score`` is the fused retrieval score, ``age`` the days from the article's
 publication to ``as_of`` (an undated article counts as one half-life old) and
-``half_life`` the one parameter (Settings.recency_half_life_days, 7 days: tuned on
+``half_life`` the one parameter (Tuning.recency_half_life_days, 7 days: tuned on
 RealTimeQA dev items 0-52 over 3, 7, 14, 30, 90 days; evals/README.md, issue #20).
 Retrieval order decides which passages the verifier re-ranks and breaks its ties.
 """
