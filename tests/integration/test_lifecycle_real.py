@@ -133,7 +133,7 @@ def test_sigkill_mid_ingest_keeps_every_acknowledged_article(tmp_path, real_sett
     lines = run_until(["ingest", str(data), str(a), str(b)], after_ack_then_progress)
     assert mid_way(lines[-1])
     assert sorted(acked) == sorted(f["id"] for f in FACTS)
-    chunking = chunking_of(real_settings)
+    chunking = Chunking()  # the default layout, as the worker builds it
     assert set(load_store(data, real_embedder.name, chunking).articles) == set(acked)
 
     # 2. Killed inside the save: the new version's files are written, not yet published.
@@ -226,7 +226,7 @@ def test_concurrent_ingests_and_asks_lose_nothing(tmp_path, real_settings, real_
     assert cli.returncode == 0, err
     assert "12 added" in out
     # Every article from every writer is there, whatever order they ran in.
-    final = load_store(data, real_embedder.name, chunking_of(p.settings))
+    final = load_store(data, real_embedder.name, Chunking())
     assert len(final.articles) == 4 + 3 * 6 + 12
     # Readers only ever saw whole snapshots, never shrinking.
     assert all(n == m and ok for _, n, m, ok in snapshots)
