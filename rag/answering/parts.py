@@ -140,21 +140,24 @@ def combine(parts: list[str], answers: list[Grounded | None], articles: dict[str
             spans.add((g.short.article_id, g.short.start, g.short.end))
         if short is None and g.short is not None:
             short = replace(g.short, citation=same.n)
-        if groups and groups[-1][0] is same:
-            if lead and (before := word_before(articles[g.short.article_id].text, g.short.start)):
+        if lead and any(c is not None and any(leads) for c, leads in groups):
+            if before := word_before(articles[g.short.article_id].text, g.short.start):
                 lead = f"{before} {lead}"  # "Vladimir Putin, in Tianjin": the word the article puts before it
+        if groups and groups[-1][0] is same:
             groups[-1][1].append(lead)
         else:
             groups.append((same, [lead]))
-    pieces = []
-    for c, leads in groups:
-        if c is None:
-            pieces.append(leads[0])
-            continue
-        head = ", ".join(x for x in leads if x)
-        pieces.append(f"{head}: “{c.quote}” [{c.n}]" if head else f"“{c.quote}” [{c.n}]")
+    said = [leads[0] for c, leads in groups if c is None]
+    if len(cites) == 1:
+        head = ", ".join(x for c, leads in groups if c is not None for x in leads if x)
+        quoted = f"“{cites[0].quote}” [1]"
+        pieces = [f"{head}: {quoted}" if head else quoted]
+    else:  # the short answers first, each cited, then the quotes they come from
+        head = ", ".join(f"{x} [{c.n}]" for c, leads in groups if c is not None for x in leads if x)
+        quotes = " ".join(f"“{c.quote}” [{c.n}]" for c in cites)
+        pieces = [f"{head}. {quotes}" if head else quotes]
     claims = [Claim(c.quote, (c.n,), True, c.score, "quoted") for c in cites]
-    return Grounded(" ".join(pieces), claims, cites, grounded=True, short=short)
+    return Grounded(" ".join(pieces + said), claims, cites, grounded=True, short=short)
 
 
 def _not_asked(short: ShortAnswer, part: str) -> ShortAnswer:

@@ -54,12 +54,12 @@ def test_two_parts_answered_by_one_sentence_share_its_quote():
     assert [c.n for c in g.citations] == [1] and g.short.text == "Vladimir Putin"
 
 
-def test_two_parts_answered_by_two_sentences_are_cited_apart():
+def test_two_parts_answered_by_two_sentences_lead_with_both_short_answers_then_cite_apart():
     g = combine(["Who did Sharif meet?", "When will Sharif visit Russia?"],
                 [_g("At the summit in Tianjin, Sharif met Vladimir Putin.", "Vladimir Putin"),
                  _g("Sharif will visit Russia in November.", "November")], {"a": _ART})
-    assert g.answer == ("Vladimir Putin: “At the summit in Tianjin, Sharif met Vladimir Putin.” [1] "
-                        "November: “Sharif will visit Russia in November.” [2]")
+    assert g.answer == ("Vladimir Putin [1], in November [2]. “At the summit in Tianjin, Sharif met Vladimir Putin.” [1] "
+                        "“Sharif will visit Russia in November.” [2]")
     assert [c.n for c in g.citations] == [1, 2] and [c.citations for c in g.claims] == [(1,), (2,)]
 
 
@@ -76,7 +76,7 @@ def test_the_pipeline_reads_each_part_without_the_model(settings):
                     make_article(WEATHER, title="Lisbon floods", id="weather")])
     a = p.ask("Who did Sharif meet and what invitation did Sharif accept?")
     assert not a.abstained, a.answer
-    assert a.answer.startswith("Vladimir Putin: “Pakistan's prime minister Shehbaz Sharif met")
+    assert a.answer.startswith("Vladimir Putin [1], in November [2]. “Pakistan's prime minister Shehbaz Sharif met")
     assert "[2]" in a.answer and "accepted an invitation" in a.citations[1].quote
     assert p.generator.prompts == []
     assert {c.chunk_id for c in a.citations} <= {h.chunk.id for h in a.passages}
