@@ -27,7 +27,7 @@ from rag.types import Article, Citation, Claim, Hit, ShortAnswer
 from rag.components.verifier import CONTRADICTED, ENTAILED, NEUTRAL, Calibration, Span, Verifier
 
 _MARKER = re.compile(r"\s*\[(\d+(?:\s*[,;]\s*\d+)*)\]")
-_WORD = re.compile(r"[\w’'-]+")
+WORD = re.compile(r"[\w’'-]+")
 # A sentence opening with a pronoun speaks about something named before it.
 _ANAPHOR = re.compile(r"^(he|she|they|it|this|these|that|those|his|her|their|its|such|there)\b", re.I)
 # "According to the sources, ..." credits the prompt's sources, not the world: left in, the
@@ -124,7 +124,7 @@ def added_names(claim: str, support: str) -> set[str]:
     """Capitalised words of the claim its support lacks. A sentence's first word is
     capitalised by position: it counts when the word after it is capitalised too
     ("Blebron James has agreed ...")."""
-    words = _WORD.findall(claim)
+    words = WORD.findall(claim)
     hay = support.replace("’", "'").lower()
     out = set()
     for i, w in enumerate(words):
@@ -142,7 +142,7 @@ def added_names(claim: str, support: str) -> set[str]:
 def _initials(text: str) -> set[str]:
     """Acronyms of the text's multi-word names: "sco" for "Shanghai Cooperation Organisation"."""
     out, run = set(), []
-    for w in _WORD.findall(text) + ["."]:
+    for w in WORD.findall(text) + ["."]:
         if w[:1].isupper():
             run.append(w[0].lower())
         elif run and w in ("of", "the", "for", "and"):

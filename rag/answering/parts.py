@@ -22,14 +22,13 @@ from typing import Callable
 
 from bm25s.stopwords import STOPWORDS_EN_PLUS
 
-from rag.answering.grounding import Grounded, Grounder, Ranked, best_answers
+from rag.answering.grounding import WORD, Grounded, Grounder, Ranked, best_answers
 from rag.answering.question_types import auxiliary
 from rag.answering.subject import terms
 from rag.types import Article, Citation, Claim, Hit, ShortAnswer
 
 AND = "and"
 _FUNCTION = frozenset(STOPWORDS_EN_PLUS)
-_WORD = re.compile(r"[\w’'-]+")
 # How far into a question its clause may begin: "How many people | did ...".
 _PHRASE = 5
 NOT_SAID = "{part} The articles don't say."
@@ -44,14 +43,14 @@ def is_function(word: str) -> bool:
 
 def tokens(text: str) -> list[str]:
     """The words of `text`, as the rules here read them."""
-    return _WORD.findall(text)
+    return WORD.findall(text)
 
 
 def split(question: str) -> list[str]:
     """The parts of a question that asks two things, each a question of its own; the
     question alone when it asks one."""
     q = question.strip().rstrip("?").strip()
-    words = list(_WORD.finditer(q))
+    words = list(WORD.finditer(q))
     text = [w.group().lower() for w in words]
     if len(words) < 3 or not is_function(text[0]):
         return [question]
@@ -76,7 +75,7 @@ def split(question: str) -> list[str]:
 def clause(part: str) -> str:
     """A question without its question word(s): from its first auxiliary when one opens the
     clause near the start ("Who | did Sharif meet"), else after its first word ("Who | met Putin")."""
-    words = list(_WORD.finditer(part))
+    words = list(WORD.finditer(part))
     for w in words[1:_PHRASE]:
         if auxiliary(w.group()):
             return part[w.start():].strip()
@@ -163,7 +162,7 @@ def combine(parts: list[str], answers: list[Grounded | None], articles: dict[str
 def _not_asked(short: ShortAnswer, part: str) -> ShortAnswer:
     """Without a conjunct naming whom the part itself names (subject.terms): "Shehbaz Sharif
     and Vladimir Putin", read for "Who did Sharif meet?", is "Vladimir Putin"."""
-    joins = [m for m in _WORD.finditer(short.text) if m.group().lower() == AND]
+    joins = [m for m in WORD.finditer(short.text) if m.group().lower() == AND]
     named = terms(part)
     if len(joins) != 1 or not named:
         return short
@@ -171,8 +170,8 @@ def _not_asked(short: ShortAnswer, part: str) -> ShortAnswer:
     first = (0, len(short.text[:m.start()].rstrip(" ,")))
     second = (m.end() + len(short.text[m.end():]) - len(short.text[m.end():].lstrip()), len(short.text))
     for asked, other in ((first, second), (second, first)):
-        said = {w.lower() for w in _WORD.findall(short.text[asked[0]:asked[1]])}
-        if said & named and not {w.lower() for w in _WORD.findall(short.text[other[0]:other[1]])} & named:
+        said = {w.lower() for w in WORD.findall(short.text[asked[0]:asked[1]])}
+        if said & named and not {w.lower() for w in WORD.findall(short.text[other[0]:other[1]])} & named:
             return replace(short, text=short.text[other[0]:other[1]], start=short.start + other[0],
                            end=short.start + other[1])
     return short
