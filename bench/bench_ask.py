@@ -139,12 +139,12 @@ def build(settings: Settings, baseline: bool) -> Parts:
     generator = TransformersGenerator(settings.generator, cache_dir=settings.model_cache_dir,
                                       quantize=settings.quantize, threads=settings.threads, progress=False,
                                       prompt_lookup=0 if baseline else Tuning().prompt_lookup_tokens)
-    index, p = build_parts(settings, embedder=embedder, generator=Recorder(generator))
+    index, p, _ = build_parts(settings, embedder=embedder, generator=Recorder(generator))
     ensure_index(index)
     if baseline:
         p = BaselinePipeline(p.settings, p.retriever, p.verifier, p.generator, p.grounder)
     p.warm_up()
-    return Parts(index, p)
+    return Parts(index, p, settings)
 
 
 def build_remote(settings: Settings, parts: Parts, tmp: Path):
@@ -172,7 +172,7 @@ def build_remote(settings: Settings, parts: Parts, tmp: Path):
     remote = OpenAIGenerator(f"{url}/v1/generator", current.generator.name, timeout_s=120)
     p = current.with_generator(Recorder(remote))
     p.warm_up()
-    return Parts(parts.index, p), proc
+    return Parts(parts.index, p, parts.settings), proc
 
 
 def forget(p: Pipeline, question: str) -> None:

@@ -102,7 +102,7 @@ def capture(path: Path) -> None:
     seed_qs = list(QUESTIONS) + [json.loads(line)["question"] for name in ("seed_qa", "seed_qa_new")
                                  for line in (ROOT / "evals" / f"{name}.jsonl").open() if line.strip()]
     with tempfile.TemporaryDirectory(prefix="bench-verifier-") as tmp:
-        index, p = build(Settings(data_dir=Path(tmp) / "seed", seeds_dir=ROOT / "seeds"), verifier=rec)
+        index, p, _ = build(Settings(data_dir=Path(tmp) / "seed", seeds_dir=ROOT / "seeds"), verifier=rec)
         ensure_index(index)
         for q in dict.fromkeys(seed_qs):
             rec.start(q)
@@ -110,7 +110,7 @@ def capture(path: Path) -> None:
         corpus = Path(tmp) / "reader.jsonl"
         subprocess.run([sys.executable, str(ROOT / "evals" / "reader_corpus.py"), str(corpus)], check=True)
         ev = load_eval_set(SET, corpus)
-        index2, p2 = build(Settings(data_dir=Path(tmp) / "reader", seeds_dir=ROOT / "seeds"),
+        index2, p2, _ = build(Settings(data_dir=Path(tmp) / "reader", seeds_dir=ROOT / "seeds"),
                            embedder=p.embedder, generator=p.generator, verifier=rec)
         index2.ingest(ev.articles)
         dev = [json.loads(line) for line in SET.open() if line.strip()]

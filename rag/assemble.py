@@ -44,7 +44,8 @@ def offline() -> None:
 def open_index(settings: Settings, embedder: Embedder, chunking: Chunking = Chunking()) -> Index:
     """The Index handle over the configured backend (nothing loaded yet). ``chunking``:
     another than the project's (tests of a layout change)."""
-    return Index(settings, embedder, open_backend(settings, layout_of(embedder, chunking)), chunking)
+    return Index(settings.data_dir, settings.seeds_dir, embedder,
+                 open_backend(settings.store, settings.data_dir, layout_of(embedder, chunking)), chunking)
 
 
 class Parts(NamedTuple):
@@ -53,6 +54,7 @@ class Parts(NamedTuple):
 
     index: Index
     pipeline: Pipeline
+    settings: Settings  # what both were built from (the server reads its own settings here)
 
 
 def build_index(settings: Settings, embedder: Embedder | None = None, with_index: bool = True,
@@ -80,7 +82,7 @@ def build(settings: Settings, embedder: Embedder | None = None, generator: Gener
     verifier = verifier or load_verifier(settings)
     index = build_index(settings, embedder, with_index, chunking)
     return Parts(index, Pipeline.build(AnswerSettings.of(settings, tuning), index.snapshot, embedder,
-                                       generator, verifier))
+                                       generator, verifier), settings)
 
 
 def ensure_index(index: Index, show_progress: bool = False) -> None:

@@ -228,10 +228,10 @@ def open_pipeline(settings, ev: EvalSet, index_dir=None, show_progress: bool = F
     if ev.articles:
         data_dir = Path(index_dir) if index_dir else eval_data_dir(settings, ev)
         settings = settings.model_copy(update={"data_dir": data_dir})
-        index, pipeline = build(settings, tuning=tuning)
+        index, pipeline, _ = build(settings, tuning=tuning)
         index.ingest(ev.articles, show_progress=show_progress)
     else:
-        index, pipeline = build(settings, tuning=tuning)
+        index, pipeline, _ = build(settings, tuning=tuning)
         ensure_index(index)
     return pipeline
 

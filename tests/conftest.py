@@ -90,12 +90,8 @@ class Rig(Parts):
     def __getattr__(self, name):
         return getattr(self.pipeline, name)
 
-    @property
-    def settings(self) -> Settings:
-        return self.index.settings
-
     def with_generator(self, generator) -> "Rig":
-        return Rig(self.index, self.pipeline.with_generator(generator))
+        return Rig(self.index, self.pipeline.with_generator(generator), self.settings)
 
 
 def make_pipeline(settings: Settings, replies=("...",), verifier=None, embedder=None,
@@ -109,7 +105,7 @@ def make_pipeline(settings: Settings, replies=("...",), verifier=None, embedder=
     except IndexUnavailable:
         pass  # built with other settings: index.error says so, rebuild fixes it
     return Rig(index, Pipeline.build(AnswerSettings.of(settings, TUNING), index.snapshot, embedder,
-                                     FakeGenerator(replies), verifier or FakeVerifier()))
+                                     FakeGenerator(replies), verifier or FakeVerifier()), settings)
 
 
 @pytest.fixture

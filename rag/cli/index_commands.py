@@ -52,7 +52,7 @@ class _NoEmbedder:
 
 
 def _reader(settings) -> Backend:
-    return open_backend(settings, layout_of(_NoEmbedder()))
+    return open_backend(settings.store, settings.data_dir, layout_of(_NoEmbedder()))
 
 
 def cmd_rebuild(args) -> int:

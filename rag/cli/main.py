@@ -42,7 +42,7 @@ def cmd_ask(args) -> int:
 
     settings = _settings(args)
     as_of = _as_of(args.as_of)  # checked before the models load
-    index, pipeline = build(settings)
+    index, pipeline, _ = build(settings)
     ensure_index(index)
     answer = pipeline.ask(args.question, args.top_k, as_of=as_of)
     if args.json:

@@ -13,13 +13,13 @@ import logging
 import threading
 import time
 from contextlib import contextmanager, nullcontext
+from pathlib import Path
 from typing import Iterable, Iterator
 
 from tqdm import tqdm
 
 from rag.chunking import chunk_article
 from rag.components.embedding import Embedder
-from rag.config import Settings
 from rag.documents import load_paths
 from rag.errors import ArticleNotFound, BadInput, Busy, IndexUnavailable
 from rag.index.embed import embed_chunks
@@ -39,9 +39,10 @@ def layout_of(embedder: Embedder, chunking: Chunking = Chunking()) -> Layout:
 
 
 class Index:
-    def __init__(self, settings: Settings, embedder: Embedder, backend: Backend,
+    def __init__(self, data_dir: Path, seeds_dir: Path, embedder: Embedder, backend: Backend,
                  chunking: Chunking = Chunking()):
-        self.settings, self.embedder, self.backend = settings, embedder, backend
+        self.data_dir, self.seeds_dir = Path(data_dir), Path(seeds_dir)
+        self.embedder, self.backend = embedder, backend
         self.layout = layout_of(embedder, chunking)
         self._snapshot: Snapshot | None = None
         # Why no snapshot is served (an index built with other settings, unreadable).
@@ -79,9 +80,9 @@ class Index:
             self._build_from_seeds(show_progress)
 
     def _build_from_seeds(self, show_progress: bool) -> None:
-        seeds = self.settings.seeds_dir
+        seeds = self.seeds_dir
         if not seeds.exists():
-            raise IndexUnavailable(f"no index in {self.settings.data_dir} and no seeds folder {seeds}")
+            raise IndexUnavailable(f"no index in {self.data_dir} and no seeds folder {seeds}")
         result = load_paths([seeds])
         report = self.ingest(result.articles, [(r.source, r.reason) for r in result.rejected],
                              show_progress=show_progress)
@@ -207,11 +208,10 @@ class Index:
         """Re-chunk and re-embed every stored article with the configured embedder and
         chunking. Readers keep the old index meanwhile; writers are held only at the end,
         when changes they made during the rebuild are carried over before the swap."""
-        s = self.settings
         # One rebuild at a time per data folder (the server's job and the CLI).
-        with writer_lock(s.data_dir, timeout=0, name=".rebuild.lock", busy="a rebuild is already running"):
+        with writer_lock(self.data_dir, timeout=0, name=".rebuild.lock", busy="a rebuild is already running"):
             if not self.backend.exists():
-                raise BadInput(f"no index in {s.data_dir} to rebuild: add articles with `rag ingest` first")
+                raise BadInput(f"no index in {self.data_dir} to rebuild: add articles with `rag ingest` first")
             stored, _ = self.backend.stored_articles()
             built = {a.id: h for a, h in stored}
             with self.backend.staging(self.layout) as new:

@@ -73,7 +73,7 @@ class Jobs:
 
     def start_rebuild(self, index: Index) -> RebuildJob:
         if not index.backend.exists():  # fail now, not in the job
-            raise BadInput(f"no index in {index.settings.data_dir} to rebuild: add articles first")
+            raise BadInput(f"no index in {index.data_dir} to rebuild: add articles first")
         with self._lock:
             if self.current is not None and self.current.state == "running":
                 raise Busy(f"a rebuild is already running (job {self.current.id})")

@@ -65,13 +65,13 @@ class AppState:
 def create_app(parts: Parts | None = None, settings: Settings | None = None) -> FastAPI:
     """The app over ``parts`` (the Index and the Pipeline, built and closed by the
     caller), or over those it builds from ``settings`` in the background at start-up."""
-    settings = settings or (parts.index.settings if parts else Settings())
+    settings = settings or (parts.settings if parts else Settings())
     check_admin_token(settings)  # a weak token is a start-up error, not a silent lock-out
     state = AppState(parts)
 
     def load() -> None:
         try:
-            index, p = build(settings, with_index=False)
+            index, p, _ = build(settings, with_index=False)
             try:
                 p.warm_up()
             except GeneratorUnavailable as exc:

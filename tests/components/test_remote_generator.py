@@ -42,7 +42,7 @@ def front(fake_pipeline, url: str, timeout_s: float = 5.0) -> Rig:
                                                          "generator_timeout_s": timeout_s})
     index = fake_pipeline.index
     return Rig(index, Pipeline.build(AnswerSettings.of(settings, TUNING), index.snapshot, index.embedder, load_generator(settings),
-                                     FakeVerifier()))
+                                     FakeVerifier()), settings)
 
 
 def test_settings_select_the_remote_adapter():
@@ -108,7 +108,7 @@ def test_a_slow_remote_times_out(settings):
 
     index = open_index(settings, FakeEmbedder())
     slow_pipeline = Rig(index, Pipeline.build(AnswerSettings.of(settings, TUNING), index.snapshot, index.embedder, FakeGenerator(slow, name="slow"),
-                                              FakeVerifier()))
+                                              FakeVerifier()), settings)
     try:
         with ThreadServer(create_app(slow_pipeline)) as server:
             g = OpenAIGenerator(f"{server.url}/v1/generator", "slow", timeout_s=0.5)

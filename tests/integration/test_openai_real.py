@@ -98,7 +98,7 @@ def test_remote_generator_answers_and_survives_a_kill(remote, real_pipeline):
     settings = real_pipeline.settings.model_copy(update={"generator": f"openai:{remote.url}/v1/generator#{raw}",
                                                          "generator_timeout_s": 60})
     p = Parts(real_pipeline.index, Pipeline.build(AnswerSettings.of(settings), real_pipeline.index.snapshot, real_pipeline.index.embedder,
-                                                   load_generator(settings), real_pipeline.verifier))
+                                                   load_generator(settings), real_pipeline.verifier), settings)
     local = real_pipeline.ask(QUESTION)
     with ThreadServer(create_app(p)) as front:
         http = httpx.Client(base_url=front.url, timeout=120)

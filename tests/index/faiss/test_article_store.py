@@ -15,7 +15,6 @@ from rag.errors import IndexMismatch, IndexUnavailable
 from rag.index.faiss.article_store import empty_store
 from rag.index.faiss.versions import (current_version, index_exists, is_newer, load_articles, load_store,
                                       save_version)
-from rag.config import Settings
 from rag.index.faiss.backend import FaissBackend
 from rag.index.protocols import Chunking, Layout
 
@@ -300,6 +299,6 @@ def test_the_server_and_cli_clean_up_when_they_start(tmp_path, monkeypatch):
     calls = []
     monkeypatch.setattr(FaissBackend, "clean_up", lambda self: calls.append(self.data_dir) or [])
     chunking = Chunking(2, 0, 500)
-    index = Index(Settings(data_dir=tmp_path), e, FaissBackend(tmp_path, Layout(e.name, e.dim, chunking)), chunking)
+    index = Index(tmp_path, tmp_path / "seeds", e, FaissBackend(tmp_path, Layout(e.name, e.dim, chunking)), chunking)
     index.open()
     assert calls == [tmp_path] and index.snapshot().version == store.version
