@@ -100,7 +100,6 @@ def one_corpus(path: str, limit: int | None, stand_in: bool, keep: str | None = 
         adds.append(time.perf_counter() - t)
 
     if keep:  # the index of the corpus alone, for `rag eval --index-dir`
-        from rag.index.handle import delete_many
         index.delete_many([f"bench-new-{i}" for i in range(3)])
     else:
         shutil.rmtree(data, ignore_errors=True)
