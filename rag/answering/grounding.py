@@ -20,6 +20,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from rag.answering.followup import REFERS
 from rag.answering.question_types import QuestionType, classify
 from rag.answering.wording import restates, self_referent, without_repeats
 from rag.chunking import split_sentences
@@ -28,8 +29,6 @@ from rag.components.verifier import CONTRADICTED, ENTAILED, NEUTRAL, Calibration
 
 _MARKER = re.compile(r"\s*\[(\d+(?:\s*[,;]\s*\d+)*)\]")
 WORD = re.compile(r"[\w’'-]+")
-# A sentence opening with a pronoun speaks about something named before it.
-_ANAPHOR = re.compile(r"^(he|she|they|it|this|these|that|those|his|her|their|its|such|there)\b", re.I)
 # "According to the sources, ..." credits the prompt's sources, not the world: left in, the
 # support head reads the claim as about "the sources" and finds it neutral (0.02 entailed
 # against 0.92 without it, on a RealTimeQA answer), so the sentence is checked and shown without it.
@@ -189,7 +188,8 @@ def source_sentences(hits: list[Hit]) -> list[SourceSentence]:
             text = c.text[s.start:s.end]
             if key not in seen:
                 seen.add(key)
-                refers = prev is not None and _ANAPHOR.match(text)
+                # (a sentence opening with a word that refers back speaks about something named before it)
+                refers = prev is not None and REFERS.match(text)
                 out.append(SourceSentence(h, key[1], key[2], text,
                                           c.text[prev.start:prev.end] if refers else "",
                                           c.start + prev.start if refers else None, c.text))
