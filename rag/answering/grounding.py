@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, replace
+from functools import lru_cache
 
 import numpy as np
 
@@ -85,26 +86,57 @@ def is_summary(question: str) -> bool:
 
 
 # -- the two plain checks ---------------------------------------------------------
-_CURRENCY = {"$": "dollar", "us$": "dollar", "£": "pound", "€": "euro", "¥": "yen", "₹": "rupee"}
-_FIGURE = re.compile(
-    r"(?P<cur>us\$|[$£€¥₹])?\s?(?P<num>\d+(?:[.,]\d+)*)\s?(?P<scale>thousand|million|billion|trillion|"
-    r"[mbk]n?\b)?\s?(?P<unit>%|per ?cent|dollars?|pounds?|euros?|yen|yuan|rupees?|km|kilomet\w*|miles?|"
-    r"kg|tonnes?|tons?)?", re.I)
+@lru_cache(maxsize=1)
+def _figure() -> tuple[re.Pattern, dict[str, str], dict[str, str]]:
+    """The figure pattern, and the words of money and scale it reads, from CLDR's English
+    data (babel): the currencies with a symbol of their own ("$", "£", "CN¥"), each known by
+    its name's last word ("$", "dollars" -> "dollar"), and the compact number scales
+    ("thousand", "K" ... "trillion", "T")."""
+    from babel import Locale
+    from babel.numbers import get_currency_name
+
+    en = Locale("en")
+    money: dict[str, str] = {}
+    for code, symbol in en.currency_symbols.items():
+        if symbol != code:
+            one, many = (get_currency_name(code, count=n, locale="en").split()[-1].lower() for n in (1, 2))
+            money[symbol.lower()] = one
+            money.update({w: one for w in (one, many) if w.isalpha()})
+    scales: dict[str, str] = {}
+    formats = en.compact_decimal_formats
+    for size, long in formats["long"]["other"].items():
+        word = long.pattern.strip("0 ").lower()  # "0 thousand"
+        scales.update({word: word, formats["short"]["other"][size].pattern.strip("0 ").lower(): word})  # "0K"
+
+    def alternatives(words) -> str:
+        return "|".join(map(re.escape, sorted(words, key=len, reverse=True)))
+
+    names, abbreviations = [w for w in scales if len(w) > 1], [w for w in scales if len(w) == 1]
+    pattern = re.compile(
+        rf"(?P<cur>{alternatives(w for w in money if not w.isalpha())})?\s?(?P<num>\d+(?:[.,]\d+)*)\s?"
+        rf"(?P<scale>{alternatives(names)}|(?:{alternatives(abbreviations)})n?\b)?\s?"  # "bn", "mn": BBC style
+        rf"(?P<unit>%|per ?cent|(?:{alternatives(w for w in money if w.isalpha())})\b|"
+        r"km|kilomet\w*|miles?|kg|tonnes?|tons?)?", re.I)
+    return pattern, money, scales
 
 
 def figures(text: str) -> list[tuple[str, str, str]]:
     """(number, scale, unit) for every figure: "$12 million" -> ("12", "million", "dollar")."""
+    pattern, money, scales = _figure()
     out = []
-    for m in _FIGURE.finditer(text.replace("’", "'")):
+    for m in pattern.finditer(text.replace("’", "'")):
         num = m.group("num").replace(",", "")
         scale = (m.group("scale") or "").lower()
-        scale = {"m": "million", "mn": "million", "b": "billion", "bn": "billion", "k": "thousand"}.get(scale, scale)
+        scale = scales.get(scale) or scales.get(scale[:-1], scale)  # "bn" -> "billion"
         unit = (m.group("unit") or "").lower().replace(" ", "")
-        unit = {"percent": "%"}.get(unit, unit).rstrip("s") if unit not in ("%",) else unit
-        if unit.startswith("kilomet"):
+        if unit in money:
+            unit = money[unit]
+        elif unit.startswith("kilomet"):
             unit = "km"
-        cur = _CURRENCY.get((m.group("cur") or "").lower(), "")
-        out.append((num, scale, cur or unit))
+        elif unit not in ("%", "percent"):
+            unit = unit.rstrip("s")
+        cur = money.get((m.group("cur") or "").lower(), "")
+        out.append((num, scale, cur or ("%" if unit == "percent" else unit)))
     return out
 
 

@@ -151,6 +151,12 @@ def test_a_claim_must_match_its_source_on_figures_and_units(claim, support, ok):
 def test_figures_read_scale_and_unit():
     assert figures("a $12 million deal") == [("12", "million", "dollar")]
     assert figures("rose 3.5 percent") == [("3.5", "", "%")]
+    # Currencies and scales are CLDR's (babel): symbols and names alike, BBC-style "bn"/"tn".
+    assert figures("a HK$5bn loan") == figures("a 5 billion dollars loan") == [("5", "billion", "dollar")]
+    assert figures("₩2tn") == figures("2 trillion won") == [("2", "trillion", "won")]
+    assert figures("€3.2 billion") == figures("3.2 billion euros") == [("3.2", "billion", "euro")]
+    assert figures("5k runners") == [("5", "thousand", "")]
+    assert figures("27 European countries") == [("27", "", "")]  # a currency name is a whole word
 
 
 def test_names_a_claim_adds_are_found():
