@@ -4,6 +4,7 @@ model's own decisions are tested in tests/integration/test_verifier_real.py)."""
 import numpy as np
 import pytest
 
+from rag.answering.followup import Turn, needs_rewrite
 from rag.answering.grounding import (Grounder, added_names, figures, figures_match, is_summary, source_sentences,
                            split_claims)
 from rag.answering.retrieval import Retriever
@@ -99,6 +100,15 @@ def test_extractive_fallback_quotes_verbatim(fake_pipeline):
     assert out.short.citation == 1 and c.start <= out.short.start < out.short.end <= c.end
     assert fake_pipeline.index.snapshot().store.articles[c.article_id].text[out.short.start:out.short.end] == out.short.text
     assert grounder(answerable=0.99).extractive(q, g.rank(q, hits), hits, fake_pipeline.index.snapshot().store.articles) is None
+
+
+def test_the_words_that_refer_back_are_one_list_for_sources_and_follow_ups():
+    text = "Putin met Sharif in Tianjin. Then they flew to Moscow. Talks ended. Such talks are rare."
+    ev = source_sentences([Hit(Chunk("a:0", "a", text, 0, len(text)), 1.0, 0.9)])
+    assert [s.context for s in ev] == ["", "Putin met Sharif in Tianjin.", "", "Talks ended."]
+    history = [Turn("user", "Who did Sharif meet?")]
+    assert needs_rewrite("Were such talks held before?", history) and needs_rewrite("Where did he go then?", history)
+    assert not needs_rewrite("Where was the SCO summit held?", history)
 
 
 def test_a_sentence_that_refers_back_is_quoted_with_the_one_before():
