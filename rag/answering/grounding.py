@@ -20,6 +20,8 @@ from dataclasses import dataclass, replace
 from functools import lru_cache
 
 import numpy as np
+from babel import Locale
+from babel.numbers import get_currency_name
 
 from rag.answering.followup import REFERS
 from rag.answering.question_types import QuestionType, classify
@@ -92,9 +94,6 @@ def _figure() -> tuple[re.Pattern, dict[str, str], dict[str, str]]:
     data (babel): the currencies with a symbol of their own ("$", "£", "CN¥"), each known by
     its name's last word ("$", "dollars" -> "dollar"), and the compact number scales
     ("thousand", "K" ... "trillion", "T")."""
-    from babel import Locale
-    from babel.numbers import get_currency_name
-
     en = Locale("en")
     money: dict[str, str] = {}
     for code, symbol in en.currency_symbols.items():
