@@ -14,9 +14,11 @@ from typing import Sequence
 
 from rag.components.generation import Generator, Prompt
 
-# Words that point back into the conversation; without one, a question stands alone.
-_REFERS = re.compile(r"\b(he|she|it|they|him|her|them|his|hers|its|their|theirs|this|that|these|"
-                     r"those|there|then|the same|the other|former|latter)\b", re.I)
+# Words that point back to something named before: without one, a question stands alone
+# (and a source sentence that opens with one is read with the sentence before it,
+# rag/answering/grounding.py).
+REFERS = re.compile(r"\b(he|she|it|they|him|her|them|his|hers|its|their|theirs|this|that|these|"
+                    r"those|such|there|then|the same|the other|former|latter)\b", re.I)
 _TURN_CHARS = 400  # older and longer turns cost prefill time and add little
 
 SYSTEM = "You rewrite follow-up questions so they can be understood on their own."
@@ -35,7 +37,7 @@ def _stems(text: str) -> set[str]:
 
 
 def needs_rewrite(question: str, history: Sequence[Turn] | None) -> bool:
-    return bool(history) and bool(_REFERS.search(question))
+    return bool(history) and bool(REFERS.search(question))
 
 
 def rewrite_prompt(question: str, history: Sequence[Turn]) -> Prompt:
@@ -47,7 +49,7 @@ def rewrite_prompt(question: str, history: Sequence[Turn]) -> Prompt:
         if len(text) > _TURN_CHARS:
             text = text[:_TURN_CHARS].rsplit(" ", 1)[0] + " ..."
         lines.append(f"{'User' if t.role == 'user' else 'Assistant'}: {text}")
-    refs = list(dict.fromkeys(m.group().lower() for m in _REFERS.finditer(question)))
+    refs = list(dict.fromkeys(m.group().lower() for m in REFERS.finditer(question)))
     asked = " and who is ".join(f'"{r}"' for r in refs) or "each pronoun"
     user = ("\n".join(lines) + f'\n\nIn the question "{question}", who is {asked}? '
             "Rewrite the question with their names instead of the pronouns. "

@@ -17,9 +17,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, replace
+from functools import lru_cache
 
 import numpy as np
+from babel import Locale
+from babel.numbers import get_currency_name
 
+from rag.answering.followup import REFERS
 from rag.answering.question_types import QuestionType, classify
 from rag.answering.wording import restates, self_referent, without_repeats
 from rag.chunking import split_sentences
@@ -28,8 +32,6 @@ from rag.components.verifier import CONTRADICTED, ENTAILED, NEUTRAL, Calibration
 
 _MARKER = re.compile(r"\s*\[(\d+(?:\s*[,;]\s*\d+)*)\]")
 WORD = re.compile(r"[\w’'-]+")
-# A sentence opening with a pronoun speaks about something named before it.
-_ANAPHOR = re.compile(r"^(he|she|they|it|this|these|that|those|his|her|their|its|such|there)\b", re.I)
 # "According to the sources, ..." credits the prompt's sources, not the world: left in, the
 # support head reads the claim as about "the sources" and finds it neutral (0.02 entailed
 # against 0.92 without it, on a RealTimeQA answer), so the sentence is checked and shown without it.
@@ -86,26 +88,54 @@ def is_summary(question: str) -> bool:
 
 
 # -- the two plain checks ---------------------------------------------------------
-_CURRENCY = {"$": "dollar", "us$": "dollar", "£": "pound", "€": "euro", "¥": "yen", "₹": "rupee"}
-_FIGURE = re.compile(
-    r"(?P<cur>us\$|[$£€¥₹])?\s?(?P<num>\d+(?:[.,]\d+)*)\s?(?P<scale>thousand|million|billion|trillion|"
-    r"[mbk]n?\b)?\s?(?P<unit>%|per ?cent|dollars?|pounds?|euros?|yen|yuan|rupees?|km|kilomet\w*|miles?|"
-    r"kg|tonnes?|tons?)?", re.I)
+@lru_cache(maxsize=1)
+def _figure() -> tuple[re.Pattern, dict[str, str], dict[str, str]]:
+    """The figure pattern, and the words of money and scale it reads, from CLDR's English
+    data (babel): the currencies with a symbol of their own ("$", "£", "CN¥"), each known by
+    its name's last word ("$", "dollars" -> "dollar"), and the compact number scales
+    ("thousand", "K" ... "trillion", "T")."""
+    en = Locale("en")
+    money: dict[str, str] = {}
+    for code, symbol in en.currency_symbols.items():
+        if symbol != code:
+            one, many = (get_currency_name(code, count=n, locale="en").split()[-1].lower() for n in (1, 2))
+            money[symbol.lower()] = one
+            money.update({w: one for w in (one, many) if w.isalpha()})
+    scales: dict[str, str] = {}
+    formats = en.compact_decimal_formats
+    for size, long in formats["long"]["other"].items():
+        word = long.pattern.strip("0 ").lower()  # "0 thousand"
+        scales.update({word: word, formats["short"]["other"][size].pattern.strip("0 ").lower(): word})  # "0K"
+
+    def alternatives(words) -> str:
+        return "|".join(map(re.escape, sorted(words, key=len, reverse=True)))
+
+    names, abbreviations = [w for w in scales if len(w) > 1], [w for w in scales if len(w) == 1]
+    pattern = re.compile(
+        rf"(?P<cur>{alternatives(w for w in money if not w.isalpha())})?\s?(?P<num>\d+(?:[.,]\d+)*)\s?"
+        rf"(?P<scale>{alternatives(names)}|(?:{alternatives(abbreviations)})n?\b)?\s?"  # "bn", "mn": BBC style
+        rf"(?P<unit>%|per ?cent|(?:{alternatives(w for w in money if w.isalpha())})\b|"
+        r"km|kilomet\w*|miles?|kg|tonnes?|tons?)?", re.I)
+    return pattern, money, scales
 
 
 def figures(text: str) -> list[tuple[str, str, str]]:
     """(number, scale, unit) for every figure: "$12 million" -> ("12", "million", "dollar")."""
+    pattern, money, scales = _figure()
     out = []
-    for m in _FIGURE.finditer(text.replace("’", "'")):
+    for m in pattern.finditer(text.replace("’", "'")):
         num = m.group("num").replace(",", "")
         scale = (m.group("scale") or "").lower()
-        scale = {"m": "million", "mn": "million", "b": "billion", "bn": "billion", "k": "thousand"}.get(scale, scale)
+        scale = scales.get(scale) or scales.get(scale[:-1], scale)  # "bn" -> "billion"
         unit = (m.group("unit") or "").lower().replace(" ", "")
-        unit = {"percent": "%"}.get(unit, unit).rstrip("s") if unit not in ("%",) else unit
-        if unit.startswith("kilomet"):
+        if unit in money:
+            unit = money[unit]
+        elif unit.startswith("kilomet"):
             unit = "km"
-        cur = _CURRENCY.get((m.group("cur") or "").lower(), "")
-        out.append((num, scale, cur or unit))
+        elif unit not in ("%", "percent"):
+            unit = unit.rstrip("s")
+        cur = money.get((m.group("cur") or "").lower(), "")
+        out.append((num, scale, cur or ("%" if unit == "percent" else unit)))
     return out
 
 
@@ -189,7 +219,8 @@ def source_sentences(hits: list[Hit]) -> list[SourceSentence]:
             text = c.text[s.start:s.end]
             if key not in seen:
                 seen.add(key)
-                refers = prev is not None and _ANAPHOR.match(text)
+                # (a sentence opening with a word that refers back speaks about something named before it)
+                refers = prev is not None and REFERS.match(text)
                 out.append(SourceSentence(h, key[1], key[2], text,
                                           c.text[prev.start:prev.end] if refers else "",
                                           c.start + prev.start if refers else None, c.text))

@@ -27,7 +27,7 @@ from rag.answering.grounding import Grounded, Grounder, Ranked, best_answers, be
 from rag.answering.lede import lead_hits, lede
 from rag.answering.question_types import QuestionType, classify, topicless
 from rag.answering.subject import keep_matching, unnamed
-from rag.answering.prompts import build_prompt, is_refusal
+from rag.answering.prompts import build_prompt
 from rag.answering.recency import in_time, stale_answer, stale_window
 from rag.answering.retrieval import Retriever
 from rag.answering.tuning import AnswerSettings
@@ -268,7 +268,7 @@ class Pipeline:
         if stop is not None and stop.is_set():
             return
         t2 = time.perf_counter()
-        g = self.grounder.ground("" if is_refusal(raw) else raw, query, hits, articles, evidence)
+        g = self.grounder.ground(raw, query, hits, articles, evidence)
         if not g.grounded:
             # The model refused or said nothing the sources back: the sentence the
             # verifier found to answer is the answer, quoted verbatim.

@@ -4,6 +4,7 @@ model's own decisions are tested in tests/integration/test_verifier_real.py)."""
 import numpy as np
 import pytest
 
+from rag.answering.followup import Turn, needs_rewrite
 from rag.answering.grounding import (Grounder, added_names, figures, figures_match, is_summary, source_sentences,
                            split_claims)
 from rag.answering.retrieval import Retriever
@@ -101,6 +102,15 @@ def test_extractive_fallback_quotes_verbatim(fake_pipeline):
     assert grounder(answerable=0.99).extractive(q, g.rank(q, hits), hits, fake_pipeline.index.snapshot().store.articles) is None
 
 
+def test_the_words_that_refer_back_are_one_list_for_sources_and_follow_ups():
+    text = "Putin met Sharif in Tianjin. Then they flew to Moscow. Talks ended. Such talks are rare."
+    ev = source_sentences([Hit(Chunk("a:0", "a", text, 0, len(text)), 1.0, 0.9)])
+    assert [s.context for s in ev] == ["", "Putin met Sharif in Tianjin.", "", "Talks ended."]
+    history = [Turn("user", "Who did Sharif meet?")]
+    assert needs_rewrite("Were such talks held before?", history) and needs_rewrite("Where did he go then?", history)
+    assert not needs_rewrite("Where was the SCO summit held?", history)
+
+
 def test_a_sentence_that_refers_back_is_quoted_with_the_one_before():
     text = "Putin met Sharif in Tianjin. He invited him to Moscow in November."
     art = Article(id="a", title="t", text=text)
@@ -151,6 +161,12 @@ def test_a_claim_must_match_its_source_on_figures_and_units(claim, support, ok):
 def test_figures_read_scale_and_unit():
     assert figures("a $12 million deal") == [("12", "million", "dollar")]
     assert figures("rose 3.5 percent") == [("3.5", "", "%")]
+    # Currencies and scales are CLDR's (babel): symbols and names alike, BBC-style "bn"/"tn".
+    assert figures("a HK$5bn loan") == figures("a 5 billion dollars loan") == [("5", "billion", "dollar")]
+    assert figures("₩2tn") == figures("2 trillion won") == [("2", "trillion", "won")]
+    assert figures("€3.2 billion") == figures("3.2 billion euros") == [("3.2", "billion", "euro")]
+    assert figures("5k runners") == [("5", "thousand", "")]
+    assert figures("27 European countries") == [("27", "", "")]  # a currency name is a whole word
 
 
 def test_names_a_claim_adds_are_found():
