@@ -3,8 +3,6 @@ article, one per question type, and the README's own example."""
 
 import pytest
 
-from rag.documents import make_article
-
 from .test_pipeline_real import _check_citations
 
 
@@ -72,21 +70,3 @@ def test_a_quoted_remark_is_cited_after_its_closing_quote(real_pipeline):
     assert re.search(r"\[1\]", a.answer), a.answer
     assert not re.search(r"\[\d+\][.!?,;]*[\"”’']", a.answer), a.answer  # a marker inside a quote
     _check_citations(real_pipeline, a)
-
-
-COACH = ("Coach Mike Leach dies at 61\n\nMississippi State football coach Mike Leach died on Monday at the "
-         "age of 61. The Leach family said in a statement that Mike was a loving husband and father who "
-         "never stopped learning and described him as a man of boundless curiosity. Sports commentator "
-         "Paul Finebaum called Leach \"the smartest coach I've ever been around.\" Leach led Texas Tech, "
-         "Washington State and Mississippi State during his career.")
-
-
-def test_a_view_is_the_named_persons_not_someone_elses(fresh_real_pipeline):
-    """'How did Paul Finebaum describe Mike Leach?' is answered from Finebaum's sentence,
-    never from the family's (rag/answering/subject.speaker)."""
-    p = fresh_real_pipeline
-    p.index.ingest([make_article(COACH, title="Coach Mike Leach dies at 61", id="leach")])
-    a = p.ask("How did Paul Finebaum describe Mike Leach?")
-    assert a.citations and all("Finebaum" in c.quote for c in a.citations), a.answer
-    assert "curiosity" not in a.answer and "loving" not in a.answer, a.answer
-    _check_citations(p, a)
