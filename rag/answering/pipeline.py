@@ -26,7 +26,7 @@ from rag.answering import lists, parts, yesno
 from rag.answering.grounding import Grounded, Grounder, Ranked, best_answers, best_passage, quoted_answer
 from rag.answering.lede import lead_hits, lede
 from rag.answering.question_types import QuestionType, classify, topicless
-from rag.answering.subject import keep_matching, names, speaker, unnamed
+from rag.answering.subject import keep_matching, unnamed
 from rag.answering.prompts import build_prompt, is_refusal
 from rag.answering.recency import in_time, stale_answer, stale_window
 from rag.answering.retrieval import Retriever
@@ -42,8 +42,6 @@ NOT_ANSWERED = ("The articles don't say: the closest passages, listed below, are
                 "but do not answer it.")
 NOT_NAMED = ("The articles don't say: none of the articles found mentions {names}. The closest passages "
              "are listed below.")
-NOT_THEIRS = ("The articles don't say: no passage found that speaks to this names {name}. The closest "
-              "passages are listed below.")
 NEITHER = "The articles don't say yes or no. The closest they come: “{quote}”"
 UNSUPPORTED = ("The articles don't say: the passages found do not support an answer. "
                "The closest passages are listed below.")
@@ -203,11 +201,6 @@ class Pipeline:
             return
         tv = time.perf_counter()
         hits, ranked = self._rerank(query, candidates, k)
-        who = speaker(query) if kind is QuestionType.OPEN and len(parts.split(query)) == 1 else None
-        if who:  # "How did Paul Finebaum describe ...?": only his sentences (or those after one naming him)
-            theirs = [r for r in ranked if names(who, r.source.window)]
-            who = who if len(theirs) < len(ranked) and self.grounder.answerable(query, ranked) else None
-            ranked = theirs
         timings["verify"] = _ms(tv)
         best = best_answers(ranked)
         if any(r.passage_has is not None for r in ranked):
@@ -243,8 +236,7 @@ class Pipeline:
             # tempted to invent, so it is not asked.
             stale = stale_window(scope, timed.newest)
             ans = self._abstain(shown, hits, "no_recent_articles" if stale else "not_answered",
-                                no_recent_text(scope, timed.newest) if stale
-                                else NOT_THEIRS.format(name=who) if who else NOT_ANSWERED,
+                                no_recent_text(scope, timed.newest) if stale else NOT_ANSWERED,
                                 timings, t0, day, timed.newest, answerability=best)
             yield "done", ans
             return

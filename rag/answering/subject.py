@@ -131,34 +131,3 @@ def _acronyms(text: str) -> set[str]:
         out.update("".join(run[i:j]) for i in range(len(run)) for j in range(i + 2, len(run) + 1))
         run = []
     return out
-
-
-def speaker(question: str) -> str | None:
-    """Whose words, view or act an open question asks about: the run of capitalised words
-    that is the subject of its clause, the one right before its verb ("How did | Paul
-    Finebaum | describe Mike Leach?", "What did Scottish Conservative leader | David
-    McLetchie | say about ...?"), else the first after the auxiliary. None when no name
-    follows the auxiliary ("What is the SCO?", "What did the leaders discuss?"; a yes/no
-    question opens with it)."""
-    from rag.answering.question_types import auxiliary
-
-    words = [w.strip("’'-") for w in _WORD.findall(question)]
-    at = next((i for i, w in enumerate(words) if i > 0 and auxiliary(w)), None)
-    if at is None or at + 1 >= len(words) or not words[at + 1][:1].isupper():
-        return None  # ("What is the SCO?": a thing, not someone who acts)
-    runs: list[list[str]] = []
-    for i in range(at + 1, len(words)):
-        w, up = words[i], words[i][:1].isupper() and words[i].lower() not in _CALENDAR
-        if up:
-            if i > at + 1 and words[i - 1][:1].isupper() and runs:
-                runs[-1].append(w)
-            else:
-                runs.append([w])
-        elif runs and words[i - 1][:1].isupper() and not (i + 1 < len(words) and words[i + 1][:1].isupper()):
-            return " ".join(_bare(x) for x in runs[-1])  # the verb after the subject ("say about")
-    return " ".join(_bare(x) for x in runs[0]) if runs else None
-
-
-def names(name: str, text: str) -> bool:
-    """The text names the person: their last name, give or take an ending ("Finebaum's")."""
-    return _held(_plain(name.split()[-1]).lower(), _vocabulary("", text))

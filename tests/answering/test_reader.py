@@ -3,7 +3,6 @@
 from rag.answering.subject import coverage, keep_matching, terms, unnamed
 from rag.documents import make_article
 from rag.types import Article, Chunk, Hit
-from rag.components.verifier import Calibration, FakeVerifier
 
 from ..conftest import SUMMIT, make_pipeline
 
@@ -114,39 +113,3 @@ def test_a_yes_needs_every_name_of_the_question_in_its_sentence_or_title(setting
     p.index.ingest([make_article(WEATHER, title="Lisbon floods", id="w")])
     assert p.ask("Did the Lisbon city council close 12 schools?").answer.startswith("Yes: “The city council")
     assert not p.ask("Did the city council close 12 schools on Tuesday?").answer.startswith("Yes")
-
-
-def test_the_speaker_is_the_subject_named_before_the_verb():
-    from rag.answering.subject import names, speaker
-    assert speaker("How did Paul Finebaum describe Mike Leach?") == "Paul Finebaum"
-    assert speaker("What did Scottish Conservative leader David McLetchie say about the smoking ban?") == "David McLetchie"
-    assert speaker("What did Sharif's minister say?") == "Sharif"  # (the nearest name: checked, not guessed)
-    assert speaker("When will Sharif visit Russia?") == "Sharif"
-    for q in ("What is the SCO?", "What did the leaders discuss?", "Which organisation held the summit?",
-              "Did Sharif meet Putin?", "How many trees will project KX82668R in Dunmore plant?"):
-        assert speaker(q) is None, q
-    assert names("Paul Finebaum", "Finebaum’s praise") and not names("Paul Finebaum", "The Leach family said")
-
-
-LEACH = ("The Leach family said Mike Leach would describe himself as a pirate. "
-         "Finebaum called Leach the smartest coach he had ever been around.")
-
-
-def test_a_view_is_quoted_from_a_sentence_that_names_the_person(settings):
-    p = make_pipeline(settings, ("Leach would describe himself as a pirate [1].",),
-                      FakeVerifier(Calibration(answerable=0.35, supported=0.5)))
-    p.index.ingest([make_article(LEACH, title="Paul Finebaum on Mike Leach", id="leach")])
-    q = "How did Paul Finebaum describe Mike Leach?"
-    a = p.ask(q)  # the family's sentence ranks first, and the model writes from it: not his view
-    assert not a.abstained and all("Finebaum" in c.quote for c in a.citations), a.answer
-    assert "pirate" not in p.generator.prompts[-1].user
-
-
-def test_no_sentence_naming_the_person_answers_so_the_articles_do_not_say(settings):
-    p = make_pipeline(settings, ("Leach would describe himself as a pirate [1].",),
-                      FakeVerifier(Calibration(answerable=0.5, supported=0.5)))
-    p.index.ingest([make_article(LEACH.split(". ")[0] + ".", title="Coach dies", id="leach"),
-                    make_article("Paul Finebaum hosts a radio show on sports in the South.", id="radio")])
-    a = p.ask("How did Paul Finebaum describe Mike Leach?")
-    assert a.abstained and a.reason == "not_answered", a.answer
-    assert "names Paul Finebaum" in a.answer and p.generator.prompts == []
