@@ -62,6 +62,7 @@ _BOILERPLATE_RE = re.compile(r"""(?ix)
   | your\ email\ address\ will\ not\ be\ published\.?.{0,80}|required\ fields\ are\ marked\ \*?
   | save\ my\ name,\ email,\ and\ website\b.{0,100}|post\ comment|cancel\ reply
   | (?:\d+\.\ )?how\ relevant\ is\ this\ ad\ to\ you\??|video\ player\ was\ slow\ to\ load.{0,200}
+  | just\ watched\b.{0,300}\breplay\ more\ videos\b.{0,400}  # CNN's video widget, as one line of text
 """)
 # Headings of trailing link lists ("Related Articles", "More from CNBC:").
 _RELATED_RE = re.compile(r"""(?ix)(?:related(?:\ (?:articles|stories|content|posts|coverage))?

@@ -63,6 +63,16 @@ def test_clean_text_drops_whole_boilerplate_lines_only():
     )
 
 
+def test_clean_text_drops_cnn_video_widget_lines():
+    """CNN pages in ../shared/data/realtimeqa/corpus_2022.jsonl carry the video widget as one
+    line of text (463 lines in 193 articles, all of this shape)."""
+    widget = ("JUST WATCHED Covid-19 pushes the US health care system to the brink Replay More Videos ... "
+              "MUST WATCH Covid-19 pushes the US health care system to the brink 02:05")
+    said = "The critic said she had just watched the replay of the speech and wanted more videos like it."
+    raw = "\n".join([BODY, "", widget, "", said, "", "JUST WATCHED Biden speech Replay More Videos ..."])
+    assert clean_text(raw) == BODY + "\n\n" + said
+
+
 def test_clean_text_removes_comment_footer_at_the_end():
     raw = (f"{BODY}\n\n{BODY2}\n\nLeave a Reply\n\nYour email address will not be published."
            " Required fields are marked *\n\nComment *\n\nName *\n\nPost Comment")

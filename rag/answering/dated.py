@@ -8,6 +8,7 @@ time-bound question that no article of its time answers is told instead.
 from __future__ import annotations
 
 import datetime as dt
+from typing import Iterable
 from urllib.parse import urlsplit
 
 from rag.answering.grounding import SourceSentence
@@ -52,3 +53,33 @@ def no_recent_text(scope: TimeScope, newest: str | None) -> str:
     if newest:
         text += f" The newest article on this is from {day_text(newest)}."
     return text
+
+
+def empty_window(scope: TimeScope, articles: Iterable[Article], as_of: dt.date,
+                 on_topic: Article | None = None) -> tuple[str, str | None] | None:
+    """When no article at all was published in the question's window: what to say ("No
+    article is from this week (29 Nov–6 Dec 2026). The newest article is from 1 Sep 2025: “Title”.")
+    and the date of the article named (ISO, None if no article is dated): ``on_topic``, the
+    newest article on the question's topic ("The newest article on this is ..."), when there is
+    one, else the newest of all. None when the window holds an article, or the question
+    names none."""
+    if scope.window is None:
+        return None
+    articles = list(articles)
+    dated = [(d, a) for a in articles if (d := published_on(a)) is not None and d <= as_of]
+    if any(scope.window.holds(a.published) for _, a in dated):
+        return None
+    when = say_window(scope.window).removeprefix("published ")
+    text = f"No article is from {scope.said or 'that time'} ({when})."
+    if not dated:  # (undated articles are of no time; those after as_of are not yet out)
+        undated = sum(published_on(a) is None for a in articles)
+        if undated:
+            text += (" The only article has no publication date." if undated == 1 else
+                     f" None of the {undated} articles has a publication date.")
+        return text, None
+    day, newest = max(dated, key=lambda x: x[0])
+    which = "The newest article"
+    if on_topic is not None and (d := published_on(on_topic)) is not None and d <= as_of:
+        day, newest, which = d, on_topic, "The newest article on this"
+    title = f": “{newest.title.rstrip('.')}”" if newest.title else ""
+    return f"{text} {which} is from {day_text(day)}{title}.", day.isoformat()

@@ -317,7 +317,7 @@ class Grounder:
                       for c in claims]
             return Grounded("", claims, [], False)
         citations = [self.citation(n + 1, hits[s.hit], s, sc, articles) for n, (s, sc) in enumerate(spans)]
-        text = " ".join(cite(t, key + 1) for t, key in kept)
+        text = " ".join(shown(t, spans[key][0].text, key + 1) for t, key in kept)
         return Grounded(text, claims, citations, grounded=True)
 
     @staticmethod
@@ -464,9 +464,34 @@ def _logit(p: np.ndarray) -> np.ndarray:
     return np.log(p / (1 - p))
 
 
+_QUOTE = "\"'“”‘’"
+# A quotation opening inside a sentence: a quote mark at the start of a word (an apostrophe,
+# "Sharif's", is inside one).
+_OPENS_QUOTE = re.compile(r"(?:^|[\s(—–-])[\"“‘'](?=\w)")
+
+
 def cite(sentence: str, n: int) -> str:
-    """Put the marker before the closing punctuation: "It was in Tianjin [1]." """
+    """Put the marker before the closing punctuation ("It was in Tianjin [1]."), or after a
+    closing quotation mark: inside the quotation it would read as part of what was said
+    ('He said, "We respect India." [1]', not '"We respect India [1]."')."""
     m = re.search(r"[.!?]+[\"'”’)]*$", sentence)
-    if m:
+    if m and not any(ch in _QUOTE for ch in m.group()):
         return f"{sentence[:m.start()]} [{n}]{sentence[m.start():]}"
     return f"{sentence} [{n}]"
+
+
+def shown(claim: str, source: str, n: int) -> str:
+    """A claim as the answer says it, cited [n]. A claim that quotes someone and repeats its
+    source word for word is the source's sentence: shown as a quotation, so that the inner
+    quote reads as the speaker's ('“He stated, "We respect India."” [1]')."""
+    if _OPENS_QUOTE.search(claim) and _words_in(claim, source):
+        return f"“{claim}” [{n}]"
+    return cite(claim, n)
+
+
+def _words_in(claim: str, source: str) -> bool:
+    """The claim's words are a run of the source's words (case, punctuation and the kind of
+    quote marks aside)."""
+    def words(text: str) -> str:
+        return " " + " ".join(re.findall(r"\w+", text.casefold())) + " "
+    return words(claim).strip() != "" and words(claim) in words(source)

@@ -20,7 +20,7 @@ from rag.text_checks import check_unicode
 from rag.components.embedding import Embedder
 from rag.errors import BadInput, TooLarge
 from rag.components.generation import Generator, Prompt
-from rag.answering.dated import as_of_lead, fresh_order, no_recent_text
+from rag.answering.dated import as_of_lead, empty_window, fresh_order, no_recent_text
 from rag.answering.followup import Turn, standalone_query
 from rag.answering import lists, parts, yesno
 from rag.answering.grounding import Grounded, Grounder, Ranked, best_answers, best_passage, quoted_answer
@@ -171,10 +171,18 @@ class Pipeline:
         # (A summary request that names no topic, "Give me the gist", is about the best match.)
         if not candidates or (max(h.dense for h in candidates) < self.settings.min_relevance
                               and not (kind is QuestionType.SUMMARY and topicless(query))):
+            # (The window holds no article at all: said so, with the newest there is, on
+            # the question's topic if it names one.)
+            untimed = query.replace(scope.said, " ") if scope.said else query  # "What happened today?"
+            on_topic = None if kind is QuestionType.SUMMARY and topicless(untimed) else articles.get(timed.newest_id)
+            empty = None if candidates else empty_window(scope, (a for a, _ in snap.all_articles()), day, on_topic)
             stale = scope.bound and timed.newest is not None
-            ans = self._abstain(shown, candidates[:k], "no_recent_articles" if stale else "no_relevant_passages",
-                                no_recent_text(scope, timed.newest) if stale else NO_PASSAGES,
-                                timings, t0, day, timed.newest)
+            if empty is not None:
+                ans = self._abstain(shown, [], "no_recent_articles", empty[0], timings, t0, day, empty[1])
+            else:
+                ans = self._abstain(shown, candidates[:k], "no_recent_articles" if stale else "no_relevant_passages",
+                                    no_recent_text(scope, timed.newest) if stale else NO_PASSAGES,
+                                    timings, t0, day, timed.newest)
             yield "done", ans
             return
         # Only the articles that hold the question's names and figures (a lookalike

@@ -23,7 +23,8 @@ from rag.types import Article, Hit
 @dataclass(frozen=True)
 class InTime:
     hits: list[Hit]  # the passages to read, best first
-    newest: str | None  # the newest relevant article published by as_of (any window)
+    newest: str | None  # the newest relevant article's date, published by as_of (any window)
+    newest_id: str | None = None  # and that article
 
 
 def published_on(article: Article | None) -> dt.date | None:
@@ -40,13 +41,13 @@ def in_time(hits: list[Hit], articles: dict[str, Article], as_of: dt.date, scope
         return published_on(articles.get(h.chunk.article_id))
 
     usable = [h for h in hits if (d := day(h)) is None or d <= as_of]
-    relevant = [d for h in usable if h.dense >= min_relevance and (d := day(h)) is not None]
-    newest = max(relevant).isoformat() if relevant else None
+    relevant = [(d, h.chunk.article_id) for h in usable if h.dense >= min_relevance and (d := day(h)) is not None]
+    newest = max(relevant, key=lambda r: r[0]) if relevant else None
     if scope.window is not None:
         usable = [h for h in usable if scope.window.holds(articles[h.chunk.article_id].published)]
     elif scope.present:
         usable = prior(usable, {h.chunk.article_id: day(h) for h in usable}, as_of, half_life)
-    return InTime(usable, newest)
+    return InTime(usable, newest[0].isoformat() if newest else None, newest[1] if newest else None)
 
 
 def prior(hits: list[Hit], days: dict[str, dt.date | None], as_of: dt.date, half_life: float) -> list[Hit]:

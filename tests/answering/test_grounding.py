@@ -90,7 +90,7 @@ def test_rank_puts_the_answering_sentence_first_and_gates_answerability(fake_pip
 def test_extractive_fallback_quotes_verbatim(fake_pipeline):
     q = "Who did Sharif meet?"
     hits = hits_for(fake_pipeline, q)
-    g = grounder(answerable=0.3)
+    g = grounder(answerable=0.2)
     out = g.extractive(q, g.rank(q, hits), hits, fake_pipeline.index.snapshot().store.articles)
     assert out is not None
     (c,) = out.citations
@@ -290,3 +290,33 @@ def test_a_claim_that_names_someone_twice_for_one_mention_is_no_reading():
     assert self_referent("Shehbaz Sharif held talks with Pakistan's Prime Minister, Shehbaz Sharif.", src)
     assert not self_referent("Shehbaz Sharif held talks with Vladimir Putin.", src)
     assert not self_referent("Sharif met Putin, and Putin thanked Sharif.", "Sharif met Putin. Putin thanked Sharif.")
+
+
+@pytest.mark.parametrize("close", ['"', "”", "'", "’"])
+def test_the_marker_goes_after_a_closing_quote_never_inside_it(close):
+    from rag.answering.grounding import cite
+    open_ = {'"': '"', "”": "“", "'": "'", "’": "‘"}[close]
+    said = f"He stated, {open_}I must say that we respect your relations with India.{close}"
+    assert cite(said, 1) == f"{said} [1]"
+    assert cite(f"He called it {open_}a success{close}.", 2) == f"He called it {open_}a success{close} [2]."
+    assert cite("It was in Tianjin.", 1) == "It was in Tianjin [1]."
+    assert cite("It was in Tianjin", 1) == "It was in Tianjin [1]"
+    assert cite("Was it in Tianjin?!", 3) == "Was it in Tianjin [3]?!"
+
+
+def test_a_quotation_repeated_word_for_word_is_shown_as_a_quote(settings):
+    from rag.documents import make_article
+    from ..conftest import make_pipeline
+    text = ("During the talks, Sharif’s remarks about India were particularly noteworthy. "
+            "He stated, “I must say that we respect your relations with India. That is perfectly fine.”")
+    p = make_pipeline(settings)
+    p.index.ingest([make_article(text, title="Sharif and Putin", id="sco")])
+    q = "What did Sharif say about India?"
+    hits, ev = evidence_for(p, q)
+    arts = p.index.snapshot().store.articles
+    said = 'He stated, "I must say that we respect your relations with India."'
+    g = grounder(answerable=0.2).ground(f"{said[:-2]} [1].\"", q, hits, arts, ev)  # the model's marker inside
+    assert g.grounded and g.answer == f"“{said}” [1]"
+    # A quoted word in a sentence of the model's own: the marker after the quote, no outer marks.
+    g = grounder(answerable=0.2).ground("Sharif said he must “respect” India's relations [1].", q, hits, arts, ev)
+    assert g.grounded and g.answer == "Sharif said he must “respect” India's relations [1]."

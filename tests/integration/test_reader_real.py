@@ -60,3 +60,13 @@ def test_a_list_question_quotes_the_sentences_that_answer(real_pipeline):
     assert "generate" not in a.timings_ms and len(a.citations) >= 2, a.answer
     assert sum(w in a.answer for w in ("trade", "energy", "agriculture", "defence")) >= 2, a.answer
     _check_citations(real_pipeline, a)
+
+
+def test_a_quoted_remark_is_cited_after_its_closing_quote(real_pipeline):
+    """The marker after the quotation, bracketed, never inside it ('... India [1]."')."""
+    import re
+    a = real_pipeline.ask("What did Sharif say about India?")
+    assert not a.abstained and "respect your relations with India" in a.answer, a.answer
+    assert re.search(r"\[1\]", a.answer), a.answer
+    assert not re.search(r"\[\d+\][.!?,;]*[\"”’']", a.answer), a.answer  # a marker inside a quote
+    _check_citations(real_pipeline, a)

@@ -40,7 +40,7 @@ def test_the_same_question_much_later_is_stale(fresh_real_pipeline):
     a = p.ask(QUESTION, as_of="2022-11-15")
     assert a.abstained and a.reason == "no_recent_articles" and a.citations == []
     assert a.newest == "2022-08-31"
-    assert "The newest article on this is from 31 Aug 2022." in a.answer
+    assert "The newest article on this is from 31 Aug 2022" in a.answer
 
 
 OPENED = ("Porto opens its new bridge\n\nThe mayor of Porto opened the new Luis Douro bridge on "
@@ -65,3 +65,23 @@ def test_a_question_without_time_words_is_stale_once_the_story_has_moved_on(fres
                                  published="2022-11-01", source="Porto News")])
     b = p.ask(COST, as_of="2022-11-15")
     assert b.abstained and b.reason == "no_recent_articles" and b.newest == "2022-11-01", b.answer
+
+
+def test_a_window_without_any_article_names_the_window_and_the_newest_article(fresh_real_pipeline):
+    p = fresh_real_pipeline
+    _ingest(p)
+    for question, said in (("What happened this week?", "this week (8–15 Nov 2022)"),
+                           ("What happened today?", "today (15 Nov 2022)"),
+                           ("What happened yesterday?", "yesterday (14–15 Nov 2022)")):
+        a = p.ask(question, as_of="2022-11-15")
+        assert a.abstained and a.reason == "no_recent_articles" and a.newest == "2022-08-31", a.answer
+        assert a.answer == (f"No article is from {said}. The newest article is from 31 Aug 2022: "
+                            "“Porto counts the cost”."), a.answer
+        assert "generate" not in a.timings_ms
+
+
+def test_a_window_question_on_the_undated_seed_article_says_it_has_no_date(real_pipeline):
+    a = real_pipeline.ask("What happened this week?", as_of="2026-12-06")
+    assert a.abstained and a.reason == "no_recent_articles", a.answer
+    assert a.answer == ("No article is from this week (29 Nov–6 Dec 2026). "
+                        "The only article has no publication date."), a.answer
