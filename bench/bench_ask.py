@@ -118,9 +118,6 @@ class Recorder:
     def generate(self, prompt, max_new_tokens):
         return self.inner.generate(prompt, max_new_tokens)
 
-    def choose(self, prompt, options):
-        return self.inner.choose(prompt, options)
-
     def stream(self, prompt, max_new_tokens, stop=None):
         run = self.inner.stream(prompt, max_new_tokens, stop)
         self.last = run.stats

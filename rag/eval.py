@@ -288,21 +288,6 @@ class RecordedGenerator:
         self._store(prompt, max_new_tokens, reply.text, reply.stats)
         return reply
 
-    def choose(self, prompt, options):
-        """The inner generator's scores of ``options``, recorded and replayed like replies."""
-        key = self.key(prompt, 0) + ":choose:" + "\x01".join(options)
-        rec = self._cache.get(key)
-        if rec is not None:
-            self.hits += 1
-            return rec["choose"]
-        scores = self.inner.choose(prompt, options)
-        if scores is not None:
-            self.misses += 1
-            self._cache[key] = rec = {"key": key, "choose": scores}
-            with self.path.open("a", encoding="utf-8") as f:
-                f.write(json.dumps(rec) + "\n")
-        return scores
-
     def stream(self, prompt, max_new_tokens: int, stop=None):
         found = self._lookup(prompt, max_new_tokens)
         if found is not None:

@@ -125,18 +125,6 @@ def test_recorded_generator_replays_without_the_model(tmp_path):
     assert again.generate(p1, 11).text == "never"  # another token budget is another prompt
 
 
-def test_recorded_generator_replays_choices(tmp_path):
-    from rag.components.generation import FakeGenerator, Prompt
-
-    path, p = tmp_path / "gen.jsonl", Prompt("s", "Is it? Answer Yes or No.")
-    rec = ev.RecordedGenerator(FakeGenerator(("Yes",)), path)
-    assert rec.choose(p, ("Yes", "No")) == [0.0, -20.0] and rec.misses == 1
-    again = ev.RecordedGenerator(FakeGenerator(("No",)), path)
-    assert again.choose(p, ("Yes", "No")) == [0.0, -20.0] and again.inner.prompts == []
-    assert again.choose(p, ("No", "Yes")) == [0.0, -20.0]  # other options: asked again
-    assert again.generate(p, 5).text == "No"  # a choice is no reply to replay
-
-
 def test_cli_eval_offset_must_not_be_negative(tmp_path, capsys):
     f = tmp_path / "q.jsonl"
     f.write_text('{"question": "x?"}\n')

@@ -97,12 +97,6 @@ class Generator(Protocol):
     def stream(self, prompt: Prompt, max_new_tokens: int,
                stop: threading.Event | None = None) -> TokenStream: ...
 
-    def choose(self, prompt: Prompt, options: Sequence[str]) -> list[float] | None:
-        """The log-probability that the reply begins with each option (its first token),
-        from one forward pass and no decoding; None where the adapter cannot score
-        (a remote server)."""
-        ...
-
 
 class FakeGenerator:
     """Canned replies for fast tests: a list used in turn (the last one repeats) or a function of the prompt."""
@@ -148,11 +142,6 @@ class FakeGenerator:
                 yield text[start:i]
                 start = i
         self._count(prompt, text[:start], stats)
-
-    def choose(self, prompt: Prompt, options: Sequence[str]) -> list[float] | None:
-        """Its reply picks: 0.0 for each option the reply begins with, -20.0 for the rest."""
-        text = self._reply(prompt).strip()
-        return [0.0 if text.startswith(o) else -20.0 for o in options]
 
     def _count(self, prompt: Prompt, text: str, stats: GenerationStats) -> GenerationStats:
         """Fixed figures: a word is a token, and each takes ms_per_token to write."""
@@ -342,22 +331,6 @@ class TransformersGenerator:
         out = GENERATOR.run(self._run, inputs, max_new_tokens, None, stats)
         return Reply(self._tokenizer.decode(out[0, inputs["input_ids"].shape[1]:], skip_special_tokens=True),
                      stats)
-
-    def choose(self, prompt: Prompt, options: Sequence[str]) -> list[float] | None:
-        """Each option's log-probability as the reply's first token (an option is read by
-        its first token: "Yes" and "No" are one token each): one forward pass."""
-        self.load()
-        inputs = self._inputs(prompt)
-        ids = [self._tokenizer.encode(o, add_special_tokens=False)[0] for o in options]
-        return GENERATOR.run(self._first_token, inputs, ids)
-
-    def _first_token(self, inputs: Any, ids: list[int]) -> list[float]:
-        import torch
-        with self._gen_lock, torch.inference_mode():
-            # logits_to_keep=1: the vocabulary projection for the last position only
-            logits = self._model(**inputs, logits_to_keep=1).logits[0, -1].float()
-        logp = torch.log_softmax(logits, dim=-1)
-        return [float(logp[i]) for i in ids]
 
     def stream(self, prompt: Prompt, max_new_tokens: int,
                stop: threading.Event | None = None) -> TokenStream:

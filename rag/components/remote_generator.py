@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from typing import Any
 
 from rag.config import Settings
@@ -79,10 +79,6 @@ class OpenAIGenerator:
             stats.prompt_tokens, stats.new_tokens = out.usage.prompt_tokens, out.usage.completion_tokens
         text = (out.choices[0].message.content or "") if out.choices else ""
         return Reply(text, stats)
-
-    def choose(self, prompt: Prompt, options: Sequence[str]) -> list[float] | None:
-        """None: first-token log-probabilities are not asked of a server (callers fall back)."""
-        return None
 
     def stream(self, prompt: Prompt, max_new_tokens: int,
                stop: threading.Event | None = None) -> TokenStream:

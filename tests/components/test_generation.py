@@ -56,13 +56,6 @@ def test_fake_stats_come_back_with_each_call():
     assert g.generate(P, 5).stats.new_tokens == 3 and not hasattr(g, "stats")
 
 
-def test_fake_choose_picks_the_option_its_reply_begins_with():
-    g = FakeGenerator(["No, it was not.", "Maybe"])
-    assert g.choose(P, ("Yes", "No")) == [-20.0, 0.0]
-    assert g.choose(P, ("Yes", "No")) == [-20.0, -20.0]  # neither: no lean either way
-    assert g.prompts == [P, P]
-
-
 def test_fake_stream_honours_stop():
     stop = threading.Event()
     pieces = []
@@ -236,18 +229,6 @@ def test_tiny_generate_stream_and_stats(tiny):
     run = tiny.stream(P, 12)
     assert "".join(run) == text and run.stats.new_tokens == 12
     assert not hasattr(tiny, "stats")  # per call, never shared
-
-
-def test_tiny_choose_scores_first_tokens_as_generation_would(tiny):
-    """One forward pass: the option the greedy reply begins with scores highest, and the
-    scores are log-probabilities of one distribution."""
-    import math
-    first = tiny.generate(P, 1).text
-    options = sorted({first, "a", "b", "1"})
-    scores = tiny.choose(P, options)
-    assert len(scores) == len(options) and all(s <= 0.0 for s in scores)
-    assert options[max(range(len(options)), key=scores.__getitem__)] == first
-    assert sum(math.exp(s) for s in scores) <= 1.0 + 1e-6
 
 
 def test_tiny_chat_template_has_both_roles(tiny):
