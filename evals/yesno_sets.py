@@ -8,7 +8,7 @@ split by a hash of its ids into a dev part (for choosing) and a held-out part (t
 The passage's sentences are ranked by the verifier's answer head, as the product ranks
 retrieved sentences; the title is the article's.
 
-  python evals/yesno_sets.py --part dev --limit 160
+  PYTHONPATH=. python evals/yesno_sets.py --part dev --limit 160
 """
 
 from __future__ import annotations
