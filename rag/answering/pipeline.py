@@ -329,7 +329,7 @@ class Pipeline:
                    scope: TimeScope) -> Iterator[tuple[str, object]]:
         """Yes or No with the sentence that says so, or what the articles do say."""
         tv = time.perf_counter()
-        v = yesno.decide(query, ranked, self.verifier, self.grounder.calibration,
+        v = yesno.decide(query, ranked, self.verifier,
                          lambda r: articles[hits[r.source.hit].chunk.article_id].title)
         timings["verify"] = timings.get("verify", 0.0) + _ms(tv)
         if v is None or v.answer is None:

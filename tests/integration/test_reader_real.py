@@ -25,6 +25,7 @@ def test_who_and_where_in_one_question(real_pipeline):
 @pytest.mark.parametrize("question, verdict", [
     ("Did Sharif accept Putin's invitation to visit Russia?", "Yes"),
     ("Did Shehbaz Sharif meet Vladimir Putin at the summit?", "Yes"),
+    ("Did the leaders avoid discussing Kashmir?", "No"),  # "... also delved into pressing regional ..."
 ])
 def test_yes_or_no_with_the_sentence_that_says_so(real_pipeline, question, verdict):
     a = real_pipeline.ask(question)
