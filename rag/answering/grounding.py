@@ -219,13 +219,12 @@ class Grounder:
         # is, which quake): the passage's own answer probability, in logits, is added.
         # One call: the verifier batches its inputs by length.
         # A null-option span head also reads each whole passage: does it answer, and where.
+        # The short answers are read in the same pass (the verifier keeps them: the short
+        # answer of the best sentence is then not read again, verifier_cache.py).
         null = self.verifier.span_null and self.calibration.has_answer < 1.0
         texts = windows + ([h.chunk.text for h in hits] if w or null else [])
-        if null:
-            both, spans = self.verifier.read(question, texts)
-            reads = spans[len(windows):]
-        else:
-            both, reads = self.verifier.answers(question, texts), [None] * len(hits)
+        both, spans = self.verifier.read(question, texts)
+        reads = spans[len(windows):] if null else [None] * len(hits)
         p, passage = both[:len(windows)], both[len(windows):]
         score = _logit(p) + w * _logit(passage[[s.hit for s in sources]]) if w else p
         order = sorted(range(len(sources)), key=lambda j: (-score[j], j))
