@@ -232,7 +232,7 @@ class CrossEncoderVerifier:
             return self._read_pairs(a, b, want_spans)
         keys = list(zip(a, b))
         new = list(dict.fromkeys(k for k in keys if cache.get(k, want_spans) is None))
-        ans, sup, spans = self._read_pairs([k[0] for k in new], [k[1] for k in new], want_spans)
+        ans, sup, spans = self._read_pairs([k[0] for k in new], [k[1] for k in new], want_spans) if new else ((),) * 3
         got = {k: cache.get(k, want_spans) for k in dict.fromkeys(keys)}
         for i, k in enumerate(new):
             got[k] = (float(ans[i]), sup[i], spans[i])
