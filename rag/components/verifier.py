@@ -26,6 +26,7 @@ import numpy as np
 
 from rag.errors import ModelUnavailable
 from rag.components.runtime.model_files import embedder_path
+from rag.components.runtime.batching import length_batches
 from rag.components.runtime.model_thread import ENCODERS
 from rag.components.runtime.quantization import quantize_encoder
 from rag.components.runtime.span_reading import Span, best_span
@@ -248,14 +249,17 @@ class CrossEncoderVerifier:
         model = self.load()
         if not a:
             return np.zeros(0), np.zeros((0, 3)), []
-        order = sorted(range(len(a)), key=lambda i: len(a[i]) + len(b[i]))
+        # Batches of inputs of like length (runtime/batching.py): sentences are not padded
+        # to a passage's length.
+        lengths = [len(ids) for ids in self._tok(list(a), list(b), truncation="longest_first",
+                                                 max_length=self.max_length)["input_ids"]]
+        batches = length_batches(lengths, self.batch_size, self.pad_shapes, PAD_TOKENS if self.pad_shapes else 0)
         ans = np.zeros(len(a), dtype=np.float32)
         sup = np.zeros((len(a), 3), dtype=np.float32)
         spans: list[Span | None] = [None] * len(a)
         with torch.inference_mode(), torch.autocast("cpu", dtype=self._autocast,
                                                      enabled=self._autocast is not None):
-            for s in range(0, len(order), self.batch_size):
-                idx = order[s:s + self.batch_size]
+            for idx in batches:
                 enc = self._tok([a[i] for i in idx], [b[i] for i in idx], truncation="longest_first",
                                 max_length=self.max_length, padding=True, return_tensors="pt",
                                 return_offsets_mapping=want_spans,
