@@ -257,8 +257,11 @@ class Grounder:
         if not claims_in or not evidence:
             return Grounded("", [], [], False)
         pairs = [(text, s.window) for text, _ in claims_in for s in evidence]
-        probs = self.verifier.support(pairs).reshape(len(claims_in), len(evidence), 3)
         summary = is_summary(question)
+        # The claims are read against the question in the same pass (the verifier keeps
+        # every pair's readings, verifier_cache.py: answers() below runs no model).
+        asked = [] if summary else [(question, t) for t, _ in claims_in]
+        probs = self.verifier.support(pairs + asked)[:len(pairs)].reshape(len(claims_in), len(evidence), 3)
         answers = (np.ones(len(claims_in)) if summary
                    else self.verifier.answers(question, [t for t, _ in claims_in]))
         claims: list[Claim] = []

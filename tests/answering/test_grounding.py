@@ -8,7 +8,7 @@ from rag.answering.grounding import (Grounder, added_names, figures, figures_mat
                            split_claims)
 from rag.answering.retrieval import Retriever
 from rag.types import Article, Chunk, Hit
-from rag.components.verifier import Calibration
+from rag.components.verifier import Calibration, CrossEncoderVerifier
 from rag.components.fake_verifier import FakeVerifier
 
 
@@ -278,3 +278,30 @@ def test_a_claim_that_names_someone_twice_for_one_mention_is_no_reading():
     assert self_referent("Shehbaz Sharif held talks with Pakistan's Prime Minister, Shehbaz Sharif.", src)
     assert not self_referent("Shehbaz Sharif held talks with Vladimir Putin.", src)
     assert not self_referent("Sharif met Putin, and Putin thanked Sharif.", "Sharif met Putin. Putin thanked Sharif.")
+
+
+class _OnePass(CrossEncoderVerifier):
+    """The real verifier's batching and kept readings over FakeVerifier's figures; counts
+    the model passes (each _read_pairs call)."""
+
+    def __init__(self):
+        super().__init__()
+        self.fake, self.passes = FakeVerifier(), 0
+        self._config = {"max_length": 128}
+
+    def _read_pairs(self, a, b, want_spans=False):
+        self.passes += 1
+        ans = np.array([self.fake.answers(x, [y])[0] for x, y in zip(a, b)], dtype=np.float32)
+        return ans, self.fake.support(list(zip(a, b))), [None] * len(a)
+
+
+def test_an_answer_is_checked_in_one_pass_of_the_model(fake_pipeline):
+    q = "Where was the summit held?"
+    hits, ev = evidence_for(fake_pipeline, q)
+    v = _OnePass()
+    articles = fake_pipeline.index.snapshot().store.articles
+    g = Grounder(v).ground("The summit was held in Tianjin [1]. It was sunny [2].", q, hits, articles, ev)
+    assert v.passes == 1  # support of each claim and its answer to the question, together
+    want = Grounder(FakeVerifier()).ground("The summit was held in Tianjin [1]. It was sunny [2].", q, hits,
+                                           articles, ev)
+    assert g.claims == want.claims and g.grounded == want.grounded
