@@ -179,6 +179,8 @@ def forget(p: Pipeline, question: str) -> None:
     cache = getattr(p.embedder, "_cache", None)
     if cache is not None:
         cache.pop(question, None)
+    if hasattr(p.verifier, "forget"):
+        p.verifier.forget()  # nor the verifier's readings of its sentences
 
 
 def ask_once(client, parts: Parts, question: str) -> dict:

@@ -28,7 +28,7 @@ from rag.config import Settings  # noqa: E402
 from rag.errors import IndexUnavailable  # noqa: E402
 from rag.components.embedding import FakeEmbedder  # noqa: E402
 from rag.components.generation import FakeGenerator  # noqa: E402
-from rag.components.verifier import FakeVerifier  # noqa: E402
+from rag.components.fake_verifier import FakeVerifier  # noqa: E402
 from rag.documents import make_article  # noqa: E402
 from rag.assemble import Parts, open_index  # noqa: E402
 from rag.index.protocols import Chunking  # noqa: E402

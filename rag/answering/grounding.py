@@ -250,13 +250,12 @@ class Grounder:
         # is, which quake): the passage's own answer probability, in logits, is added.
         # One call: the verifier batches its inputs by length.
         # A null-option span head also reads each whole passage: does it answer, and where.
+        # The short answers are read in the same pass (the verifier keeps them: the short
+        # answer of the best sentence is then not read again, verifier_cache.py).
         null = self.verifier.span_null and self.calibration.has_answer < 1.0
         texts = windows + ([h.chunk.text for h in hits] if w or null else [])
-        if null:
-            both, spans = self.verifier.read(question, texts)
-            reads = spans[len(windows):]
-        else:
-            both, reads = self.verifier.answers(question, texts), [None] * len(hits)
+        both, spans = self.verifier.read(question, texts)
+        reads = spans[len(windows):] if null else [None] * len(hits)
         p, passage = both[:len(windows)], both[len(windows):]
         score = _logit(p) + w * _logit(passage[[s.hit for s in sources]]) if w else p
         order = sorted(range(len(sources)), key=lambda j: (-score[j], j))
@@ -289,8 +288,11 @@ class Grounder:
         if not claims_in or not evidence:
             return Grounded("", [], [], False)
         pairs = [(text, s.window) for text, _ in claims_in for s in evidence]
-        probs = self.verifier.support(pairs).reshape(len(claims_in), len(evidence), 3)
         summary = is_summary(question)
+        # The claims are read against the question in the same pass (the verifier keeps
+        # every pair's readings, verifier_cache.py: answers() below runs no model).
+        asked = [] if summary else [(question, t) for t, _ in claims_in]
+        probs = self.verifier.support(pairs + asked)[:len(pairs)].reshape(len(claims_in), len(evidence), 3)
         answers = (np.ones(len(claims_in)) if summary
                    else self.verifier.answers(question, [t for t, _ in claims_in]))
         claims: list[Claim] = []

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,9 +26,11 @@ import numpy as np
 
 from rag.errors import ModelUnavailable
 from rag.components.runtime.model_files import embedder_path
+from rag.components.runtime.batching import length_batches
 from rag.components.runtime.model_thread import ENCODERS
 from rag.components.runtime.quantization import quantize_encoder
 from rag.components.runtime.span_reading import Span, best_span
+from rag.components.verifier_cache import NOT_READ, PairCache
 from rag.components.verifier_precision import DTYPES, PAD_SHAPES, PAD_TOKENS, padded_rows, resolve
 
 ENTAILED, NEUTRAL, CONTRADICTED = 0, 1, 2
@@ -134,6 +135,7 @@ class CrossEncoderVerifier:
         self._config: dict | None = None
         self._autocast = None  # a dtype to autocast to (a model still in training is fp32)
         self._has_spans = True
+        self._cache: PairCache | None = PairCache()  # (rag/components/verifier_cache.py)
 
     @classmethod
     def in_memory(cls, model, tokenizer, max_length: int, autocast=None,
@@ -141,7 +143,7 @@ class CrossEncoderVerifier:
         """A model in memory (one being trained) behind the same interface."""
         v = cls(batch_size=batch_size)
         v._model, v._tok, v._autocast = model, tokenizer, autocast
-        v._pad_shapes = False
+        v._pad_shapes, v._cache = False, None  # (its weights change: nothing kept)
         v._config = {"max_length": max_length, "span_null": span_null}
         return v
 
@@ -217,21 +219,47 @@ class CrossEncoderVerifier:
         # On the encoders' thread, not the caller's (runtime/model_thread.py: memory per thread).
         return ENCODERS.run(self._score, a, b, want_spans)
 
+    def forget(self) -> None:
+        """Drop the readings kept (a benchmark's fresh question)."""
+        if self._cache is not None:
+            self._cache.clear()
+
     def _score(self, a: Sequence[str], b: Sequence[str],
                want_spans: bool = False) -> tuple[np.ndarray, np.ndarray, list[Span | None]]:
+        """The three heads' readings of each pair: those kept (PairCache), and the others
+        read, each distinct pair once."""
+        cache = self._cache
+        if cache is None:
+            return self._read_pairs(a, b, want_spans)
+        keys = list(zip(a, b))
+        new = list(dict.fromkeys(k for k in keys if cache.get(k, want_spans) is None))
+        ans, sup, spans = self._read_pairs([k[0] for k in new], [k[1] for k in new], want_spans) if new else ((),) * 3
+        got = {k: cache.get(k, want_spans) for k in dict.fromkeys(keys)}
+        for i, k in enumerate(new):
+            got[k] = (float(ans[i]), sup[i], spans[i])
+            cache.put(k, float(ans[i]), sup[i], spans[i] if want_spans else NOT_READ)
+        rows = [got[k] for k in keys]
+        return (np.array([r[0] for r in rows], dtype=np.float32), np.array([r[1] for r in rows], dtype=np.float32).reshape(-1, 3),
+                [r[2] if want_spans else None for r in rows])
+
+    def _read_pairs(self, a: Sequence[str], b: Sequence[str],
+                    want_spans: bool = False) -> tuple[np.ndarray, np.ndarray, list[Span | None]]:
         import torch
 
         model = self.load()
         if not a:
             return np.zeros(0), np.zeros((0, 3)), []
-        order = sorted(range(len(a)), key=lambda i: len(a[i]) + len(b[i]))
+        # Batches of inputs of like length (runtime/batching.py): sentences are not padded
+        # to a passage's length.
+        lengths = [len(ids) for ids in self._tok(list(a), list(b), truncation="longest_first",
+                                                 max_length=self.max_length)["input_ids"]]
+        batches = length_batches(lengths, self.batch_size, self.pad_shapes, PAD_TOKENS if self.pad_shapes else 0)
         ans = np.zeros(len(a), dtype=np.float32)
         sup = np.zeros((len(a), 3), dtype=np.float32)
         spans: list[Span | None] = [None] * len(a)
         with torch.inference_mode(), torch.autocast("cpu", dtype=self._autocast,
                                                      enabled=self._autocast is not None):
-            for s in range(0, len(order), self.batch_size):
-                idx = order[s:s + self.batch_size]
+            for idx in batches:
                 enc = self._tok([a[i] for i in idx], [b[i] for i in idx], truncation="longest_first",
                                 max_length=self.max_length, padding=True, return_tensors="pt",
                                 return_offsets_mapping=want_spans,
@@ -262,68 +290,3 @@ class CrossEncoderVerifier:
         answers the question at all (passage-level answerability)."""
         ans, _, spans = self._run([question] * len(sentences), list(sentences), want_spans=True)
         return ans, spans
-
-
-_TOKEN = re.compile(r"[a-z0-9]+")
-
-
-class FakeVerifier:
-    """Word overlap standing in for the trained model, for fast unit tests: a sentence
-    answers when it holds most of the question's longer words and adds a word of its own;
-    a claim is entailed by the share of its words the evidence holds, contradicted when
-    it gives a figure the evidence does not."""
-
-    name = "fake-verifier"
-    span_null = False
-
-    def __init__(self, calibration: Calibration = Calibration(), span_null: bool | None = None):
-        if span_null is not None:
-            self.span_null = span_null
-        self.calibration = calibration
-        self.calls: list[tuple[str, int]] = []
-
-    @staticmethod
-    def _words(text: str, n: int = 4) -> set[str]:
-        return {w for w in _TOKEN.findall(text.lower()) if len(w) >= n or w.isdigit()}
-
-    def answers(self, question: str, sentences: Sequence[str]) -> np.ndarray:
-        self.calls.append(("answers", len(sentences)))
-        q = self._words(question)
-        out = []
-        for s in sentences:
-            w = self._words(s)
-            share = len(q & w) / len(q) if q else 0.0
-            out.append(share if w - q else share / 2)
-        return np.array(out, dtype=np.float32)
-
-    _RUN = re.compile(r"(?<!^)\b(?:[A-Z][\w-]+(?:\s+[A-Z][\w-]+)*|\d[\d,.]*)")
-
-    def spans(self, question: str, sentences: Sequence[str]) -> list[Span | None]:
-        """The last name or figure of the sentence that the question does not hold (English
-        puts the new information last: "... was held in Tianjin"); its has_answer is the
-        sentence's answers() score (a null-option head's stand-in)."""
-        self.calls.append(("spans", len(sentences)))
-        q = question.lower()
-        scores = self.answers(question, sentences)
-        self.calls.pop()
-        out: list[Span | None] = []
-        for s, p in zip(sentences, scores):
-            m = next((m for m in reversed(list(self._RUN.finditer(s)))
-                      if not any(w.lower() in q for w in m.group(0).split())), None)
-            out.append(Span(m.start(), m.end(), m.group(0), 0.9, float(p)) if m else None)
-        return out
-
-    def read(self, question: str, sentences: Sequence[str]) -> tuple[np.ndarray, list[Span | None]]:
-        return self.answers(question, sentences), self.spans(question, sentences)
-
-    def support(self, pairs: Sequence[tuple[str, str]]) -> np.ndarray:
-        self.calls.append(("support", len(pairs)))
-        out = np.zeros((len(pairs), 3), dtype=np.float32)
-        for i, (claim, evidence) in enumerate(pairs):
-            c, e = self._words(claim, 3), self._words(evidence, 3)
-            ent = len(c & e) / len(c) if c else 0.0
-            nums_c = {w for w in c if w.isdigit()}
-            contra = 0.9 if nums_c - e and any(w.isdigit() for w in e) else 0.0
-            ent = min(ent, 1.0 - contra)
-            out[i] = [ent, max(0.0, 1.0 - ent - contra), contra]
-        return out

@@ -9,7 +9,8 @@ from rag.answering.grounding import (Grounder, added_names, figures, figures_mat
                            split_claims)
 from rag.answering.retrieval import Retriever
 from rag.types import Article, Chunk, Hit
-from rag.components.verifier import Calibration, FakeVerifier
+from rag.components.verifier import Calibration, CrossEncoderVerifier
+from rag.components.fake_verifier import FakeVerifier
 
 
 def hits_for(p, q, k=2):
@@ -227,6 +228,9 @@ class _Table:
     def answers(self, question, sentences):
         return np.array([self.table.get(s, 0.01) for s in sentences])
 
+    def read(self, question, sentences):
+        return self.answers(question, sentences), [None] * len(sentences)
+
 
 def _two_passages():
     a, b = "Talks were held. The leaders met in Tianjin.", "The show is back. Squid Game returns in 2025."
@@ -320,3 +324,29 @@ def test_a_quotation_repeated_word_for_word_is_shown_as_a_quote(settings):
     # A quoted word in a sentence of the model's own: the marker after the quote, no outer marks.
     g = grounder(answerable=0.2).ground("Sharif said he must “respect” India's relations [1].", q, hits, arts, ev)
     assert g.grounded and g.answer == "Sharif said he must “respect” India's relations [1]."
+
+class _OnePass(CrossEncoderVerifier):
+    """The real verifier's batching and kept readings over FakeVerifier's figures; counts
+    the model passes (each _read_pairs call)."""
+
+    def __init__(self):
+        super().__init__()
+        self.fake, self.passes = FakeVerifier(), 0
+        self._config = {"max_length": 128}
+
+    def _read_pairs(self, a, b, want_spans=False):
+        self.passes += 1
+        ans = np.array([self.fake.answers(x, [y])[0] for x, y in zip(a, b)], dtype=np.float32)
+        return ans, self.fake.support(list(zip(a, b))), [None] * len(a)
+
+
+def test_an_answer_is_checked_in_one_pass_of_the_model(fake_pipeline):
+    q = "Where was the summit held?"
+    hits, ev = evidence_for(fake_pipeline, q)
+    v = _OnePass()
+    articles = fake_pipeline.index.snapshot().store.articles
+    g = Grounder(v).ground("The summit was held in Tianjin [1]. It was sunny [2].", q, hits, articles, ev)
+    assert v.passes == 1  # support of each claim and its answer to the question, together
+    want = Grounder(FakeVerifier()).ground("The summit was held in Tianjin [1]. It was sunny [2].", q, hits,
+                                           articles, ev)
+    assert g.claims == want.claims and g.grounded == want.grounded

@@ -45,7 +45,8 @@ def _summit_pipeline(settings, replies):
 
 
 def test_question_no_sentence_answers_abstains_before_the_model(settings):
-    from rag.components.verifier import Calibration, FakeVerifier
+    from rag.components.verifier import Calibration
+    from rag.components.fake_verifier import FakeVerifier
     p = make_pipeline(settings, ("12000 people [1].",), FakeVerifier(Calibration(answerable=0.99)))
     _ingest_summit(p)
     a = p.ask("How many people attended the summit?")  # on topic, but no sentence answers

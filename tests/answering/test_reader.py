@@ -93,7 +93,8 @@ def test_a_topicless_summary_request_summarises_the_best_article(settings):
 
 
 def test_the_passage_reader_answers_with_its_span_and_sentence(settings):
-    from rag.components.verifier import Calibration, FakeVerifier
+    from rag.components.verifier import Calibration
+    from rag.components.fake_verifier import FakeVerifier
     v = FakeVerifier(Calibration(answerable=0.99, has_answer=0.5), span_null=True)
     p = make_pipeline(settings.model_copy(update={"answer_mode": "read"}), ("never asked",), v)
     p.index.ingest([make_article(SUMMIT, id="s")])

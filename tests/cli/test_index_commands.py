@@ -71,7 +71,7 @@ def test_rag_ask_with_a_question_that_is_not_valid_text_is_one_line_exit_2(tmp_p
     # A command-line argument that is not UTF-8 reaches Python as lone surrogates.
     from rag.cli.main import main as cli
     from rag.components.generation import FakeGenerator
-    from rag.components.verifier import FakeVerifier
+    from rag.components.fake_verifier import FakeVerifier
     from rag.components.embedding import FakeEmbedder
 
     monkeypatch.setattr("rag.assemble.load_embedder", lambda name, **kw: FakeEmbedder())

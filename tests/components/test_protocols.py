@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from rag.components.embedding import FakeEmbedder
 from rag.components.generation import FakeGenerator, Generator, TransformersGenerator
-from rag.components.verifier import Calibration, CrossEncoderVerifier, FakeVerifier
+from rag.components.verifier import Calibration, CrossEncoderVerifier
+from rag.components.fake_verifier import FakeVerifier
 from rag.eval import RecordedGenerator
 
 

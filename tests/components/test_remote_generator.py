@@ -20,7 +20,7 @@ from rag.components.embedding import FakeEmbedder
 from rag.errors import BadInput, GeneratorUnavailable
 from rag.components.generation import FakeGenerator, Generator, Prompt
 from rag.components.remote_generator import OpenAIGenerator, parse
-from rag.components.verifier import FakeVerifier
+from rag.components.fake_verifier import FakeVerifier
 
 from ..conftest import TUNING, Rig
 from ..servers import ThreadServer, free_port, sse_events

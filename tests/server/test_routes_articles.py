@@ -4,7 +4,7 @@ import time
 
 import pytest
 
-from rag.components.verifier import FakeVerifier
+from rag.components.fake_verifier import FakeVerifier
 from fastapi.testclient import TestClient
 
 from rag.server.app import create_app

@@ -14,7 +14,7 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from rag.components.runtime.span_reading import best_span  # noqa: E402
-from rag.components.verifier import FakeVerifier  # noqa: E402
+from rag.components.fake_verifier import FakeVerifier  # noqa: E402
 from rag.train import passage_pairs as pp  # noqa: E402
 from rag.train import role_swaps as rs  # noqa: E402
 from rag.train import support_sets as ss  # noqa: E402
