@@ -4,7 +4,7 @@ import numpy as np
 
 from rag.answering import yesno
 from rag.answering.grounding import Ranked, SourceSentence
-from rag.components.verifier import FakeVerifier
+from rag.components.fake_verifier import FakeVerifier
 
 SENTENCES = ["The ten percent obligation applies exclusively to the dollar.",
              "Conversions from the dollar will be subject to a 10% tax.",
