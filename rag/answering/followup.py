@@ -8,10 +8,12 @@ the last user turn, which at least carries the names the pronouns refer to.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from dataclasses import dataclass
 from typing import Sequence
 
+from rag.answering.when import time_scope
 from rag.components.generation import Generator, Prompt
 
 # Words that point back to something named before: without one, a question stands alone
@@ -37,7 +39,12 @@ def _stems(text: str) -> set[str]:
 
 
 def needs_rewrite(question: str, history: Sequence[Turn] | None) -> bool:
-    return bool(history) and bool(REFERS.search(question))
+    """A word that points back, outside the words naming a time ("What happened this
+    week?" stands alone: its "this" points at the calendar, not at the last answer)."""
+    if not history:
+        return False
+    said = time_scope(question, dt.date.today()).said
+    return bool(REFERS.search(question.replace(said, " ") if said else question))
 
 
 def rewrite_prompt(question: str, history: Sequence[Turn]) -> Prompt:

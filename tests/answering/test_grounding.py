@@ -110,6 +110,10 @@ def test_the_words_that_refer_back_are_one_list_for_sources_and_follow_ups():
     history = [Turn("user", "Who did Sharif meet?")]
     assert needs_rewrite("Were such talks held before?", history) and needs_rewrite("Where did he go then?", history)
     assert not needs_rewrite("Where was the SCO summit held?", history)
+    # "this" in a time phrase points at the calendar, not back at the conversation
+    assert not needs_rewrite("What happened this week?", history)
+    assert not needs_rewrite("What was announced this month?", history)
+    assert needs_rewrite("What did he say this week?", history)
 
 
 def test_a_sentence_that_refers_back_is_quoted_with_the_one_before():
