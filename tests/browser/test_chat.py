@@ -218,6 +218,18 @@ def test_stale_abstention_says_when_the_newest_article_is_from(page):
     expect(msg.get_by_test_id("stale")).to_contain_text("2022")
 
 
+def test_a_window_no_article_is_from_is_named_with_the_newest_article(page):
+    done = {"answer": "No article is from this week (29 Nov–6 Dec 2026). The newest article is from 1 Sep 2025: "
+                      "“Summit in Tianjin”.",
+            "abstained": True, "reason": "no_recent_articles", "as_of": "2026-12-06", "newest": "2025-09-01",
+            "grounded": False, "query": "What happened this week?", "citations": [], "claims": [],
+            "passages": [], "timings_ms": {"total": 20.0}}
+    msg = ask_answered(page, "What happened this week?", done)
+    expect(msg.get_by_test_id("abstain")).to_contain_text("No article is from this week (29 Nov–6 Dec 2026)")
+    expect(msg.get_by_test_id("abstain")).to_contain_text("Summit in Tianjin")
+    expect(msg.get_by_test_id("stale")).to_have_count(0)  # the newest article is named once
+
+
 def test_a_name_no_article_mentions_is_named_in_the_abstention(page):
     done = {"answer": "The articles don't say: none of the articles found mentions Narendra Modi. The closest "
                       "passages are listed below.",

@@ -77,11 +77,14 @@ function chip(r, n, open) {
 }
 
 function abstention(r, open) {
+  // A window no article is from: the server names the window and the newest article itself.
+  const empty = r.reason === "no_recent_articles" && (r.answer || "").startsWith("No article is from");
   const box = h("div", { class: "callout abstain", "data-testid": "abstain" }, icon("search"),
     h("div", {}, h("strong", {}, "The articles don't say."), " ",
-      r.reason === "names_not_found" && r.answer ? sentence(r.answer.replace(/^The articles don't say:\s*/, ""))
+      empty ? r.answer
+        : r.reason === "names_not_found" && r.answer ? sentence(r.answer.replace(/^The articles don't say:\s*/, ""))
         : REASONS[r.reason] || "No supported answer was found.",
-      r.reason === "no_recent_articles" ? staleNote(r) : null));
+      r.reason === "no_recent_articles" && !empty ? staleNote(r) : null));
   const wrap = h("div", {}, box);
   const passages = r.passages || [];
   if (passages.length) {
