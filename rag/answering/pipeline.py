@@ -330,7 +330,8 @@ class Pipeline:
         """Yes or No with the sentence that says so, or what the articles do say."""
         tv = time.perf_counter()
         v = yesno.decide(query, ranked, self.verifier,
-                         lambda r: articles[hits[r.source.hit].chunk.article_id].title)
+                         lambda r: articles[hits[r.source.hit].chunk.article_id].title,
+                         self.grounder.calibration.settled)
         timings["verify"] = timings.get("verify", 0.0) + _ms(tv)
         if v is None or v.answer is None:
             text = NOT_ANSWERED if v is None else NEITHER.format(quote=v.evidence.source.quoted().text)

@@ -25,14 +25,15 @@ from dataclasses import dataclass
 from typing import Callable
 
 from rag.answering.grounding import Ranked, added_names, figures_match
-from rag.components.verifier import CONTRADICTED, ENTAILED, Verifier
+from rag.components.verifier import CONTRADICTED, ENTAILED, Calibration, Verifier
 
 # How many of the best-ranked sentences are read against the question.
 EVIDENCE = 4
-# The entailment or contradiction a settled question needs of its best sentence: on
-# SufficientFacts (dev part) 0.40 to 0.50 tell settled from not equally well (balanced
-# accuracy 0.70); on BoolQ dev the lowest of them answers most, at the same precision.
-SETTLED = 0.40
+# The entailment or contradiction a settled question needs of its best sentence is the
+# calibration's ``settled`` (models/verifier/config.json): on SufficientFacts (dev part)
+# 0.40 to 0.50 tell settled from not equally well (balanced accuracy 0.70); on BoolQ dev
+# the lowest of them answers most, at the same precision.
+SETTLED = Calibration().settled
 
 
 @dataclass(frozen=True)
@@ -43,7 +44,7 @@ class Verdict:
 
 
 def decide(question: str, ranked: list[Ranked], verifier: Verifier,
-           title_of: Callable[[Ranked], str] = lambda r: "") -> Verdict | None:
+           title_of: Callable[[Ranked], str] = lambda r: "", settled: float = SETTLED) -> Verdict | None:
     """Yes, No or neither, and the sentence that says so; None without sentences."""
     top = ranked[:EVIDENCE]
     if not top:
@@ -51,13 +52,13 @@ def decide(question: str, ranked: list[Ranked], verifier: Verifier,
     claim = question.strip()
     probs = verifier.support([(claim, r.source.window) for r in top])
     neither = Verdict(None, top[0], float(probs[0, ENTAILED]))
-    if max(probs[:, ENTAILED].max(), probs[:, CONTRADICTED].max()) < SETTLED:
+    if max(probs[:, ENTAILED].max(), probs[:, CONTRADICTED].max()) < settled:
         return neither
     if probs[0, CONTRADICTED] > probs[0, ENTAILED]:
         j = max(range(len(top)), key=lambda j: probs[j, CONTRADICTED])
         return Verdict("No", top[j], float(probs[j, CONTRADICTED]))
     as_said = claim[:1].lower() + claim[1:]  # "Did" is capitalised by position, not a name
-    yes = [j for j in range(len(top)) if probs[j, ENTAILED] >= SETTLED
+    yes = [j for j in range(len(top)) if probs[j, ENTAILED] >= settled
            and figures_match(claim, top[j].source.window)
            and not added_names(as_said, f"{title_of(top[j])}. {top[j].source.window}")]
     if not yes:  # no entailing sentence gives every name and figure of the question

@@ -77,6 +77,9 @@ class Calibration:
     # a passage's has_answer reaches this, or a sentence's answer probability reaches
     # `answerable` (1.0: passages not consulted).
     has_answer: float = 1.0
+    # A yes/no question is settled when one of its best sentences is entailed or contradicted
+    # at this or more (rag/answering/yesno.py; calibrated on SufficientFacts dev).
+    settled: float = 0.4
 
 
 def sha256(path: Path) -> str:
