@@ -19,7 +19,7 @@ from rag.components.embedding import Embedder
 from rag.index.bm25 import Bm25Index, lexical_texts
 from rag.index.embed import embed_chunks
 from rag.index.protocols import Chunking, Progress
-from rag.index.faiss.vector_index import build_index, can_extend, extend_index, is_exact
+from rag.index.faiss.vector_index import IvfRows, build_index, can_extend, extend_index, is_exact
 from rag.types import Article, Chunk
 
 
@@ -65,6 +65,8 @@ class ArticleStore:
             # FAISS holds its own copy: read vectors from it instead of keeping a second
             # one (300 MB at 200k chunks).
             self.vectors = _pinned_view(self.faiss, len(self.vectors), self.dim)
+        elif len(self.vectors):  # an IVF: its rows read back on demand (vector_index.IvfRows)
+            self.vectors = IvfRows(self.faiss, self.trained)
         if self.lexical is None:
             self.lexical = Bm25Index.build([c.id for c in self.chunks], lexical_texts(self.chunks, self.articles))
         self.positions = {c.id: i for i, c in enumerate(self.chunks)}

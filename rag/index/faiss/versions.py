@@ -26,6 +26,7 @@ from rag.documents import content_hash
 from rag.errors import IndexMismatch, IndexUnavailable
 from rag.index.bm25 import Bm25Index
 from rag.index.faiss.article_store import ArticleStore
+from rag.index.faiss.vector_index import IvfRows, is_exact
 from rag.index.protocols import Chunking, version_order
 from rag.types import Article, Chunk
 
@@ -160,7 +161,10 @@ def _load_version(data_dir: Path, version: str, embedder_name: str | None,
         articles = _read_articles(root)
         chunks = _read_chunks(root, articles)
         index = faiss.read_index(str(root / "vectors.faiss"))
-        vectors = index.reconstruct_n(0, index.ntotal) if index.ntotal else None
+        # An IVF's rows are read back on demand (no second copy, not even while loading);
+        # an exact index's are a view of its storage (article_store.py).
+        vectors = (None if not index.ntotal else index.reconstruct_n(0, index.ntotal) if is_exact(index)
+                   else IvfRows(index, min(manifest.get("trained") or index.ntotal, index.ntotal)))
         if index.ntotal != len(chunks):
             raise ValueError(f"{index.ntotal} vectors for {len(chunks)} chunks")
     except (IndexUnavailable, FileNotFoundError):

@@ -144,3 +144,20 @@ def test_the_trained_row_count_is_saved_and_loaded(tmp_path, monkeypatch):
     assert loaded.trained == 600 and loaded.faiss.ntotal == 650
     grown = _store(unit(5, seed=11), 650, loaded)
     assert grown.trained == 600
+
+
+def test_ivf_rows_read_back_the_vectors_faiss_holds():
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((400, 16)).astype(np.float32)
+    index = vector_index.build_ivf(x[:300], 16)
+    index.add(x[300:])
+    index.make_direct_map()
+    rows = vector_index.IvfRows(index, trained=300)
+    assert len(rows) == 400 and rows.shape == (400, 16)
+    np.testing.assert_array_equal(np.asarray(rows), x)
+    np.testing.assert_array_equal(rows[[5, 399, 0]], x[[5, 399, 0]])
+    np.testing.assert_array_equal(rows[np.arange(400) % 7 == 0], x[::7])
+    np.testing.assert_array_equal(rows[300:400], x[300:])  # the tail, searched exactly
+    np.testing.assert_array_equal(rows[10:20], x[10:20])
+    np.testing.assert_array_equal(np.vstack([rows, x[:2]]), np.vstack([x, x[:2]]))
+    assert rows[[]].shape == (0, 16)
