@@ -54,7 +54,14 @@ def build_index(vectors: np.ndarray, dim: int, exact_max: int | None = None) -> 
 
 def build_ivf(vectors: np.ndarray, dim: int, nprobe: int = NPROBE) -> faiss.IndexIVFFlat:
     n = len(vectors)
-    centroids = _trained(vectors, dim)
+    index = _empty_ivf(_trained(vectors, dim), dim, nprobe)
+    index.add(vectors)
+    index.make_direct_map()  # reconstruct() by position, for versions.py
+    assert index.ntotal == n
+    return index
+
+
+def _empty_ivf(centroids: np.ndarray, dim: int, nprobe: int) -> faiss.IndexIVFFlat:
     quantizer = faiss.IndexFlatIP(dim)
     quantizer.add(centroids)
     index = faiss.IndexIVFFlat(quantizer, dim, len(centroids), faiss.METRIC_INNER_PRODUCT)
@@ -62,17 +69,42 @@ def build_ivf(vectors: np.ndarray, dim: int, nprobe: int = NPROBE) -> faiss.Inde
     index.own_fields = True
     quantizer.this.disown()  # the index frees it
     index.nprobe = min(nprobe, len(centroids))
-    index.add(vectors)
-    index.make_direct_map()  # reconstruct() by position, for versions.py
+    return index
+
+
+def build_ivf_in_parts(parts: list[np.ndarray], dim: int, nprobe: int = NPROBE) -> faiss.IndexIVFFlat:
+    """``build_ivf`` of the parts stacked, without stacking them: the same sample trains the
+    clusters, then each part is added in turn, and dropped from ``parts`` once added (a
+    large ingest's steps: the whole corpus's vectors are never held twice)."""
+    n = sum(len(p) for p in parts)
+    rows = _sample_rows(n)
+    starts = np.cumsum([0] + [len(p) for p in parts])
+    picked = [rows[(rows >= starts[i]) & (rows < starts[i + 1])] for i in range(len(parts))]
+    sample = np.concatenate([parts[i][picked[i] - starts[i]] for i in range(len(parts))])
+    got = np.concatenate(picked)  # the rows ``sample`` holds, part by part
+    by_row = np.argsort(got)
+    sample = sample[by_row[np.searchsorted(got[by_row], rows)]]  # in the order build_ivf samples them
+    index = _empty_ivf(_centroids(np.ascontiguousarray(sample, dtype=np.float32), dim, n), dim, nprobe)
+    for i in range(len(parts)):
+        index.add(np.ascontiguousarray(parts[i], dtype=np.float32))
+        parts[i] = None
+    index.make_direct_map()
     assert index.ntotal == n
     return index
 
 
+def _sample_rows(n: int) -> np.ndarray:
+    rng = np.random.default_rng(0)  # same vectors, same centroids
+    return rng.choice(n, min(n, n_lists(n) * TRAIN_PER_LIST), replace=False)
+
+
 def _trained(vectors: np.ndarray, dim: int) -> np.ndarray:
     n = len(vectors)
+    return _centroids(vectors[_sample_rows(n)], dim, n)
+
+
+def _centroids(sample: np.ndarray, dim: int, n: int) -> np.ndarray:
     k = n_lists(n)
-    rng = np.random.default_rng(0)  # same vectors, same centroids
-    sample = vectors[rng.choice(n, min(n, k * TRAIN_PER_LIST), replace=False)]
     km = faiss.Kmeans(dim, k, niter=10, spherical=True, seed=1, max_points_per_centroid=TRAIN_PER_LIST,
                       min_points_per_centroid=1, verbose=False)
     km.train(sample)

@@ -161,3 +161,16 @@ def test_ivf_rows_read_back_the_vectors_faiss_holds():
     np.testing.assert_array_equal(rows[10:20], x[10:20])
     np.testing.assert_array_equal(np.vstack([rows, x[:2]]), np.vstack([x, x[:2]]))
     assert rows[[]].shape == (0, 16)
+
+
+def test_an_ivf_built_in_parts_is_the_ivf_of_the_stack():
+    x = unit(900)
+    whole = vector_index.build_ivf(x, 16)
+    parts = [x[:250].copy(), x[250:251].copy(), x[251:].copy()]
+    built = vector_index.build_ivf_in_parts(parts, 16)
+    assert parts == [None, None, None]  # each part dropped once added
+    assert built.ntotal == 900 and built.nlist == whole.nlist
+    np.testing.assert_array_equal(built.quantizer.reconstruct_n(0, built.nlist),
+                                  whole.quantizer.reconstruct_n(0, whole.nlist))
+    for q in x[:20]:
+        assert vector_index.search(built, x, 900, q, 10)[1].tolist() == vector_index.search(whole, x, 900, q, 10)[1].tolist()
