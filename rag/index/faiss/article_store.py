@@ -66,7 +66,8 @@ class ArticleStore:
             # FAISS holds its own copy: read vectors from it instead of keeping a second
             # one (300 MB at 200k chunks).
             self.vectors = _pinned_view(self.faiss, len(self.vectors), self.dim)
-        elif len(self.vectors):  # an IVF: its rows read back on demand (vector_index.IvfRows)
+        elif len(self.vectors) and not (isinstance(self.vectors, IvfRows) and self.vectors.reads(self.faiss, self.trained)):
+            # an IVF: its rows read back on demand (vector_index.IvfRows)
             self.vectors = IvfRows(self.faiss, self.trained)
         if self.lexical is None:
             self.lexical = Bm25Index.build([c.id for c in self.chunks], lexical_texts(self.chunks, self.articles))

@@ -180,6 +180,10 @@ class IvfRows:
     def __len__(self) -> int:
         return self.shape[0]
 
+    def reads(self, index: faiss.Index, trained: int) -> bool:
+        """Whether these are the rows of ``index`` with its tail from row ``trained``."""
+        return self._index is index and self.trained == trained
+
     def __getitem__(self, key):
         n = len(self)
         if isinstance(key, slice):

@@ -161,10 +161,11 @@ def _load_version(data_dir: Path, version: str, embedder_name: str | None,
         articles = _read_articles(root)
         chunks = _read_chunks(root, articles)
         index = faiss.read_index(str(root / "vectors.faiss"))
-        # An IVF's rows are read back on demand (no second copy, not even while loading);
-        # an exact index's are a view of its storage (article_store.py).
+        # An IVF's rows are read back on demand (no second copy, not even while loading;
+        # ArticleStore gives them the tail its manifest's ``trained`` says); an exact
+        # index's become a view of its storage there.
         vectors = (None if not index.ntotal else index.reconstruct_n(0, index.ntotal) if is_exact(index)
-                   else IvfRows(index, min(manifest.get("trained") or index.ntotal, index.ntotal)))
+                   else IvfRows(index, index.ntotal))
         if index.ntotal != len(chunks):
             raise ValueError(f"{index.ntotal} vectors for {len(chunks)} chunks")
     except (IndexUnavailable, FileNotFoundError):
