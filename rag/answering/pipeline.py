@@ -173,9 +173,11 @@ class Pipeline:
                               and not (kind is QuestionType.SUMMARY and topicless(query))):
             # (The window holds no article at all: said so, with the newest there is, on
             # the question's topic if it names one.)
-            untimed = query.replace(scope.said, " ") if scope.said else query  # "What happened today?"
-            on_topic = None if kind is QuestionType.SUMMARY and topicless(untimed) else articles.get(timed.newest_id)
-            empty = None if candidates else empty_window(scope, (a for a, _ in snap.all_articles()), day, on_topic)
+            empty = None
+            if not candidates:
+                untimed = query.replace(scope.said, " ") if scope.said else query  # "What happened today?"
+                on_topic = None if kind is QuestionType.SUMMARY and topicless(untimed) else articles.get(timed.newest_id)
+                empty = empty_window(scope, (a for a, _ in snap.all_articles()), day, on_topic)
             stale = scope.bound and timed.newest is not None
             if empty is not None:
                 ans = self._abstain(shown, [], "no_recent_articles", empty[0], timings, t0, day, empty[1])
