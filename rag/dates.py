@@ -83,12 +83,30 @@ def url_date(url: str | None) -> str | None:
 
 
 def dateline_date(text: str | None) -> str | None:
-    """A full date written near the top of the article (a dateline or "Published ...")."""
+    """A full date written near the top of the article as a dateline ("Updated 10:12 AM
+    EDT, Fri September 2, 2022", "LONDON, 2 Sept 2022 (Reuters) - ", "Published May 5,
+    2020."), not a date the story tells of ("On 9 July 1755, Braddock ...")."""
     head = (text or "")[:DATELINE_CHARS]
     for m in _WRITTEN.finditer(head):
-        if found := parse_date(m.group()):
+        if _is_dateline(head, m) and (found := parse_date(m.group())):
             return found
     return None
+
+
+# What may follow a dateline's date: the line's or the sentence's end, or a separator
+# leading into the story, after an optional short parenthesis ("(Reuters)").
+_DATELINE_END = re.compile(r"\s*(?:\([^()\n]{0,40}\)\s*)?(?:$|[\n.|:\-\u2013\u2014])")
+
+
+def _is_dateline(head: str, m: re.Match) -> bool:
+    """A dateline's date closes a short line ("Story by A | Photos by B | Dec. 10, 2015"),
+    or closes a lead-in or sentence whose words before it are not prose ("Published",
+    "LONDON,", a time: at most one lower-case word)."""
+    lead = head[head.rfind("\n", 0, m.start()) + 1:m.start()]
+    if len(lead) <= 120 and re.match(r"[ \t]*(?:\n|$)", head[m.end():]) and m.end() < len(head):
+        return True
+    prose = sum(word[0].islower() for word in lead.split())
+    return len(lead) <= 80 and prose <= 1 and bool(_DATELINE_END.match(head, m.end()))
 
 
 def article_date(published: Any = None, url: str | None = None,

@@ -61,6 +61,16 @@ def test_dateline():
     assert dateline_date("LONDON, 2 Sept 2022 (Reuters) - " + BODY) == "2022-09-02"
     assert dateline_date("LONDON, Sept 2 (Reuters) - " + BODY) is None  # no year
     assert dateline_date(BODY + " " * 400 + "On September 2, 2022 it opened.") is None  # too far in
+    assert dateline_date("Story by A. Reporter | Photos by B. Lens | Dec. 10, 2015\n\n" + BODY) == "2015-12-10"
+
+
+def test_a_date_the_story_tells_of_is_no_dateline():
+    # Found on SQuAD paragraphs and RealTimeQA texts: the first date of the text was taken
+    # as the publication date, dating a history paragraph 1755 and Capitol stories 2021-01-06.
+    assert dateline_date("On 9 July 1755, General Braddock led his men. " + BODY) is None
+    assert dateline_date("(CNN) The committee investigating the January 6, 2021, attack met. ") is None
+    assert dateline_date("The service started on 1 September 1993 based on an idea. " + BODY) is None
+    assert dateline_date("The Bretton Woods system ended on 15 August 1971. " + BODY) is None
 
 
 def test_text_file_dated_by_its_dateline(tmp_path):
