@@ -118,12 +118,14 @@ def run(pipeline, ev: EvalSet, top_k: int | None = None, limit: int | None = Non
     e.g. --limit 200 for tuning and --offset 200 for reporting; or the set's own split."""
     items = [i for i in ev.items if split is None or i.split == split]
     items = items[offset:offset + limit] if limit else items[offset:]
-    if as_of == "question_date" and any(item.date is None for item in items):
-        raise BadInput("--as-of question_date: some questions of this set carry no date")
+    if as_of == "question_date" and items and all(item.date is None for item in items):
+        raise BadInput("--as-of question_date: no question of this set carries a date")
     results = []
     for i, item in enumerate(items):
         t0 = time.perf_counter()
         try:
+            # question_date: each as of its own day; a question the set gives no day (asked
+            # of an undated article) as of today.
             answer = pipeline.ask(item.question, top_k, as_of=item.date if as_of == "question_date" else as_of)
         except BadInput as exc:  # a question the pipeline refuses counts, it does not stop the run
             r = ItemResult(item.question, item.answerable, "", True, "bad_input", False if item.answers else None,

@@ -148,3 +148,22 @@ def test_a_set_split_is_read_and_chosen(tmp_path, fake_pipeline):
     results = ev.run(fake_pipeline, s, split="dev")
     assert [r.question for r in results] == ["Where was the summit held?"]
     assert ev.summarize(results)["accuracy_factoid"] == 1.0
+
+
+def test_question_date_asks_each_as_of_its_day_and_undated_ones_as_of_today(fake_pipeline):
+    seen = []
+
+    class Recording:
+        def __init__(self, inner):
+            self.inner = inner
+
+        def ask(self, question, top_k=None, as_of=None):
+            seen.append(as_of)
+            return self.inner.ask(question, top_k, as_of=as_of)
+
+    s = EvalSet("t", "project", [EvalItem("a summit?", ("Tianjin",), date="2022-07-11"),
+                                 EvalItem("b summit?", ("Tianjin",))])
+    ev.run(Recording(fake_pipeline), s, as_of="question_date")
+    assert seen == ["2022-07-11", None]
+    with pytest.raises(BadInput, match="no question of this set carries a date"):
+        ev.run(fake_pipeline, EvalSet("t", "project", [EvalItem("b summit?")]), as_of="question_date")

@@ -163,7 +163,7 @@ def main(argv: list[str] | None = None) -> int:
                    help="record the model's replies in FILE and replay those already there (threshold sweeps)")
     p.add_argument("--json", metavar="OUT", help="also write the full report as JSON")
     p.add_argument("--as-of", help="ask each question as of this day (YYYY-MM-DD), or "
-                                   "'question_date': the day the set gives it (default today)")
+                                   "'question_date': the day the set gives each (today where it gives none)")
     p.add_argument("--tune", action="append", default=[], metavar="NAME=VALUE",
                    help="override an internal knob of rag/answering/tuning.py for this run "
                         "(e.g. rrf_k=30, verifier_answerable=0); repeatable")
