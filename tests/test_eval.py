@@ -88,9 +88,10 @@ def test_run_scores_a_fake_pipeline(fake_pipeline):
     missing = ev.score(EvalItem("Where?", ("Reykjavik",), True), fake_pipeline.ask("Where was the summit held?"), 1.0)
     assert missing.answer_retrieved is False
     assert m["abstained_answerable"] == 0.0 and m["recall_at_k"] == 1.0
-    # The second answer, true but not about the SCO summit's place, is reported as a claim
-    # that does not answer, beside the quote that replaced it.
-    assert m["citation_precision"] == 1.0 and m["supported_claims"] == round(2 / 3, 4)
+    # The second answer, true but not about the SCO summit's place, gave way to the quote,
+    # which says all it says: it is not reported as a claim removed.
+    assert m["citation_precision"] == 1.0 and m["supported_claims"] == 1.0
+    assert [c.status for c in fake_pipeline.ask(s.items[1].question).claims] == ["quoted"]
     assert m["latency_p50_ms"] is not None
     table = ev.table(m, "t")
     assert "answer accuracy (answerable)" in table and "50.0%" in table

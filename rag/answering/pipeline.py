@@ -32,6 +32,7 @@ from rag.answering.recency import in_time, stale_answer, stale_window
 from rag.answering.retrieval import Retriever
 from rag.answering.tuning import AnswerSettings
 from rag.answering.when import TimeScope, day_text, say_window, time_scope
+from rag.answering.wording import within
 from rag.dates import check_iso
 from rag.index.protocols import Snapshot
 from rag.types import Answer, Hit
@@ -284,7 +285,9 @@ class Pipeline:
             # verifier found to answer is the answer, quoted verbatim.
             fallback = self.grounder.extractive(query, ranked, hits, articles)
             if fallback is not None:
-                fallback.claims = g.claims + fallback.claims
+                # (a draft sentence that only repeats the quote is not one the sources failed)
+                quotes = [c.quote for c in fallback.citations]
+                fallback.claims = [c for c in g.claims if not within(c.text, quotes)] + fallback.claims
                 g = fallback
         elif ranked:
             g.short = self.grounder.short_answer(query, ranked[0], hits, articles, g.citations)

@@ -70,3 +70,12 @@ def self_referent(claim: str, source: str) -> bool:
     Sharif meets Putin. A role filled with the same name twice is no reading of it."""
     names = _NAME.findall(claim)
     return any(names.count(n) > 1 and len(re.findall(rf"\b{n}\b", source)) <= 1 for n in set(names))
+
+
+def within(claim: str, quotes: list[str]) -> bool:
+    """The claim says nothing one of the quotes does not (every content word of it is the
+    quote's): a draft sentence that repeats the quoted source, not one the sources fail."""
+    def words(text: str) -> set[str]:
+        return content_words(text.replace("’", "'"))
+    c = words(claim)
+    return bool(c) and any(c <= words(q) for q in quotes)

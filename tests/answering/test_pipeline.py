@@ -245,3 +245,21 @@ def test_a_summary_of_a_one_passage_article(settings):
     p.index.ingest([make_article("Heavy rain flooded the streets of Lisbon on Tuesday.", id="w")])
     a = p.ask("Give me an overview of the Lisbon rain.")
     assert not a.abstained and [h.chunk.id for h in a.passages] == ["w#0"]
+
+
+def test_a_draft_that_only_repeats_the_quote_is_not_reported_as_removed(settings):
+    # "Where was the summit held?" on the seed article: the model's fragment of the quoted
+    # sentence fell short of the support threshold and showed as "1 sentence removed"
+    # under the very sentence it repeats.
+    p = _summit_pipeline(settings, ("Sharif accepted an invitation [1].",))
+    a = p.ask("When will Sharif visit Russia?")
+    assert not a.abstained and a.answer.startswith("November: “Sharif accepted")
+    assert [c.status for c in a.claims] == ["quoted"]
+
+
+def test_within():
+    from rag.answering.wording import within
+    quote = "Pakistan’s prime minister Shehbaz Sharif met Russian president Vladimir Putin there."
+    assert within("Pakistan's prime minister met Putin.", [quote])
+    assert not within("Pakistan's prime minister met Xi Jinping.", [quote])
+    assert not within("", [quote])
