@@ -55,6 +55,13 @@ class TimeScope:
     said: str | None = None  # the words that named the window
 
     @property
+    def event_dated(self) -> bool:
+        """The window runs from a date written with its year ("in 1979", "since 2007"): the
+        time of an event, reported from then on, which an undated article (a history, an
+        encyclopedia's page) may well tell of. Not a period of the news ("this week")."""
+        return self.window is not None and bool(re.search(r"\d{4}", self.said or ""))
+
+    @property
     def bound(self) -> bool:
         """Whether the question is time-bound (a window, or the present)."""
         return self.window is not None or self.present

@@ -234,3 +234,20 @@ def test_a_question_about_an_empty_window_names_the_window_and_the_newest_articl
 def test_a_question_about_a_window_with_articles_is_answered_as_before(bridge):
     a = bridge.ask("What happened this week?", as_of="2022-09-02")
     assert not a.abstained and {c.article_id for c in a.citations} == {"new"}, a.answer
+
+
+def test_an_undated_article_may_tell_of_a_dated_event():
+    # SQuAD's undated paragraphs: "How did trying to establish a devolved Scottish Assembly
+    # go in 1979?" was refused with "No article is from 1979", no paragraph being dated.
+    # Among dated articles, and for a period of the news ("this week"), the window holds.
+    now = D(2026, 12, 6)
+    arts = {"u": _art("u", None), "v": _art("v", None), "old": _art("old", "1970-01-01"),
+            "new": _art("new", "1985-01-01")}
+    since = time_scope("How did the referendum go in 1979?", now)
+    week = time_scope("What happened this week?", now)
+    assert since.event_dated and not week.event_dated
+    undated = [_hit("u", 0.9), _hit("v", 0.8)]
+    assert [h.chunk.article_id for h in in_time(undated, arts, now, since, 7.0, 0.25).hits] == ["u", "v"]
+    assert in_time(undated, arts, now, week, 7.0, 0.25).hits == []
+    mixed = [_hit("u", 0.9), _hit("old", 0.8), _hit("new", 0.7)]
+    assert [h.chunk.article_id for h in in_time(mixed, arts, now, since, 7.0, 0.25).hits] == ["new"]
