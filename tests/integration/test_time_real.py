@@ -85,3 +85,21 @@ def test_a_window_question_on_the_undated_seed_article_says_it_has_no_date(real_
     assert a.abstained and a.reason == "no_recent_articles", a.answer
     assert a.answer == ("No article is from this week (29 Nov–6 Dec 2026). "
                         "The only article has no publication date."), a.answer
+
+
+HISTORY = ("The Porto tram\n\nPorto's first electric tram line opened in 1895, running from the city "
+           "centre to the sea at Foz. By 1930 the network carried 40 million passengers a year. "
+           "Most lines closed in the 1970s, when buses replaced them.")
+
+
+def test_an_undated_history_answers_a_question_that_names_a_year(fresh_real_pipeline):
+    # An event's date cannot choose among passages none of which is dated: before, this was
+    # refused with "No article is from 1930 (...). The only article has no publication date."
+    p = fresh_real_pipeline
+    p.index.ingest([make_article(HISTORY, title="The Porto tram", id="tram")])
+    a = p.ask("How many passengers did Porto's tram network carry a year in 1930?", as_of="2026-12-06")
+    assert not a.abstained, a.answer
+    assert "40 million" in a.answer and {c.article_id for c in a.citations} == {"tram"}
+    # A period of the news still needs an article of its time.
+    b = p.ask("What happened to Porto's trams this week?", as_of="2026-12-06")
+    assert b.abstained and b.reason == "no_recent_articles", b.answer
