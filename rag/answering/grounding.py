@@ -207,6 +207,22 @@ def split_claims(answer: str) -> list[tuple[str, tuple[int, ...]]]:
     return out
 
 
+# A wire dateline opening a story's first sentence ("(CNN) ", "Salt Lake City (CNN) ",
+# "WASHINGTON (AP) — "): the place and the agency in brackets, before the sentence's capital.
+# Not quoted.
+_WIRE = re.compile(r"(?P<place>[A-Z][\w.-]*(?:,? [A-Z][\w.-]*){0,3} )?\((?P<agency>[A-Z]\w*(?: [A-Z]\w*)?)\) *"
+                   r"(?:[—–-] +)?(?=[A-Z“\"])")
+
+
+def _wire(text: str, start: int, end: int) -> int | None:
+    """Where the sentence starts after a wire dateline, if it opens with one (not an acronym
+    spelled out before it: "Prime Minister (PM) Shehbaz Sharif")."""
+    m = _WIRE.match(text, start, end)
+    if m is None or (m["place"] and m["agency"] == "".join(w[0] for w in m["place"].split() if w[0].isupper())):
+        return None
+    return m.end()
+
+
 def source_sentences(hits: list[Hit]) -> list[SourceSentence]:
     """Sentences of the retrieved chunks; a sentence shared by overlapping chunks is
     kept once, with the better-ranked chunk."""
@@ -214,7 +230,9 @@ def source_sentences(hits: list[Hit]) -> list[SourceSentence]:
     for h, hit in enumerate(hits):
         c = hit.chunk
         prev = None
-        for s in split_sentences(c.text):
+        for i, s in enumerate(split_sentences(c.text)):
+            if c.start == 0 and i == 0 and (tag := _wire(c.text, s.start, s.end)):
+                s = type(s)(tag, s.end)  # "(CNN) The chase ..." quotes from "The chase"
             key = (c.article_id, c.start + s.start, c.start + s.end)
             text = c.text[s.start:s.end]
             if key not in seen:
@@ -429,7 +447,7 @@ class Grounder:
 def quoted_answer(cite: Citation, lead: str = "", short: ShortAnswer | None = None) -> Grounded:
     """One quoted sentence as the answer, after `lead` when there is one: `Yes: “...” [1]`."""
     head = f"{lead}: " if lead else ""
-    return Grounded(f"{head}“{cite.quote}” [{cite.n}]", [Claim(cite.quote, (cite.n,), True, cite.score, "quoted")],
+    return Grounded(f"{head}{quotation(cite.quote)} [{cite.n}]", [Claim(cite.quote, (cite.n,), True, cite.score, "quoted")],
                     [cite], grounded=True, short=short)
 
 
@@ -472,6 +490,12 @@ _QUOTE = "\"'“”‘’"
 _OPENS_QUOTE = re.compile(r"(?:^|[\s(—–-])[\"“‘'](?=\w)")
 
 
+def quotation(text: str) -> str:
+    """The text in quotation marks, a quotation inside it in single ones: “‘We respect
+    India,’ he said.” (not ““We respect India,” he said.”)."""
+    return "“" + text.replace("“", "‘").replace("”", "’") + "”"
+
+
 def cite(sentence: str, n: int) -> str:
     """Put the marker before the closing punctuation ("It was in Tianjin [1]."), or after a
     closing quotation mark: inside the quotation it would read as part of what was said
@@ -487,7 +511,7 @@ def shown(claim: str, source: str, n: int) -> str:
     source word for word is the source's sentence: shown as a quotation, so that the inner
     quote reads as the speaker's ('“He stated, "We respect India."” [1]')."""
     if _OPENS_QUOTE.search(claim) and _words_in(claim, source):
-        return f"“{claim}” [{n}]"
+        return f"{quotation(claim)} [{n}]"
     return cite(claim, n)
 
 

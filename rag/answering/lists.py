@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 
-from rag.answering.grounding import Grounded, Grounder, Ranked
+from rag.answering.grounding import Grounded, Grounder, Ranked, quotation
 from rag.answering.parts import is_function, tokens
 from rag.answering.question_types import auxiliary
 from rag.types import Article, Claim, Hit
@@ -51,5 +51,5 @@ def listed(ranked: list[Ranked], hits: list[Hit], articles: dict[str, Article],
     if len(picked) < 2:
         return None
     cites = [grounder.citation(n, hits[src.hit], src, r.answers, articles) for n, (r, src) in enumerate(picked, 1)]
-    text = " ".join(f"“{c.quote}” [{c.n}]" for c in cites)
+    text = " ".join(f"{quotation(c.quote)} [{c.n}]" for c in cites)
     return Grounded(text, [Claim(c.quote, (c.n,), True, c.score, "quoted") for c in cites], cites, grounded=True)

@@ -22,7 +22,7 @@ from typing import Callable
 
 from bm25s.stopwords import STOPWORDS_EN_PLUS
 
-from rag.answering.grounding import WORD, Grounded, Grounder, Ranked, best_answers
+from rag.answering.grounding import WORD, Grounded, Grounder, Ranked, best_answers, quotation
 from rag.answering.question_types import auxiliary
 from rag.answering.subject import terms
 from rag.types import Article, Citation, Claim, Hit, ShortAnswer
@@ -149,11 +149,11 @@ def combine(parts: list[str], answers: list[Grounded | None], articles: dict[str
     said = [leads[0] for c, leads in groups if c is None]
     if len(cites) == 1:
         head = ", ".join(x for c, leads in groups if c is not None for x in leads if x)
-        quoted = f"“{cites[0].quote}” [1]"
+        quoted = f"{quotation(cites[0].quote)} [1]"
         pieces = [f"{head}: {quoted}" if head else quoted]
     else:  # the short answers first, each cited, then the quotes they come from
         head = ", ".join(f"{x} [{c.n}]" for c, leads in groups if c is not None for x in leads if x)
-        quotes = " ".join(f"“{c.quote}” [{c.n}]" for c in cites)
+        quotes = " ".join(f"{quotation(c.quote)} [{c.n}]" for c in cites)
         pieces = [f"{head}. {quotes}" if head else quotes]
     claims = [Claim(c.quote, (c.n,), True, c.score, "quoted") for c in cites]
     return Grounded(" ".join(pieces + said), claims, cites, grounded=True, short=short)

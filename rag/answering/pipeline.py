@@ -23,7 +23,7 @@ from rag.components.generation import Generator, Prompt
 from rag.answering.dated import as_of_lead, empty_window, fresh_order, no_recent_text
 from rag.answering.followup import Turn, standalone_query
 from rag.answering import lists, parts, yesno
-from rag.answering.grounding import Grounded, Grounder, Ranked, best_answers, best_passage, quoted_answer
+from rag.answering.grounding import Grounded, Grounder, Ranked, best_answers, best_passage, quotation, quoted_answer
 from rag.answering.lede import lead_hits, lede
 from rag.answering.question_types import QuestionType, classify, topicless
 from rag.answering.subject import keep_matching, unnamed
@@ -43,7 +43,7 @@ NOT_ANSWERED = ("The articles don't say: the closest passages, listed below, are
                 "but do not answer it.")
 NOT_NAMED = ("The articles don't say: none of the articles found mentions {names}. The closest passages "
              "are listed below.")
-NEITHER = "The articles don't say yes or no. The closest they come: “{quote}”"
+NEITHER = "The articles don't say yes or no. The closest they come: {quote}"
 UNSUPPORTED = ("The articles don't say: the passages found do not support an answer. "
                "The closest passages are listed below.")
 
@@ -339,7 +339,7 @@ class Pipeline:
                          self.grounder.calibration.settled)
         timings["verify"] = timings.get("verify", 0.0) + _ms(tv)
         if v is None or v.answer is None:
-            text = NOT_ANSWERED if v is None else NEITHER.format(quote=v.evidence.source.quoted().text)
+            text = NOT_ANSWERED if v is None else NEITHER.format(quote=quotation(v.evidence.source.quoted().text))
             ans = self._abstain(shown, hits, "not_answered", text, timings, t0, day, answerability=best)
             yield "done", ans
             return

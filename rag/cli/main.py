@@ -10,6 +10,7 @@ import textwrap
 
 from rag.cli.common import EXIT_BAD_INPUT, EXIT_ERROR, settings_of as _settings
 from rag.cli.index_commands import add_parsers
+from rag.answering.grounding import quotation
 from rag.answering.tuning import Tuning
 from rag.config import Settings
 from rag.dates import check_iso
@@ -53,7 +54,7 @@ def cmd_ask(args) -> int:
         print("\nSources:")
         for c in answer.citations:
             print(f"[{c.n}] {c.title}" + (f" ({c.published})" if c.published else ""))
-            print(textwrap.indent(textwrap.fill(f"“{c.quote}”", 96), "    "))
+            print(textwrap.indent(textwrap.fill(quotation(c.quote), 96), "    "))
     elif answer.abstained and answer.passages:
         print("\nClosest passages:")
         for h in answer.passages[:3]:

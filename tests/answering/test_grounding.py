@@ -354,3 +354,21 @@ def test_an_answer_is_checked_in_one_pass_of_the_model(fake_pipeline):
     want = Grounder(FakeVerifier()).ground("The summit was held in Tianjin [1]. It was sunny [2].", q, hits,
                                            articles, ev)
     assert g.claims == want.claims and g.grounded == want.grounded
+
+
+def test_a_wire_dateline_opening_the_story_is_not_quoted():
+    # "Tell me about the Washburn Fire" quoted "(CNN) Fire crews are working ...".
+    text = "Salt Lake City (CNN) The council met. (AP) Not the story's first sentence."
+    got = [s.text for s in source_sentences([Hit(Chunk("a:0", "a", text, 0, len(text)), 1.0, 0.9)])]
+    assert got == ["The council met.", "(AP) Not the story's first sentence."]
+    later = "(CNN) The council met."  # a chunk from further into the article: kept as written
+    assert source_sentences([Hit(Chunk("b:1", "b", later, 500, 500 + len(later)), 1.0, 0.9)])[0].text == later
+    acronym = "World Health Organization (WHO) Director Tedros spoke."
+    assert source_sentences([Hit(Chunk("c:0", "c", acronym, 0, len(acronym)), 1.0, 0.9)])[0].text == acronym
+
+
+def test_a_quotation_inside_a_quote_is_in_single_marks():
+    from rag.answering.grounding import quotation
+    assert quotation("“Based on the conflict, we will not play,” the associations said.") == (
+        "“‘Based on the conflict, we will not play,’ the associations said.”")
+    assert quotation('He stated, "We respect India."') == '“He stated, "We respect India."”'

@@ -139,7 +139,7 @@ function sources(r, open) {
         h("span", { class: "source-n" }, c.n),
         h("span", { class: "source-main" },
           h("span", { class: "source-title" }, c.title),
-          h("span", { class: "source-quote" }, `“${shorten(c.quote, 140)}”`),
+          h("span", { class: "source-quote" }, quoted(shorten(c.quote, 140))),
           sourceLine(c)))))));
 }
 
@@ -169,7 +169,7 @@ function plainAnswer(r) {
   const lines = [r.answer || ""];
   if ((r.citations || []).length) {
     lines.push("", "Sources:");
-    for (const c of r.citations) lines.push(`[${c.n}] ${c.title}${c.url ? ` <${c.url}>` : ""}: “${c.quote}”`);
+    for (const c of r.citations) lines.push(`[${c.n}] ${c.title}${c.url ? ` <${c.url}>` : ""}: ${quoted(c.quote)}`);
   }
   return lines.join("\n");
 }
@@ -192,4 +192,9 @@ async function copyText(text, button) {
 export function shorten(text, n) {
   text = (text || "").replace(/\s+/g, " ").trim();
   return text.length <= n ? text : `${text.slice(0, n - 1).replace(/\s+\S*$/, "")}…`;
+}
+
+// A quote in quotation marks, a quotation inside it in single ones (as the server writes them).
+function quoted(text) {
+  return `“${text.replace(/“/g, "‘").replace(/”/g, "’")}”`;
 }
