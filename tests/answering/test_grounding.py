@@ -218,6 +218,12 @@ def test_attribution_to_the_sources_is_not_part_of_the_claim():
                         "According to the passages, it rained [1]. According to AAA, gas costs $4 [2].") == [
         ("Gas prices rose 52%.", (3,)), ("It rained.", (1,)), ("According to AAA, gas costs $4.", (2,))]
     assert split_claims("According to the sources, [1].") == [("According to the sources,.", (1,))]
+    # The other forms the model wrote (session 12, 1,033 recorded replies), and what stays.
+    assert split_claims("According to [1], the fine is £2,500. Based on the information provided in the "
+                        "sources, people face a fine [1]. Based on the given sources, it was in Tianjin [2].") == [
+        ("The fine is £2,500.", (1,)), ("People face a fine.", (1,)), ("It was in Tianjin.", (2,))]
+    assert split_claims("According to a new poll, 60% disapprove [1]. Based on his record, he won [1].") == [
+        ("According to a new poll, 60% disapprove.", (1,)), ("Based on his record, he won.", (1,))]
 
 
 class _Table:
