@@ -233,12 +233,11 @@ class Pipeline:
                 yield from self._finish(shown, g, hits, timings, t0, best, day, scope, articles)
                 return
             ranked = []  # no part answered: not answered (below)
-        # (A count of something else is no answer to "how many ...": rag/answering/detail.py.)
-        ranked = detail.keep_counting(query, ranked, self.verifier, self.embedder, self.grounder.calibration)
-        if not self.grounder.answerable(query, ranked) or not detail.passage_agrees(ranked[0], self.grounder.calibration):
-            # About the question, but no sentence answers it (or the best one's passage
-            # finds no answer, detail.py): the model would only be tempted to invent,
-            # so it is not asked.
+        if not self.grounder.answerable(query, ranked) or detail.lacks_detail(
+                query, ranked, self.verifier, self.embedder, self.grounder.calibration):
+            # About the question, but no sentence answers it (or the best one lacks the
+            # detail asked, rag/answering/detail.py): the model would only be tempted to
+            # invent, so it is not asked.
             stale = stale_window(scope, timed.newest)
             ans = self._abstain(shown, hits, "no_recent_articles" if stale else "not_answered",
                                 no_recent_text(scope, timed.newest) if stale else NOT_ANSWERED,
