@@ -271,7 +271,7 @@ class Grounder:
         # A null-option span head also reads each whole passage: does it answer, and where.
         # The short answers are read in the same pass (the verifier keeps them: the short
         # answer of the best sentence is then not read again, verifier_cache.py).
-        null = self.verifier.span_null and self.calibration.has_answer < 1.0
+        null = self.verifier.span_null and (self.calibration.has_answer < 1.0 or self.calibration.has_weight > 0)
         texts = windows + ([h.chunk.text for h in hits] if w or null else [])
         both, spans = self.verifier.read(question, texts)
         reads = spans[len(windows):] if null else [None] * len(hits)

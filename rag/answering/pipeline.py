@@ -22,7 +22,7 @@ from rag.errors import BadInput, TooLarge
 from rag.components.generation import Generator, Prompt
 from rag.answering.dated import as_of_lead, empty_window, fresh_order, no_recent_text
 from rag.answering.followup import Turn, standalone_query
-from rag.answering import lists, parts, yesno
+from rag.answering import detail, lists, parts, yesno
 from rag.answering.grounding import Grounded, Grounder, Ranked, best_answers, best_passage, quotation, quoted_answer
 from rag.answering.lede import lead_hits, lede
 from rag.answering.question_types import QuestionType, classify, topicless
@@ -234,9 +234,11 @@ class Pipeline:
                 yield from self._finish(shown, g, hits, timings, t0, best, day, scope, articles)
                 return
             ranked = []  # no part answered: not answered (below)
-        if not self.grounder.answerable(query, ranked):
-            # About the question, but no sentence answers it: the model would only be
-            # tempted to invent, so it is not asked.
+        if not self.grounder.answerable(query, ranked) or detail.lacks_detail(
+                query, ranked, self.verifier, self.embedder, self.grounder.calibration):
+            # About the question, but no sentence answers it (or the best one lacks the
+            # detail asked, rag/answering/detail.py): the model would only be tempted to
+            # invent, so it is not asked.
             stale = stale_window(scope, timed.newest)
             ans = self._abstain(shown, hits, "no_recent_articles" if stale else "not_answered",
                                 no_recent_text(scope, timed.newest) if stale else NOT_ANSWERED,

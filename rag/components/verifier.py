@@ -80,6 +80,13 @@ class Calibration:
     # A yes/no question is settled when one of its best sentences is entailed or contradicted
     # at this or more (rag/answering/yesno.py; calibrated on SufficientFacts dev).
     settled: float = 0.4
+    # Topic present, detail absent (rag/answering/detail.py): the best sentence's answer
+    # logit plus has_weight times its passage's has_answer logit must reach `joint`
+    # (has_weight 0: not read so); a count's unit must be this close to what is counted
+    # (cosine similarity; 0: not checked).
+    has_weight: float = 0.0
+    joint: float = 0.0
+    unit: float = 0.0
 
 
 def sha256(path: Path) -> str:
