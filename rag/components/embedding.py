@@ -196,8 +196,8 @@ class SentenceTransformerEmbedder:
             out = self._encode_parallel(texts, workers, model)
         if len(texts) > CACHED_BATCH:
             # A bulk call's activations (every chunk length) leave freed pages in the
-            # threads' heaps: handed back at once, a few ms a call. 13.5k RealTimeQA chunks
-            # then ended at 621 MB instead of 785, no slower.
+            # threads' heaps: handed back at once, a few ms a call. After 4,350 RealTimeQA
+            # chunks of an ingest: 621 MB instead of 785, no slower (evals/README.md, #21).
             trim_heap()
         return out
 

@@ -140,7 +140,8 @@ def limit_onednn_cache(capacity: int = ONEDNN_CACHE) -> bool:
         # torch's own cache of oneDNN computations (ideep's, one per thread, 1,024 input
         # shapes by default): the other half of the per-shape buffers. A bulk ingest embeds
         # chunks of every length, so each embedding thread filled it with ~1,000 shapes:
-        # +660 MB over 13.5k RealTimeQA chunks, +150 MB with 8 (same vectors).
+        # an ingest of 6,498 RealTimeQA chunks peaked at 1,146 MB, 873 with 8, 1% slower,
+        # same vectors (evals/README.md, issue #21).
         os.environ["LRU_CACHE_CAPACITY"] = str(int(capacity))
         applied = True
     if "ONEDNN_PRIMITIVE_CACHE_CAPACITY" in os.environ or "DNNL_PRIMITIVE_CACHE_CAPACITY" in os.environ:
