@@ -26,6 +26,8 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
+
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 N = 50
@@ -142,7 +144,7 @@ def main() -> int:
     t = time.perf_counter()
     rebuilt = ArticleStore(incremental.embedder_name, incremental.dim, incremental.chunking,
                            dict(incremental.articles), dict(incremental.hashes),
-                           list(incremental.chunks), incremental.vectors.copy())
+                           list(incremental.chunks), np.array(incremental.vectors, dtype=np.float32))  # IvfRows: read back from FAISS
     rebuild_index_s = time.perf_counter() - t
     after_rebuild = sum(found(rebuilt, aid, q) for aid, _, _, q in items)
     # The same top 4 for every question, not only the new article among them.

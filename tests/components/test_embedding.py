@@ -101,3 +101,28 @@ def test_bulk_precision_only_inside_a_large_job():
         e.embed(["a question"])
     e.embed(bulk)
     assert used == ["fp32-model", "bf16-model", "fp32-model", "fp32-model"]
+
+
+class RawOnly(SentenceTransformerEmbedder):
+    """The real _encode (serial and split across threads) over a stand-in model call."""
+
+    def __init__(self, **kw):
+        super().__init__(PACKAGED_EMBEDDER, **kw)
+        self._model, self._dim = object(), 3
+
+    def _raw(self, model, texts, show_progress=False):
+        return np.array([[len(t), 1.0, 0.0] for t in texts], dtype=np.float32)
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_bulk_calls_hand_freed_heap_pages_back_and_small_calls_do_not(monkeypatch, threads):
+    import rag.components.embedding as emb
+
+    trims = []
+    monkeypatch.setattr(emb, "trim_heap", lambda: trims.append(1) or True)
+    e = RawOnly(threads=threads)
+    bulk = [f"text {i}" for i in range(CACHED_BATCH + 1)]
+    out = e.embed(bulk)
+    assert len(trims) == 1 and out.shape == (len(bulk), 3)
+    e.embed(["one question"])
+    assert len(trims) == 1  # a question's call: no trim on the answer's path

@@ -131,3 +131,35 @@ def test_auto_embeds_in_fp32_and_large_jobs_in_bf16(pair):
     assert np.sum(a * f, axis=1).min() > 0.99 and not np.allclose(a, f, atol=1e-6)
     assert next(auto.load().model.parameters()).dtype.is_floating_point  # the float32 model stays
     assert str(next(auto.load().model.parameters()).dtype) == "torch.float32"
+
+
+_BULK = """
+import os, sys
+import numpy as np
+from rag.components.embedding import SentenceTransformerEmbedder
+words = " ".join({sentences!r}).split()
+texts = [" ".join(words[(i * 7) % len(words):] + words)[: 20 + (i * 37) % 900] for i in range(300)]
+e = SentenceTransformerEmbedder("packaged:all-MiniLM-L6-v2")
+with e.large_job():  # the bulk path of an ingest: bf16 where native, every length a new shape
+    np.save(sys.argv[1], e.embed(texts))
+print(os.environ["LRU_CACHE_CAPACITY"])
+"""
+
+
+def test_capping_torchs_onednn_cache_leaves_bulk_vectors_bitwise_identical(tmp_path):
+    """The cap (runtime/heap.limit_onednn_cache) only drops cached computations: an
+    ingest's vectors are the same bits as with torch's default cache of 1,024 shapes."""
+    import os
+    import subprocess
+    import sys
+
+    code = _BULK.format(sentences=SENTENCES)
+    seen = {}
+    for name, env in (("capped", {}), ("default", {"LRU_CACHE_CAPACITY": "1024"})):
+        environ = {k: v for k, v in os.environ.items() if k != "LRU_CACHE_CAPACITY"} | env
+        out = subprocess.run([sys.executable, "-c", code, str(tmp_path / f"{name}.npy")], env=environ,
+                             capture_output=True, text=True, check=True).stdout
+        seen[name] = out.strip().splitlines()[-1]
+    assert seen == {"capped": "8", "default": "1024"}
+    capped, default = np.load(tmp_path / "capped.npy"), np.load(tmp_path / "default.npy")
+    assert capped.shape == (300, 384) and np.array_equal(capped, default)

@@ -181,3 +181,16 @@ def test_the_trimmer_trims_once_after_a_burst_and_stops():
     finally:
         t.stop()
     assert not t._thread.is_alive()
+
+
+def test_limit_onednn_cache_also_caps_torchs_own_cache_and_leaves_explicit_settings(monkeypatch):
+    from rag.components.runtime.heap import limit_onednn_cache
+
+    for var in ("LRU_CACHE_CAPACITY", "ONEDNN_PRIMITIVE_CACHE_CAPACITY", "DNNL_PRIMITIVE_CACHE_CAPACITY"):
+        monkeypatch.delenv(var, raising=False)
+    assert limit_onednn_cache(8)
+    assert os.environ["LRU_CACHE_CAPACITY"] == "8" and os.environ["ONEDNN_PRIMITIVE_CACHE_CAPACITY"] == "8"
+    monkeypatch.setenv("LRU_CACHE_CAPACITY", "1024")
+    monkeypatch.setenv("ONEDNN_PRIMITIVE_CACHE_CAPACITY", "512")
+    assert not limit_onednn_cache(8)
+    assert os.environ["LRU_CACHE_CAPACITY"] == "1024" and os.environ["ONEDNN_PRIMITIVE_CACHE_CAPACITY"] == "512"
