@@ -26,7 +26,7 @@ from rag.documents import content_hash
 from rag.errors import IndexMismatch, IndexUnavailable
 from rag.index.bm25 import Bm25Index
 from rag.index.faiss.article_store import ArticleStore
-from rag.index.faiss.vector_index import IvfRows, is_exact
+from rag.index.faiss.vector_index import NPROBE, IvfRows, is_exact
 from rag.index.protocols import Chunking, version_order
 from rag.types import Article, Chunk
 
@@ -161,6 +161,8 @@ def _load_version(data_dir: Path, version: str, embedder_name: str | None,
         articles = _read_articles(root)
         chunks = _read_chunks(root, articles)
         index = faiss.read_index(str(root / "vectors.faiss"))
+        if not is_exact(index):
+            index.nprobe = min(NPROBE, index.nlist)  # (an index saved with fewer probes gets today's)
         # An IVF's rows are read back on demand (no second copy, not even while loading;
         # ArticleStore gives them the tail its manifest's ``trained`` says); an exact
         # index's become a view of its storage there.

@@ -142,6 +142,7 @@ def test_the_trained_row_count_is_saved_and_loaded(tmp_path, monkeypatch):
     save_version(store, tmp_path)
     loaded = load_store(tmp_path, "e", Chunking())
     assert loaded.trained == 600 and loaded.faiss.ntotal == 650
+    assert loaded.faiss.nprobe == min(vector_index.NPROBE, loaded.faiss.nlist)
     grown = _store(unit(5, seed=11), 650, loaded)
     assert grown.trained == 600
 
@@ -174,3 +175,14 @@ def test_an_ivf_built_in_parts_is_the_ivf_of_the_stack():
                                   whole.quantizer.reconstruct_n(0, whole.nlist))
     for q in x[:20]:
         assert vector_index.search(built, x, 900, q, 10)[1].tolist() == vector_index.search(whole, x, 900, q, 10)[1].tolist()
+
+
+def test_an_ivf_saved_with_fewer_probes_is_searched_with_todays(tmp_path, monkeypatch):
+    from rag.index.faiss.versions import load_store, save_version
+
+    monkeypatch.setattr(vector_index, "EXACT_MAX", 100)
+    store = _store(unit(650, seed=12))
+    store.faiss.nprobe = 1  # as an index built before NPROBE rose
+    save_version(store, tmp_path)
+    loaded = load_store(tmp_path, "e", Chunking())
+    assert loaded.faiss.nprobe == min(vector_index.NPROBE, loaded.faiss.nlist) > 1
