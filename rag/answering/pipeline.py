@@ -24,6 +24,7 @@ from rag.answering.dated import as_of_lead, empty_window, fresh_order, no_recent
 from rag.answering.followup import Turn, standalone_query
 from rag.answering import lists, parts, yesno
 from rag.answering.grounding import Grounded, Grounder, Ranked, best_answers, best_passage, quoted_answer
+from rag.answering.confident import confident_answer
 from rag.answering.lede import lead_hits, lede
 from rag.answering.question_types import QuestionType, classify, topicless
 from rag.answering.subject import keep_matching, unnamed
@@ -134,8 +135,9 @@ class Pipeline:
                    history: Sequence[Turn] | None = None,
                    stop: threading.Event | None = None,
                    as_of: dt.date | str | None = None) -> Iterator[tuple[str, object]]:
-        """Yields ("token", str)*, ("generated", GenerationStats) when the model wrote,
-        then ("citations", list), ("done", Answer)."""
+        """Yields ("token", str)* (the model's unchecked draft as it writes; an answer no
+        model wrote, whole, in one piece), ("generated", GenerationStats) when the model
+        wrote, then ("citations", list), ("done", Answer)."""
         read: dict[str, float] = {}  # this request's passage-level reading, once known
         for kind, payload in self._ask_stream(question, top_k, history, stop, as_of, read):
             if kind == "done" and "passage" in read:
@@ -256,6 +258,12 @@ class Pipeline:
             timings["ground"] = _ms(t2)
             yield from self._finish(shown, g, hits, timings, t0, best, day, scope, articles)
             return
+        t2 = time.perf_counter()
+        if g := confident_answer(query, ranked, hits, articles, self.grounder, self.settings):
+            # The verifier is sure of the sentence and its short answer: quoted, no model call.
+            timings["ground"] = _ms(t2)
+            yield from self._finish(shown, g, hits, timings, t0, best, day, scope, articles)
+            return
         evidence = [r.source for r in ranked[:self.settings.evidence_sentences]]
         dates = None
         if scope.bound:  # told what day it is, and each sentence's date, newest last
@@ -297,20 +305,26 @@ class Pipeline:
                                        for c in g.claims] + fallback.claims
                     g = fallback
         timings["ground"] = _ms(t2)
-        yield from self._finish(shown, g, hits, timings, t0, best, day, scope, articles)
+        yield from self._finish(shown, g, hits, timings, t0, best, day, scope, articles, drafted=True)
 
     def _finish(self, query: str, g: Grounded | None, hits: list[Hit], timings: dict, t0: float,
-                best: float, day: dt.date, scope: TimeScope, articles: dict) -> Iterator[tuple[str, object]]:
+                best: float, day: dt.date, scope: TimeScope, articles: dict,
+                drafted: bool = False) -> Iterator[tuple[str, object]]:
+        """The answer `g` (an abstention when it is not grounded). An answer no model wrote
+        (`drafted` False: no tokens streamed) is streamed as its own one draft piece first,
+        so that a client shows it as soon as it is known."""
         if g is None or not g.grounded:
             ans = self._abstain(query, hits, "unsupported_answer", UNSUPPORTED, timings, t0, day,
                                 claims=g.claims if g else [], answerability=best)
             yield "done", ans
             return
-        yield "citations", g.citations
-        timings["total"] = _ms(t0)
         text = g.answer
         if scope.bound and (lead := as_of_lead(g.citations, articles)):
             text = f"{lead}: {text}"  # after grounding: a date, not a claim to check
+        if not drafted:
+            yield "token", text
+        yield "citations", g.citations
+        timings["total"] = _ms(t0)
         yield "done", Answer(answer=text, abstained=False, query=query, citations=g.citations,
                              passages=hits, claims=g.claims, grounded=True, timings_ms=timings,
                              answerability=best, short_answer=g.short, as_of=day.isoformat())

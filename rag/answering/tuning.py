@@ -28,6 +28,12 @@ class Tuning:
     # The prompt: evidence sentences the model sees, and their length in characters.
     evidence_sentences: int = 5
     context_chars: int = 2400
+    # A confident extractive answer (confident.py): no model call when the best sentence
+    # answers with at least `extract_answers` and the span head reads a short answer of at
+    # most `extract_words` words in it with at least `extract_span`. 1.01 turns it off.
+    extract_answers: float = 0.9
+    extract_span: float = 0.5
+    extract_words: int = 4
     # The longest answer the model writes, in tokens (also the cap of /v1 plain completions).
     max_new_tokens: int = 160
     # Prompt-lookup decoding of answers (streamed): they quote their sources, so up to this
