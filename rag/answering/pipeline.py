@@ -36,7 +36,7 @@ from rag.answering.when import TimeScope, day_text, say_window, time_scope
 from rag.dates import check_iso
 from rag.index.protocols import Snapshot
 from rag.types import Answer, Hit
-from rag.components.verifier import Calibration, Verifier
+from rag.components.verifier import Verifier
 
 NO_PASSAGES = "The articles don't say: nothing in them is relevant to this question."
 NOT_ANSWERED = ("The articles don't say: the closest passages, listed below, are about this "
@@ -44,6 +44,7 @@ NOT_ANSWERED = ("The articles don't say: the closest passages, listed below, are
 NOT_NAMED = ("The articles don't say: none of the articles found mentions {names}. The closest passages "
              "are listed below.")
 NEITHER = "The articles don't say yes or no. The closest they come: “{quote}”"
+TOKEN = "token"  # the event of answer text as it comes (the model's draft, or a quote at once)
 UNSUPPORTED = ("The articles don't say: the passages found do not support an answer. "
                "The closest passages are listed below.")
 
@@ -70,7 +71,7 @@ class Pipeline:
         """The pipeline over ``snapshots`` (an Index's ``snapshot``; ``embedder`` is the
         one it was built with) with the retriever and grounder the settings ask for."""
         return cls(settings, Retriever(snapshots, embedder, rrf_k=settings.rrf_k), verifier,
-                   generator, Grounder(verifier, _calibration(settings, verifier)))
+                   generator, Grounder(verifier, settings.calibration(verifier)))
 
     @property
     def snapshots(self) -> Callable[[], Snapshot]:
@@ -322,7 +323,7 @@ class Pipeline:
         if scope.bound and (lead := as_of_lead(g.citations, articles)):
             text = f"{lead}: {text}"  # after grounding: a date, not a claim to check
         if not drafted:
-            yield "token", text
+            yield TOKEN, text
         yield "citations", g.citations
         timings["total"] = _ms(t0)
         yield "done", Answer(answer=text, abstained=False, query=query, citations=g.citations,
@@ -366,18 +367,6 @@ class Pipeline:
         timings["total"] = _ms(t0)
         return Answer(answer=text, abstained=True, reason=reason, query=query, passages=hits,
                       timings_ms=timings, as_of=day.isoformat(), newest=newest, **more)
-
-
-def _calibration(settings: AnswerSettings, verifier: Verifier) -> Calibration | None:
-    """The verifier's calibrated thresholds, with any the settings override."""
-    over = {k: v for k, v in (("answerable", settings.verifier_answerable),
-                              ("supported", settings.verifier_supported),
-                              ("span", settings.verifier_span),
-                              ("passage_weight", settings.verifier_passage_weight),
-                              ("has_answer", settings.verifier_has_answer)) if v is not None}
-    if not over:
-        return None
-    return replace(verifier.calibration, **over)
 
 
 def _ms(t: float) -> float:

@@ -13,6 +13,7 @@ from dataclasses import dataclass, fields, replace
 from typing import Literal, Sequence, get_type_hints
 
 from rag.config import Settings
+from rag.components.verifier import Calibration, Verifier
 from rag.errors import BadInput
 
 
@@ -82,6 +83,18 @@ class Tuning:
             except ValueError:
                 raise BadInput(f"--tune {name}: {value!r} is not a number") from None
         return replace(self, **changes)
+
+    def calibration(self, verifier: Verifier) -> Calibration | None:
+        """The verifier's calibrated thresholds with any these settings override (None:
+        none overridden, the verifier's own)."""
+        over = {k: v for k, v in (("answerable", self.verifier_answerable),
+                                  ("supported", self.verifier_supported),
+                                  ("span", self.verifier_span),
+                                  ("passage_weight", self.verifier_passage_weight),
+                                  ("has_answer", self.verifier_has_answer)) if v is not None}
+        if not over:
+            return None
+        return replace(verifier.calibration, **over)
 
 
 @dataclass(frozen=True)
