@@ -24,6 +24,7 @@ from rag.answering.dated import as_of_lead, empty_window, fresh_order, no_recent
 from rag.answering.followup import Turn, standalone_query
 from rag.answering import detail, lists, parts, yesno
 from rag.answering.grounding import Grounded, Grounder, Ranked, best_answers, best_passage, quotation, quoted_answer
+from rag.answering.confident import confident_answer
 from rag.answering.lede import lead_hits, lede
 from rag.answering.question_types import QuestionType, classify, topicless
 from rag.answering.subject import keep_matching, unnamed
@@ -36,7 +37,7 @@ from rag.answering.wording import within
 from rag.dates import check_iso
 from rag.index.protocols import Snapshot
 from rag.types import Answer, Hit
-from rag.components.verifier import Calibration, Verifier
+from rag.components.verifier import Verifier
 
 NO_PASSAGES = "The articles don't say: nothing in them is relevant to this question."
 NOT_ANSWERED = ("The articles don't say: the closest passages, listed below, are about this "
@@ -44,6 +45,7 @@ NOT_ANSWERED = ("The articles don't say: the closest passages, listed below, are
 NOT_NAMED = ("The articles don't say: none of the articles found mentions {names}. The closest passages "
              "are listed below.")
 NEITHER = "The articles don't say yes or no. The closest they come: {quote}"
+TOKEN = "token"  # the event of the model's unchecked draft as it writes
 UNSUPPORTED = ("The articles don't say: the passages found do not support an answer. "
                "The closest passages are listed below.")
 
@@ -70,7 +72,7 @@ class Pipeline:
         """The pipeline over ``snapshots`` (an Index's ``snapshot``; ``embedder`` is the
         one it was built with) with the retriever and grounder the settings ask for."""
         return cls(settings, Retriever(snapshots, embedder, rrf_k=settings.rrf_k), verifier,
-                   generator, Grounder(verifier, _calibration(settings, verifier)))
+                   generator, Grounder(verifier, settings.calibration(verifier)))
 
     @property
     def snapshots(self) -> Callable[[], Snapshot]:
@@ -135,8 +137,9 @@ class Pipeline:
                    history: Sequence[Turn] | None = None,
                    stop: threading.Event | None = None,
                    as_of: dt.date | str | None = None) -> Iterator[tuple[str, object]]:
-        """Yields ("token", str)*, ("generated", GenerationStats) when the model wrote,
-        then ("citations", list), ("done", Answer)."""
+        """Yields ("token", str)* (the model's unchecked draft as it writes; an answer no
+        model wrote, whole, in one piece), ("generated", GenerationStats) when the model
+        wrote, then ("citations", list), ("done", Answer)."""
         read: dict[str, float] = {}  # this request's passage-level reading, once known
         for kind, payload in self._ask_stream(question, top_k, history, stop, as_of, read):
             if kind == "done" and "passage" in read:
@@ -259,6 +262,12 @@ class Pipeline:
             timings["ground"] = _ms(t2)
             yield from self._finish(shown, g, hits, timings, t0, best, day, scope, articles)
             return
+        t2 = time.perf_counter()
+        if g := confident_answer(query, ranked, hits, articles, self.grounder, self.settings):
+            # The verifier is sure of the sentence and its short answer: quoted, no model call.
+            timings["ground"] = _ms(t2)
+            yield from self._finish(shown, g, hits, timings, t0, best, day, scope, articles)
+            return
         evidence = [r.source for r in ranked[:self.settings.evidence_sentences]]
         dates = None
         if scope.bound:  # told what day it is, and each sentence's date, newest last
@@ -306,16 +315,19 @@ class Pipeline:
 
     def _finish(self, query: str, g: Grounded | None, hits: list[Hit], timings: dict, t0: float,
                 best: float, day: dt.date, scope: TimeScope, articles: dict) -> Iterator[tuple[str, object]]:
+        """The answer `g` (an abstention when it is not grounded). An answer no model wrote
+        streams no draft: it is checked already, and comes whole with its citations (sent as
+        a draft too, the OpenAI-style stream showed it twice, as reasoning and as content)."""
         if g is None or not g.grounded:
             ans = self._abstain(query, hits, "unsupported_answer", UNSUPPORTED, timings, t0, day,
                                 claims=g.claims if g else [], answerability=best)
             yield "done", ans
             return
-        yield "citations", g.citations
-        timings["total"] = _ms(t0)
         text = g.answer
         if scope.bound and (lead := as_of_lead(g.citations, articles)):
             text = f"{lead}: {text}"  # after grounding: a date, not a claim to check
+        yield "citations", g.citations
+        timings["total"] = _ms(t0)
         yield "done", Answer(answer=text, abstained=False, query=query, citations=g.citations,
                              passages=hits, claims=g.claims, grounded=True, timings_ms=timings,
                              answerability=best, short_answer=g.short, as_of=day.isoformat())
@@ -357,18 +369,6 @@ class Pipeline:
         timings["total"] = _ms(t0)
         return Answer(answer=text, abstained=True, reason=reason, query=query, passages=hits,
                       timings_ms=timings, as_of=day.isoformat(), newest=newest, **more)
-
-
-def _calibration(settings: AnswerSettings, verifier: Verifier) -> Calibration | None:
-    """The verifier's calibrated thresholds, with any the settings override."""
-    over = {k: v for k, v in (("answerable", settings.verifier_answerable),
-                              ("supported", settings.verifier_supported),
-                              ("span", settings.verifier_span),
-                              ("passage_weight", settings.verifier_passage_weight),
-                              ("has_answer", settings.verifier_has_answer)) if v is not None}
-    if not over:
-        return None
-    return replace(verifier.calibration, **over)
 
 
 def _ms(t: float) -> float:

@@ -13,6 +13,7 @@ from dataclasses import dataclass, fields, replace
 from typing import Literal, Sequence, get_type_hints
 
 from rag.config import Settings
+from rag.components.verifier import Calibration, Verifier
 from rag.errors import BadInput
 
 
@@ -28,6 +29,12 @@ class Tuning:
     # The prompt: evidence sentences the model sees, and their length in characters.
     evidence_sentences: int = 5
     context_chars: int = 2400
+    # A confident extractive answer (confident.py): no model call when the best sentence
+    # answers with at least `extract_answers` and the span head reads a short answer of at
+    # most `extract_words` words in it with at least `extract_span`. 1.01 turns it off.
+    extract_answers: float = 0.9
+    extract_span: float = 0.5
+    extract_words: int = 4
     # The longest answer the model writes, in tokens (also the cap of /v1 plain completions).
     max_new_tokens: int = 160
     # Prompt-lookup decoding of answers (streamed): they quote their sources, so up to this
@@ -76,6 +83,18 @@ class Tuning:
             except ValueError:
                 raise BadInput(f"--tune {name}: {value!r} is not a number") from None
         return replace(self, **changes)
+
+    def calibration(self, verifier: Verifier) -> Calibration | None:
+        """The verifier's calibrated thresholds with any these settings override (None:
+        none overridden, the verifier's own)."""
+        over = {k: v for k, v in (("answerable", self.verifier_answerable),
+                                  ("supported", self.verifier_supported),
+                                  ("span", self.verifier_span),
+                                  ("passage_weight", self.verifier_passage_weight),
+                                  ("has_answer", self.verifier_has_answer)) if v is not None}
+        if not over:
+            return None
+        return replace(verifier.calibration, **over)
 
 
 @dataclass(frozen=True)
