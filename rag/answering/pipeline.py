@@ -42,8 +42,8 @@ NOT_ANSWERED = ("The articles don't say: the closest passages, listed below, are
                 "but do not answer it.")
 NOT_NAMED = ("The articles don't say: none of the articles found mentions {names}. The closest passages "
              "are listed below.")
-NOT_THEIRS = ("The articles don't say: no passage found that speaks to this is {name}'s. The closest "
-              "passages are listed below.")
+NOT_THEIRS = ("The articles don't say: the passages found that speak to this are not {name}'s words. "
+              "The closest passages are listed below.")
 NEITHER = "The articles don't say yes or no. The closest they come: “{quote}”"
 UNSUPPORTED = ("The articles don't say: the passages found do not support an answer. "
                "The closest passages are listed below.")
@@ -205,11 +205,8 @@ class Pipeline:
             return
         tv = time.perf_counter()
         hits, ranked = self._rerank(query, candidates, k)
-        who = speakers.speaker(query) if kind is QuestionType.OPEN and len(parts.split(query)) == 1 else None
-        if who:  # "How did Paul Finebaum describe ...?": only his words (rag/answering/speakers.py)
-            mine = speakers.theirs(who, ranked, hits, articles)
-            who = who if len(mine) < len(ranked) and self.grounder.answerable(query, ranked) else None
-            ranked = mine
+        # "How did Paul Finebaum describe ...?": only his words (rag/answering/speakers.py)
+        ranked, who = speakers.keep_theirs(query, kind, ranked, hits, articles, self.grounder.answerable)
         timings["verify"] = _ms(tv)
         best = best_answers(ranked)
         if any(r.passage_has is not None for r in ranked):

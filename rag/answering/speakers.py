@@ -16,8 +16,11 @@ from __future__ import annotations
 
 import bisect
 import functools
+from typing import Callable
 
+from rag.answering import parts
 from rag.answering.followup import REFERS
+from rag.answering.question_types import QuestionType, auxiliary
 from rag.answering.subject import _CALENDAR, _WORD, _bare, _held, _plain, _vocabulary
 from rag.chunking import split_sentences
 from rag.types import Article, Hit
@@ -33,7 +36,6 @@ def speaker(question: str) -> str | None:
     McLetchie | say about ...?"); a name "of" another is the first ("Jose Barrionuevo of
     Barclays Capital"). None when no name follows the auxiliary ("What is the SCO?",
     "What did the leaders discuss?"; a yes/no question opens with it)."""
-    from rag.answering.question_types import auxiliary
 
     words = [w.strip("’'-") for w in _WORD.findall(question)]
     at = next((i for i, w in enumerate(words) if i > 0 and auxiliary(w)), None)
@@ -98,3 +100,15 @@ def theirs(name: str, ranked: list, hits: list[Hit], articles: dict[str, Article
     """The ranked sentences (grounding.Ranked, numbered by ``hits``) that are the person's."""
     return [r for r in ranked
             if attributed(name, articles[hits[r.source.hit].chunk.article_id], r.source.start)]
+
+
+def keep_theirs(question: str, kind: QuestionType, ranked: list, hits: list[Hit], articles: dict[str, Article],
+                answerable: Callable[[str, list], bool]) -> tuple[list, str | None]:
+    """For an open question about one person's words or acts, the ranked sentences that are
+    theirs, and the person when that set aside sentences that would have answered (the
+    reply then says the answering ones are not theirs); else the ranked ones and None."""
+    who = speaker(question) if kind is QuestionType.OPEN and len(parts.split(question)) == 1 else None
+    if who is None:
+        return ranked, None
+    mine = theirs(who, ranked, hits, articles)
+    return mine, (who if len(mine) < len(ranked) and answerable(question, ranked) else None)
