@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import bisect
 import functools
+import re
 from typing import Callable
 
 from rag.answering import parts
@@ -27,6 +28,7 @@ from rag.types import Article, Hit
 
 # How many sentences back a "he" / "that" may reach for the name it stands for.
 REACH = 4
+_OPENER = re.compile(r"^\s*(?:\w+,\s*)?")  # "However, this was ...": the clause opens after it
 
 
 def speaker(question: str) -> str | None:
@@ -81,8 +83,9 @@ def attributed(name: str, article: Article, start: int) -> bool:
 
 def carries_on(sentence: str, before: str) -> bool:
     """The sentence speaks on from the one before it: it opens with a word that refers back
-    ("He said", "That is"), or the one before opened a quotation it did not close."""
-    return bool(REFERS.match(sentence)) or open_quote(before)
+    ("He said", "That is", "However, this was"), or the one before opened a quotation it
+    did not close."""
+    return bool(REFERS.match(_OPENER.sub("", sentence, count=1))) or open_quote(before)
 
 
 def open_quote(sentence: str) -> bool:
@@ -104,11 +107,14 @@ def theirs(name: str, ranked: list, hits: list[Hit], articles: dict[str, Article
 
 def keep_theirs(question: str, kind: QuestionType, ranked: list, hits: list[Hit], articles: dict[str, Article],
                 answerable: Callable[[str, list], bool]) -> tuple[list, str | None]:
-    """For an open question about one person's words or acts, the ranked sentences that are
-    theirs, and the person when that set aside sentences that would have answered (the
-    reply then says the answering ones are not theirs); else the ranked ones and None."""
+    """For an open question about one person's words or acts whose best sentence is someone
+    else's, the ranked sentences that are theirs, and the person when the ones set aside
+    would have answered (the reply then says the answering ones are not theirs); else the
+    ranked ones, untouched, and None."""
     who = speaker(question) if kind is QuestionType.OPEN and len(parts.split(question)) == 1 else None
     if who is None:
         return ranked, None
     mine = theirs(who, ranked, hits, articles)
-    return mine, (who if len(mine) < len(ranked) and answerable(question, ranked) else None)
+    if not ranked or (mine and mine[0] is ranked[0]):
+        return ranked, None  # the best sentence is theirs: nothing of another's comes first
+    return mine, (who if answerable(question, ranked) else None)

@@ -86,11 +86,10 @@ def test_unsupported_answer_falls_back_to_the_quote_and_reports_the_claim(settin
 
 
 def test_supported_answer_to_another_question_is_not_shown(settings):
-    # (A sentence about Sharif: the question's subject, so it is among the evidence; subject.speaker.)
-    p = _summit_pipeline(settings, ("Sharif met Russian president Vladimir Putin there [1].",))
+    p = _summit_pipeline(settings, ("The summit of the Shanghai Cooperation Organisation was held in Tianjin [1].",))
     a = p.ask("When will Sharif visit Russia?")
     assert a.claims[0].status == "not_an_answer"
-    assert "Putin" not in a.answer and "November" in a.answer  # the answering sentence, quoted
+    assert "Tianjin" not in a.answer and "November" in a.answer  # the answering sentence, quoted
 
 
 def test_the_verifier_re_ranks_the_passages(settings):

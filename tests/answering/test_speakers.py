@@ -15,7 +15,7 @@ BRIDGE = ("The Harwick river bridge opened on Monday after four years of work. "
           "Mayor Ana Ortiz cut the ribbon at noon. "
           "She called it “a lifeline for the east side. "
           "Commutes across the river will be cut in half, bridge or no bridge.” "
-          "Engineer Tom Reyes said commutes across the river would be cut by a third. "
+          "Engineer Tom Reyes said commutes across the river would be cut by about a third. "
           "Traffic was light on the first day. "
           "It rained in the afternoon.")
 
@@ -52,6 +52,23 @@ def test_a_quotation_left_open_carries_on_into_the_next_sentence():
     assert carries_on("More will come.", 'He said "we are ready.')
     assert carries_on("That is fine.", "Traffic was light.")  # a word that refers back
     assert not carries_on("Traffic was light.", "She called it “a lifeline.”")
+    assert carries_on("However, this was replaced in 2005.", "Sky Travel ran until then.")  # after an opener
+
+
+def test_the_sentences_are_left_as_ranked_when_the_best_is_theirs():
+    from types import SimpleNamespace as NS
+    from rag.answering.question_types import QuestionType
+    from rag.answering.speakers import keep_theirs
+    from rag.types import Chunk, Hit
+    a = Article("b", "Bridge opens", BRIDGE)
+    hits = [Hit(Chunk("b#0", "b", BRIDGE, 0, len(BRIDGE)), 1.0)]
+    ranked = [NS(source=NS(hit=0, start=_at(BRIDGE, s))) for s in ("Mayor Ana Ortiz", "Engineer Tom", "Commutes")]
+    q = "What did Ana Ortiz say about the bridge?"
+    yes = lambda q, r: True
+    assert keep_theirs(q, QuestionType.OPEN, ranked, hits, {"b": a}, yes) == (ranked, None)  # hers comes first
+    mine, who = keep_theirs(q, QuestionType.OPEN, ranked[1:], hits, {"b": a}, yes)  # the engineer's first
+    assert mine == [ranked[2]] and who == "Ana Ortiz"
+    assert keep_theirs(q, QuestionType.YESNO, ranked[1:], hits, {"b": a}, yes) == (ranked[1:], None)
 
 
 def test_the_name_can_be_in_the_chunk_before():
