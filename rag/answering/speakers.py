@@ -9,7 +9,8 @@ refers back ("He stated, “...", "That is perfectly fine.") or goes on with a q
 the sentence before opened. The chain is read in the article's text, not in the
 retrieved chunk, whose first sentence may be the "He said" of a name a chunk earlier, and
 it stops at the first sentence that neither names the person nor carries on: a pronoun
-there is someone else's.
+there is someone else's. The sentences are set aside only when the best one is someone
+else's (``keep_theirs``); when none is theirs, the articles don't say what they said.
 """
 
 from __future__ import annotations
