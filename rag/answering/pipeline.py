@@ -22,7 +22,7 @@ from rag.errors import BadInput, TooLarge
 from rag.components.generation import Generator, Prompt
 from rag.answering.dated import as_of_lead, empty_window, fresh_order, no_recent_text
 from rag.answering.followup import Turn, standalone_query
-from rag.answering import detail, lists, parts, yesno
+from rag.answering import detail, lists, parts, speakers, yesno
 from rag.answering.grounding import Grounded, Grounder, Ranked, best_answers, best_passage, quotation, quoted_answer
 from rag.answering.confident import confident_answer
 from rag.answering.lede import lead_hits, lede
@@ -44,6 +44,8 @@ NOT_ANSWERED = ("The articles don't say: the closest passages, listed below, are
                 "but do not answer it.")
 NOT_NAMED = ("The articles don't say: none of the articles found mentions {names}. The closest passages "
              "are listed below.")
+NOT_THEIRS = ("The articles don't say: the passages found that speak to this are not {name}'s words. "
+              "The closest passages are listed below.")
 NEITHER = "The articles don't say yes or no. The closest they come: {quote}"
 TOKEN = "token"  # the event of the model's unchecked draft as it writes
 UNSUPPORTED = ("The articles don't say: the passages found do not support an answer. "
@@ -207,6 +209,8 @@ class Pipeline:
             return
         tv = time.perf_counter()
         hits, ranked = self._rerank(query, candidates, k)
+        # "How did Paul Finebaum describe ...?": only his words (rag/answering/speakers.py)
+        ranked, who = speakers.keep_theirs(query, kind, ranked, hits, articles, self.grounder.answerable)
         timings["verify"] = _ms(tv)
         best = best_answers(ranked)
         if any(r.passage_has is not None for r in ranked):
@@ -244,7 +248,8 @@ class Pipeline:
             # invent, so it is not asked.
             stale = stale_window(scope, timed.newest)
             ans = self._abstain(shown, hits, "no_recent_articles" if stale else "not_answered",
-                                no_recent_text(scope, timed.newest) if stale else NOT_ANSWERED,
+                                no_recent_text(scope, timed.newest) if stale
+                                else NOT_THEIRS.format(name=who) if who else NOT_ANSWERED,
                                 timings, t0, day, timed.newest, answerability=best)
             yield "done", ans
             return
