@@ -353,7 +353,13 @@ class Grounder:
     def _judge(self, claim: str, cited: tuple[int, ...], probs: np.ndarray,
                evidence: list[SourceSentence]) -> tuple[str, int | None]:
         """supported (and by which evidence sentence), contradicted or unsupported. The
-        cited sentence is preferred when it supports the claim; else the best one."""
+        cited sentence is preferred when it supports the claim; else the best one. A claim
+        that copies an evidence sentence word for word (all of it, or nearly) is that
+        sentence: supported by it, whatever the support head reads (it scored the seed
+        article's own "balancing act" sentence 0.35 against itself, copied by the model)."""
+        copied = [j for j in range(len(evidence)) if _copies(claim, evidence[j].text)]
+        if copied:
+            return "supported", next((j for j in copied if j + 1 in cited), copied[0])
         ok = [j for j in range(len(evidence))
               if probs[j, ENTAILED] >= self.calibration.supported
               and figures_match(claim, evidence[j].window)
@@ -514,6 +520,13 @@ def shown(claim: str, source: str, n: int) -> str:
     if _OPENS_QUOTE.search(claim) and _words_in(claim, source):
         return f"{quotation(claim)} [{n}]"
     return cite(claim, n)
+
+
+def _copies(claim: str, sentence: str, share: float = 0.8) -> bool:
+    """The claim's words are a run of the sentence's words holding at least `share` of
+    them: the sentence, copied (quote marks, case and punctuation aside)."""
+    c, s = re.findall(r"\w+", claim.casefold()), re.findall(r"\w+", sentence.casefold())
+    return bool(c) and len(c) >= share * len(s) and _words_in(claim, sentence)
 
 
 def _words_in(claim: str, source: str) -> bool:
