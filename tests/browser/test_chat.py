@@ -207,6 +207,26 @@ def ask_answered(page, question: str, done: dict):
     return ask(page, question)
 
 
+def test_a_true_sentence_that_answers_something_else_is_left_out_not_refuted(page):
+    # Under the README's example the chat said "the articles don't back it" of the article's
+    # own sentence, and then, beside it, "true, but not an answer to the question".
+    done = {"answer": "SCO: “The summit of the SCO was held in Tianjin.” [1]", "abstained": False,
+            "reason": None, "grounded": True, "query": "Which organisation held the summit?",
+            "citations": [{"n": 1, "article_id": "a1", "chunk_id": "a1#0", "title": "Summit",
+                           "url": None, "published": None, "quote": "The summit of the SCO was held in Tianjin.",
+                           "start": 0, "end": 42, "score": 0.9}],
+            "claims": [{"text": "Sharif met Putin.", "citations": [], "supported": False, "score": 0.9,
+                        "status": "not_an_answer"},
+                       {"text": "The summit of the SCO was held in Tianjin.", "citations": [1], "supported": True,
+                        "score": 0.9, "status": "quoted"}],
+            "passages": [], "timings_ms": {"total": 900.0}}
+    msg = ask_answered(page, "Which organisation held the summit?", done)
+    removed = msg.get_by_test_id("removed")
+    expect(removed).to_contain_text("1 sentence left out")
+    expect(removed).not_to_contain_text("don't back")
+    expect(removed.locator("li")).to_contain_text("true, but not an answer to the question")
+
+
 def test_stale_abstention_says_when_the_newest_article_is_from(page):
     done = {"answer": "The articles don't say: no article published 26 Aug–2 Sep 2022 answers this.",
             "abstained": True, "reason": "no_recent_articles", "as_of": "2022-09-02",

@@ -121,8 +121,11 @@ const WHY = {
 function removed(r) {
   const gone = (r.claims || []).filter((c) => !c.supported);
   if (!gone.length) return null;
+  // (a sentence that is true but answers something else is left out, not refuted)
+  const unbacked = gone.some((c) => c.status !== "not_an_answer");
   const lead = r.abstained ? "The model's draft, which the articles don't support:"
-    : `${plural(gone.length, "sentence")} removed — the articles don't back ${gone.length === 1 ? "it" : "them"}:`;
+    : unbacked ? `${plural(gone.length, "sentence")} removed — the articles don't back ${gone.length === 1 ? "it" : "them"}:`
+    : `${plural(gone.length, "sentence")} left out:`;
   return h("div", { class: "removed", "data-testid": "removed" },
     h("div", { class: "removed-lead" }, icon("alert"), lead),
     h("ul", {}, gone.map((c) => h("li", { "data-status": c.status || "unsupported" }, h("del", {}, c.text),
