@@ -58,6 +58,8 @@ def speaker(question: str) -> str | None:
             continue
         ahead = i + 1 < len(words) and words[i + 1][:1].isupper()
         if runs and words[i - 1][:1].isupper() and not ahead:
+            if re.search(r"[’']s$", runs[-1][-1]):
+                return None  # "did Porto's tram network carry": the subject is what is theirs
             return " ".join(_bare(x) for x in runs[-1])  # the verb after the subject ("say about")
         joined = ahead and w == "of" and bool(runs)
     return " ".join(_bare(x) for x in runs[0]) if runs else None

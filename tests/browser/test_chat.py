@@ -13,7 +13,7 @@ from .helpers import (WATCH_DRAFTS, add_article, ask, enter_token_if_asked, open
 
 pytestmark = pytest.mark.browser
 
-SEED_QUESTION = "In which city was the SCO summit held?"
+SEED_QUESTION = "Which multilateral organisation held the summit?"  # the README's; the model is asked (not a sure quote)
 
 FESTIVAL_TITLE = "Wrenfield announces date of its Lantern Festival"
 FESTIVAL = ("The small town of Wrenfield will hold its annual Lantern Festival on 14 June 2025. "

@@ -30,7 +30,7 @@ from ..servers import ThreadServer, free_port, sse_events, wait_healthy
 
 ROOT = Path(__file__).resolve().parents[2]
 START_TIMEOUT_S = 240
-QUESTION = "In which city was the SCO summit held?"
+QUESTION = "Which multilateral organisation held the summit?"  # the model is asked: no sure quote answers it at once
 
 
 class Remote:
@@ -109,7 +109,7 @@ def test_remote_generator_answers_and_survives_a_kill(remote, real_pipeline):
 
         # Killed mid-answer: the stream ends with an error event, not a hang.
         events, killed = [], False
-        with http.stream("POST", "/ask/stream", json={"question": "When will Sharif visit Russia?"}) as s:
+        with http.stream("POST", "/ask/stream", json={"question": "Why is the meeting described as a balancing act?"}) as s:
             lines = s.iter_lines()
             for event in _events(lines):
                 events.append(event)
