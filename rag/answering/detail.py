@@ -19,11 +19,11 @@ Calibrated on dev (reader set dev, seed_qa, SQuAD 2.0 items 0-199), see evals/RE
 
 from __future__ import annotations
 
-import math
 import re
 
 from bm25s.stopwords import STOPWORDS_EN_PLUS
 
+from rag.answering.grounding import logit
 from rag.answering.question_types import auxiliary
 from rag.components.embedding import Embedder
 from rag.components.verifier import Calibration, Span
@@ -75,14 +75,7 @@ def passage_agrees(best, cal: Calibration) -> bool:
     or a weight)."""
     if best.passage_has is None or cal.has_weight <= 0:
         return True
-    return _logit(best.answers) + cal.has_weight * _logit(best.passage_has) >= cal.joint
-
-
-def _logit(p: float) -> float:
-    p = min(max(p, 1e-6), 1 - 1e-6)
-    return math.log(p / (1 - p))
-
-
+    return float(logit(best.answers) + cal.has_weight * logit(best.passage_has)) >= cal.joint
 
 
 def lacks_detail(question: str, ranked: list, verifier, embedder: Embedder, cal: Calibration) -> bool:

@@ -276,7 +276,7 @@ class Grounder:
         both, spans = self.verifier.read(question, texts)
         reads = spans[len(windows):] if null else [None] * len(hits)
         p, passage = both[:len(windows)], both[len(windows):]
-        score = _logit(p) + w * _logit(passage[[s.hit for s in sources]]) if w else p
+        score = logit(p) + w * logit(passage[[s.hit for s in sources]]) if w else p
         order = sorted(range(len(sources)), key=lambda j: (-score[j], j))
         return [Ranked(sources[j], float(p[j]), float(score[j]),
                        *_passage_read(reads[sources[j].hit])) for j in order]
@@ -486,7 +486,7 @@ def best_answers(ranked: list[Ranked]) -> float:
     return max((r.answers for r in ranked), default=0.0)
 
 
-def _logit(p: np.ndarray) -> np.ndarray:
+def logit(p: np.ndarray | float) -> np.ndarray:
     p = np.clip(np.asarray(p, dtype=np.float64), 1e-6, 1 - 1e-6)
     return np.log(p / (1 - p))
 
@@ -525,13 +525,20 @@ def shown(claim: str, source: str, n: int) -> str:
 def _copies(claim: str, sentence: str, share: float = 0.8) -> bool:
     """The claim's words are a run of the sentence's words holding at least `share` of
     them: the sentence, copied (quote marks, case and punctuation aside)."""
-    c, s = re.findall(r"\w+", claim.casefold()), re.findall(r"\w+", sentence.casefold())
-    return bool(c) and len(c) >= share * len(s) and _words_in(claim, sentence)
+    c, s = _words(claim), _words(sentence)
+    return bool(c) and len(c) >= share * len(s) and _run_in(c, s)
 
 
 def _words_in(claim: str, source: str) -> bool:
     """The claim's words are a run of the source's words (case, punctuation and the kind of
     quote marks aside)."""
-    def words(text: str) -> str:
-        return " " + " ".join(re.findall(r"\w+", text.casefold())) + " "
-    return words(claim).strip() != "" and words(claim) in words(source)
+    c = _words(claim)
+    return bool(c) and _run_in(c, _words(source))
+
+
+def _words(text: str) -> list[str]:
+    return re.findall(r"\w+", text.casefold())
+
+
+def _run_in(words: list[str], source: list[str]) -> bool:
+    return f" {' '.join(words)} " in f" {' '.join(source)} "
