@@ -37,21 +37,20 @@ def published_on(article: Article | None) -> dt.date | None:
 def in_time(hits: list[Hit], articles: dict[str, Article], as_of: dt.date, scope: TimeScope,
             half_life: float, min_relevance: float) -> InTime:
     """The hits usable at ``as_of`` for this question, and the newest relevant date."""
-    def day(h: Hit) -> dt.date | None:
-        return published_on(articles.get(h.chunk.article_id))
-
-    usable = [h for h in hits if (d := day(h)) is None or d <= as_of]
-    relevant = [(d, h.chunk.article_id) for h in usable if h.dense >= min_relevance and (d := day(h)) is not None]
+    days = {a: published_on(articles.get(a)) for a in {h.chunk.article_id for h in hits}}
+    usable = [h for h in hits if (d := days[h.chunk.article_id]) is None or d <= as_of]
+    relevant = [(d, h.chunk.article_id) for h in usable
+                if h.dense >= min_relevance and (d := days[h.chunk.article_id]) is not None]
     newest = max(relevant, key=lambda r: r[0]) if relevant else None
     if scope.window is not None:
         # An event's date ("in 1979") cannot choose among passages none of which is dated
         # (a history, an encyclopedia's pages): they are all kept. A period of the news
         # ("this week"), or a date among dated articles, keeps only those of its time.
-        undated = all(day(h) is None for h in usable)
+        undated = all(days[h.chunk.article_id] is None for h in usable)
         usable = [h for h in usable if scope.window.holds(articles[h.chunk.article_id].published)
                   or (scope.event_dated and undated)]
     elif scope.present:
-        usable = prior(usable, {h.chunk.article_id: day(h) for h in usable}, as_of, half_life)
+        usable = prior(usable, days, as_of, half_life)
     return InTime(usable, newest[0].isoformat() if newest else None, newest[1] if newest else None)
 
 

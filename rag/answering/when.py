@@ -59,7 +59,7 @@ class TimeScope:
         """The window runs from a date written with its year ("in 1979", "since 2007"): the
         time of an event, reported from then on, which an undated article (a history, an
         encyclopedia's page) may well tell of. Not a period of the news ("this week")."""
-        return self.window is not None and bool(re.search(r"\d{4}", self.said or ""))
+        return self.window is not None and _dated(self.said or "")
 
     @property
     def bound(self) -> bool:
@@ -126,9 +126,14 @@ def _period(text: str, parsers, as_of: dt.date) -> DateWindow | None:
         if start <= as_of:
             # A dated event is reported from then on; a period of the news, within it or
             # the day after.
-            dated = re.search(r"\d{4}", text)
-            return DateWindow(start, as_of if dated else min(end + dt.timedelta(days=1), as_of))
+            return DateWindow(start, as_of if _dated(text) else min(end + dt.timedelta(days=1), as_of))
     return None
+
+
+def _dated(said: str) -> bool:
+    """The time words give a year: the date of an event ("in 1979", "on January 6, 2021"),
+    not a period of the news ("this week")."""
+    return re.search(r"\d{4}", said) is not None
 
 
 def say_window(window: DateWindow) -> str:
